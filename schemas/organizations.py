@@ -1,0 +1,55 @@
+"""Organizations and sites."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import Strict
+from schemas.custody import Category
+from service.organizations.models import OrgKind
+
+
+class OrganizationCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    jurisdiction: str = Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6})?$", max_length=16)
+    license_number: str | None = Field(default=None, max_length=64)
+    license_expires: date | None = None
+    licensed_categories: list[Category] = Field(default_factory=list, max_length=5)
+    epidemic_mode: bool = False
+
+
+class OrganizationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    kind: OrgKind
+    jurisdiction: str
+    license_number: str | None
+    license_expires: date | None
+    licensed_categories: list[str]
+    epidemic_mode: bool
+    created_at: datetime
+
+
+class SiteCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    radius_m: float = Field(default=300.0, gt=0, le=50_000)
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    latitude: float
+    longitude: float
+    radius_m: float
+    created_at: datetime

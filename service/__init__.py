@@ -1,0 +1,1 @@
+"""Medical waste chain-of-custody tracker."""

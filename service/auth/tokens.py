@@ -1,0 +1,76 @@
+"""Access tokens: short-lived JWTs signed with HS256, the algorithm pinned on decode."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from service.config import Settings
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    role: str
+    organization_id: uuid.UUID | None
+    device_id: str | None
+    jti: str
+    issued_at: datetime
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def issue_access_token(
+    *,
+    settings: Settings,
+    user_id: uuid.UUID,
+    role: str,
+    organization_id: uuid.UUID | None,
+    device_id: str | None,
+    now: datetime,
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds."""
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "org": str(organization_id) if organization_id else None,
+        "dev": device_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    token = jwt.encode(claims, settings.jwt_key(), algorithm=ALGORITHM)
+    return token, int(lifetime.total_seconds())
+
+
+def decode_access_token(token: str, *, settings: Settings) -> AccessClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_key(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["sub", "exp", "iat", "jti", "iss", "aud"]},
+        )
+        org = claims.get("org")
+        return AccessClaims(
+            user_id=uuid.UUID(claims["sub"]),
+            role=str(claims.get("role")),
+            organization_id=uuid.UUID(org) if org else None,
+            device_id=claims.get("dev"),
+            jti=str(claims["jti"]),
+            issued_at=datetime.fromtimestamp(int(claims["iat"])).astimezone(),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidToken(str(exc)) from exc

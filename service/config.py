@@ -1,0 +1,100 @@
+"""Settings: one class, read from environment variables prefixed ``MEDWASTE_``."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class MissingSecret(RuntimeError):
+    """Production mode was asked to start without an explicit secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDWASTE_", extra="ignore")
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("./data")
+    # DATABASE_URL (no prefix) is the conventional name; MEDWASTE_DATABASE_URL works too.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("MEDWASTE_DATABASE_URL", "DATABASE_URL")
+    )
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "medwaste"
+    jwt_audience: str = "medwaste-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=15)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    # Ed25519 label-signing private key (PKCS#8 PEM); generated into data_dir in development.
+    label_signing_key: SecretStr | None = None
+    # The anomaly profile used where a jurisdiction has none of its own.
+    default_profile: str = "cn-national"
+    # Custody moves to the destination at the receipt scan rather than at its signature.
+    custody_on_receipt_scan: bool = False
+    sweep_interval_seconds: int = Field(default=60, ge=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_secrets(self) -> Settings:
+        if self.env is Environment.production:
+            missing = [
+                name
+                for name, value in (
+                    ("MEDWASTE_JWT_SECRET", self.jwt_secret),
+                    ("MEDWASTE_LABEL_SIGNING_KEY", self.label_signing_key),
+                    ("DATABASE_URL", self.database_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise MissingSecret(
+                    "production mode requires explicit settings: " + ", ".join(missing)
+                )
+        return self
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "medwaste.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    def jwt_key(self) -> str:
+        """The JWT signing secret; in development generated once into the data directory."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return read_or_create_secret(self.data_dir / "jwt_secret", lambda: secrets.token_hex(32))
+
+
+def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
+    """Return the secret stored at ``path``, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # Write with owner-only permissions; never overwrite a secret another process created.
+    try:
+        with path.open("x") as handle:
+            path.chmod(0o600)
+            handle.write(value)
+    except FileExistsError:
+        return path.read_text().strip()
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

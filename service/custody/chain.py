@@ -1,0 +1,101 @@
+"""The per-container hash chain (SPEC §6).
+
+Each event's ``hash`` is SHA-256 over the RFC 8785 (JSON Canonicalization Scheme) serialization
+of its content, ``prev_hash`` included, so changing any stored field, or removing or reordering
+an event, breaks every hash from that point on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+GENESIS = "0" * 64
+HASH_VERSION = 1
+
+# The fields an event's hash covers, in no particular order (JCS sorts keys).
+HASHED_FIELDS = (
+    "container_id",
+    "seq",
+    "action",
+    "from_state",
+    "to_state",
+    "actor_user_id",
+    "actor_organization_id",
+    "custodian_before",
+    "custodian_after",
+    "site_id",
+    "latitude",
+    "longitude",
+    "weight_kg",
+    "manifest_id",
+    "method",
+    "incident",
+    "corrects_event_id",
+    "correction_reason",
+    "correction_data",
+    "occurred_at",
+    "client_time",
+    "recorded_at",
+    "device_id",
+    "client_event_id",
+    "note",
+    "prev_hash",
+)
+
+
+def canonical_value(value: Any) -> Any:
+    """Map a stored value onto JSON: timestamps as RFC 3339 UTC with microseconds, ids as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in a hashed event")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, Mapping):
+        return {str(k): canonical_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical_value(v) for v in value]
+    return str(value)  # UUIDs and enums
+
+
+def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
+    content = {name: canonical_value(fields.get(name)) for name in HASHED_FIELDS}
+    content["v"] = HASH_VERSION
+    return rfc8785.dumps(content)
+
+
+def event_hash(fields: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    verified: bool
+    first_bad_event_id: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(events: Iterable[Mapping[str, Any]]) -> ChainVerdict:
+    """Check a container's events in ``seq`` order; name the first that does not fit.
+
+    Each mapping holds the hashed fields plus ``id`` and ``hash``.
+    """
+    expected_prev = GENESIS
+    expected_seq = 1
+    for event in events:
+        event_id = event["id"]
+        if event["seq"] != expected_seq:
+            return ChainVerdict(False, event_id, f"expected event number {expected_seq}")
+        if event["prev_hash"] != expected_prev:
+            return ChainVerdict(False, event_id, "prev_hash does not match the previous event")
+        if event_hash(event) != event["hash"]:
+            return ChainVerdict(False, event_id, "content does not match its hash")
+        expected_prev = event["hash"]
+        expected_seq += 1
+    return ChainVerdict(True)

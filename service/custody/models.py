@@ -1,0 +1,129 @@
+"""Containers, their append-only custody events, refused scans, and scan receipts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.db import UTCDateTime, utcnow
+
+
+class Container(SQLModel, table=True):
+    __table_args__ = (
+        # The sweep walks open containers by state and age; lists filter by origin and state.
+        Index("ix_container_state_since", "state", "state_since"),
+        Index("ix_container_origin_state", "origin_organization_id", "state"),
+        Index("ix_container_custodian_state", "custodian_organization_id", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    category: str = Field(sa_type=String(20))
+    origin_organization_id: uuid.UUID = Field(foreign_key="organization.id")
+    origin_site_id: uuid.UUID | None = Field(default=None, foreign_key="site.id")
+    department: str | None = Field(default=None, max_length=200)
+    epidemic: bool = False
+    state: str = Field(sa_type=String(20))
+    # The legal custodian: changes with the manifest's signatures (SPEC §3).
+    custodian_organization_id: uuid.UUID = Field(foreign_key="organization.id")
+    # Who physically holds it: changes with the scans (collect, pickup, receive).
+    holder_organization_id: uuid.UUID = Field(foreign_key="organization.id")
+    # The trip it is on or last arrived by.
+    current_manifest_id: uuid.UUID | None = Field(default=None, foreign_key="manifest.id")
+    batch_id: uuid.UUID = Field(index=True)
+    label_key_id: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Event time at which the container entered its current state (drives the overdue rules).
+    state_since: datetime = Field(sa_type=UTCDateTime)
+    # The chain head: the last event's number and hash (also detects a truncated chain).
+    last_seq: int = 0
+    last_hash: str = Field(default="0" * 64, max_length=64)
+    last_event_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The state before a loss report, so that a found container goes back to it.
+    state_before_loss: str | None = Field(default=None, sa_type=String(20))
+
+
+class CustodyEvent(SQLModel, table=True):
+    """One hand of custody. Append-only: never updated, never deleted (triggers refuse it)."""
+
+    __tablename__ = "custody_event"
+    __table_args__ = (
+        UniqueConstraint("container_id", "seq"),
+        Index("ix_custody_event_actor_org_occurred", "actor_organization_id", "occurred_at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    container_id: str = Field(foreign_key="container.id", max_length=32)
+    seq: int
+    action: str = Field(sa_type=String(20))
+    from_state: str | None = Field(default=None, sa_type=String(20))
+    to_state: str = Field(sa_type=String(20))
+    actor_user_id: uuid.UUID = Field(foreign_key="user.id")
+    actor_organization_id: uuid.UUID | None = Field(default=None, foreign_key="organization.id")
+    custodian_before: uuid.UUID | None = None
+    custodian_after: uuid.UUID
+    site_id: uuid.UUID | None = Field(default=None, foreign_key="site.id")
+    latitude: float | None = None
+    longitude: float | None = None
+    weight_kg: float | None = None
+    manifest_id: uuid.UUID | None = Field(default=None, foreign_key="manifest.id", index=True)
+    method: str | None = Field(default=None, sa_type=String(20))
+    incident: str | None = Field(default=None, sa_type=String(20))
+    corrects_event_id: int | None = Field(
+        default=None,
+        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
+        foreign_key="custody_event.id",
+    )
+    correction_reason: str | None = Field(default=None, sa_type=String(20))
+    # For an ``incorrect_data`` correction: the fields as they should have been recorded.
+    correction_data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Event time: when it happened (the phone's clock, clamped if in the future).
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    # The phone's clock as sent, kept even when clamped.
+    client_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    device_id: str | None = Field(default=None, max_length=100)
+    client_event_id: str | None = Field(default=None, max_length=100, unique=True)
+    note: str | None = Field(default=None, max_length=2000)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ScanRejection(SQLModel, table=True):
+    """A scan the service refused. Kept as evidence (a refused scan at a dumping site matters)."""
+
+    __tablename__ = "scan_rejection"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    container_id: str | None = Field(default=None, max_length=32, index=True)
+    qr_payload: str | None = Field(default=None, max_length=300)
+    action: str | None = Field(default=None, max_length=32)
+    actor_user_id: uuid.UUID = Field(foreign_key="user.id")
+    actor_organization_id: uuid.UUID | None = Field(default=None, foreign_key="organization.id")
+    device_id: str | None = Field(default=None, max_length=100)
+    client_event_id: str | None = Field(default=None, max_length=100)
+    occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    latitude: float | None = None
+    longitude: float | None = None
+    status_code: int
+    problem_type: str = Field(max_length=100)
+    detail: str = Field(max_length=2000)
+
+
+class ScanReceipt(SQLModel, table=True):
+    """The answer given for a ``client_event_id``: a retried scan gets the same answer back."""
+
+    __tablename__ = "scan_receipt"
+
+    client_event_id: str = Field(primary_key=True, max_length=100)
+    user_id: uuid.UUID = Field(foreign_key="user.id")
+    status_code: int
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,155 @@
+"""Containers and scans over HTTP: parse, call one service function, answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
+
+from schemas.common import Page
+from schemas.custody import (
+    Category,
+    ChainEvent,
+    ContainerPublic,
+    ContainersCreate,
+    ContainersCreated,
+    ContainerWithLabel,
+    EventChain,
+    EventPublic,
+    ScanCreate,
+    ScanResult,
+)
+from service.auth.actor import Actor
+from service.auth.scope import container_scope
+from service.custody import service
+from service.custody.errors import ContainerNotFound
+from service.custody.machine import State
+from service.custody.models import Container
+from service.custody.scans import submit_scan
+from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
+from service.labels.keys import public_keys
+from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/api/v1", tags=["custody"])
+
+
+def visible_container(session: Session, actor: Actor, container_id: str) -> Container:
+    """The container if ``actor`` may see it; 404 otherwise (never reveal that it exists)."""
+    container = session.exec(
+        select(Container).where(Container.id == container_id, container_scope(actor))
+    ).first()
+    if container is None:
+        raise ContainerNotFound(f"container {container_id} not found")
+    return container
+
+
+@router.post("/containers", status_code=201, response_model=ContainersCreated)
+def create_containers(
+    body: ContainersCreate,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
+) -> ContainersCreated:
+    batch_id, made = service.register_containers(
+        session=session,
+        actor=actor,
+        signer=request.app.state.signer,
+        request=body,
+        now=clock(),
+    )
+    return ContainersCreated(
+        batch_id=batch_id,
+        containers=[
+            ContainerWithLabel(
+                **ContainerPublic.model_validate(c).model_dump(exclude={"short_code"}),
+                qr_payload=payload,
+            )
+            for c, payload in made
+        ],
+    )
+
+
+@router.get("/containers", response_model=Page[ContainerPublic])
+def list_containers(
+    session: SessionDep,
+    actor: CurrentActor,
+    state: State | None = None,
+    category: Category | None = None,
+    organization_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page[ContainerPublic]:
+    query = select(Container).where(container_scope(actor))
+    if state is not None:
+        query = query.where(Container.state == state)
+    if category is not None:
+        query = query.where(Container.category == category)
+    if organization_id is not None:
+        query = query.where(Container.origin_organization_id == organization_id)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(col(Container.id) > str(after.get("id", "")))
+    rows = list(session.exec(query.order_by(col(Container.id)).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[ContainerPublic](
+        items=[ContainerPublic.model_validate(c) for c in rows],
+        next_cursor=encode_cursor({"id": rows[-1].id}) if more else None,
+    )
+
+
+@router.get("/containers/{container_id}", response_model=ContainerPublic)
+def get_container(container_id: str, session: SessionDep, actor: CurrentActor) -> Container:
+    return visible_container(session, actor, container_id)
+
+
+@router.get("/containers/{container_id}/events", response_model=EventChain)
+def container_events(container_id: str, session: SessionDep, actor: CurrentActor) -> EventChain:
+    container = visible_container(session, actor, container_id)
+    events = service.chain_of(session, container.id)
+    verdict = service.verify_container_chain(container, events)
+    corrected_by: dict[int, list[int]] = {}
+    for e in events:
+        if e.corrects_event_id is not None and e.id is not None:
+            corrected_by.setdefault(e.corrects_event_id, []).append(e.id)
+    return EventChain(
+        container_id=container.id,
+        events=[
+            ChainEvent(
+                **EventPublic.model_validate(e).model_dump(),
+                corrected_by=corrected_by.get(e.id or 0, []),
+            )
+            for e in events
+        ],
+        verified=verdict.verified,
+        first_bad_event_id=verdict.first_bad_event_id,
+        verification_detail=verdict.reason,
+    )
+
+
+@router.post(
+    "/scans",
+    status_code=201,
+    response_model=ScanResult,
+    responses={200: {"model": ScanResult, "description": "a retry: the original answer"}},
+)
+def post_scan(
+    body: ScanCreate,
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    answer = submit_scan(
+        session=session,
+        actor=actor,
+        scan=body,
+        public_keys=public_keys(session),
+        now=clock(),
+        custody_on_receipt_scan=settings.custody_on_receipt_scan,
+    )
+    return JSONResponse(answer.body, status_code=answer.status)

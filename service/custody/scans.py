@@ -1,0 +1,108 @@
+"""The scan use case: idempotency by ``client_event_id``, the custody write, the answer.
+
+A retried scan (same ``client_event_id`` from the same user) gets the stored answer back,
+whatever it was, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from schemas.custody import ContainerPublic, EventPublic, ScanCreate, ScanResult
+from service.auth.actor import Actor
+from service.custody.errors import ClientEventIdReused, ScanRefused
+from service.custody.models import ScanReceipt
+from service.custody.service import record_scan
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    status: int  # 201 created, 200 a replay of an earlier success
+    body: dict[str, Any]
+    duplicate: bool
+
+
+def submit_scan(
+    *,
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    now: datetime,
+    custody_on_receipt_scan: bool = False,
+) -> ScanAnswer:
+    """Record one scan exactly once. Raises :class:`ScanRefused` (recorded) for a refusal."""
+    _serialize_on_key(session, scan.client_event_id)
+    receipt = session.get(ScanReceipt, scan.client_event_id)
+    if receipt is not None:
+        if receipt.user_id != actor.user_id:
+            raise ClientEventIdReused("this client_event_id was used for another user's scan")
+        if receipt.status_code >= 400:
+            raise _replayed_refusal(receipt)
+        return ScanAnswer(status=200, body=receipt.body, duplicate=True)
+    try:
+        outcome = record_scan(
+            session=session,
+            actor=actor,
+            scan=scan,
+            public_keys=public_keys,
+            now=now,
+            custody_on_receipt_scan=custody_on_receipt_scan,
+        )
+    except ScanRefused as exc:
+        session.add(
+            ScanReceipt(
+                client_event_id=scan.client_event_id,
+                user_id=actor.user_id,
+                status_code=exc.status,
+                body=exc.problem(),
+                created_at=now,
+            )
+        )
+        session.flush()
+        raise
+    result = ScanResult(
+        event=EventPublic.model_validate(outcome.event),
+        container=ContainerPublic.model_validate(outcome.container),
+        # The anomaly engine (SPEC §4) is not built yet: no rule runs on a scan.
+        anomalies=[],
+    )
+    body = result.model_dump(mode="json")
+    session.add(
+        ScanReceipt(
+            client_event_id=scan.client_event_id,
+            user_id=actor.user_id,
+            status_code=201,
+            body=body,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return ScanAnswer(status=201, body=body, duplicate=False)
+
+
+def _serialize_on_key(session: Session, key: str) -> None:
+    """On PostgreSQL, make concurrent retries of one scan wait for each other (SQLite
+    serializes every write already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+
+def _replayed_refusal(receipt: ScanReceipt) -> ScanRefused:
+    body = dict(receipt.body)
+    error = ScanRefused(
+        receipt.status_code,
+        str(body.get("type", "")).rsplit("/", 1)[-1],
+        str(body.get("title", "Scan refused")),
+        str(body.get("detail", "")),
+        **{k: v for k, v in body.items() if k not in ("type", "title", "status", "detail")},
+    )
+    error.keep_changes = False
+    return error

@@ -1,0 +1,97 @@
+"""Request dependencies: settings, clock, database session, the authenticated actor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.auth.actor import Actor
+from service.auth.models import User
+from service.auth.roles import Role
+from service.auth.tokens import InvalidToken, decode_access_token
+from service.config import Settings
+from service.db import WRITE_METHODS, session_scope, utcnow
+from service.errors import Forbidden, Unauthorized
+from service.organizations.models import Organization, OrgKind
+
+Clock = Callable[[], datetime]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock() -> Clock:
+    return utcnow
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(request: Request, engine: Engine = Depends(get_engine)) -> Iterator[Session]:
+    """One unit of work per request, committed when the endpoint returns.
+
+    Declared with ``scope="function"`` below so the commit happens before the response is
+    sent: a client never sees 2xx for a write that failed to commit.
+    """
+    with session_scope(engine, write=request.method in WRITE_METHODS) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token")
+
+
+def current_actor(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("a bearer access token is required")
+    try:
+        claims = decode_access_token(credentials.credentials, settings=settings)
+    except InvalidToken:
+        raise Unauthorized("the access token is invalid or expired") from None
+    user = session.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("the user is unknown or deactivated")
+    org = session.get(Organization, user.organization_id) if user.organization_id else None
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        organization_id=user.organization_id,
+        organization_kind=OrgKind(org.kind) if org else None,
+        jurisdiction=org.jurisdiction if org else None,
+        device_id=claims.device_id,
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+    allowed = frozenset(roles)
+
+    def check(actor: CurrentActor) -> Actor:
+        if actor.role not in allowed:
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}")
+        return actor
+
+    return check
+
+
+AdminActor = Annotated[Actor, Depends(require_role(Role.admin))]

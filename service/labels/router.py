@@ -1,0 +1,32 @@
+"""Label keys, published for anyone to verify labels offline (SPEC §5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from service.deps import SessionDep
+from service.labels.keys import all_keys
+
+router = APIRouter(prefix="/api/v1/labels", tags=["labels"])
+
+
+class PublicKey(BaseModel):
+    key_id: str
+    alg: str = "Ed25519"
+    public_key: str
+    active: bool
+
+
+class PublicKeys(BaseModel):
+    keys: list[PublicKey]
+
+
+@router.get("/keys", response_model=PublicKeys)
+def label_keys(session: SessionDep) -> PublicKeys:
+    return PublicKeys(
+        keys=[
+            PublicKey(key_id=k.key_id, public_key=k.public_key, active=k.active)
+            for k in all_keys(session)
+        ]
+    )

@@ -1,0 +1,24 @@
+"""Every table, imported in one place so the metadata is complete (alembic, tests)."""
+
+from service.anomalies.models import Anomaly, AnomalyStep
+from service.auth.models import User
+from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRejection
+from service.labels.models import LabelKey
+from service.manifests.models import Manifest, ManifestSerial, ManifestSignature
+from service.organizations.models import Organization, Site
+
+__all__ = [
+    "Anomaly",
+    "AnomalyStep",
+    "Container",
+    "CustodyEvent",
+    "LabelKey",
+    "Manifest",
+    "ManifestSerial",
+    "ManifestSignature",
+    "Organization",
+    "ScanReceipt",
+    "ScanRejection",
+    "Site",
+    "User",
+]

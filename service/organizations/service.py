@@ -1,0 +1,41 @@
+"""Creating and listing organizations and their sites."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from schemas.organizations import OrganizationCreate, SiteCreate
+from service.auth.actor import Actor
+from service.errors import NotFound
+from service.organizations.models import Organization, Site
+
+
+def create_organization(*, session: Session, request: OrganizationCreate) -> Organization:
+    org = Organization(**request.model_dump())
+    session.add(org)
+    session.flush()
+    return org
+
+
+def add_site(*, session: Session, organization_id: uuid.UUID, request: SiteCreate) -> Site:
+    if session.get(Organization, organization_id) is None:
+        raise NotFound(f"organization {organization_id} not found")
+    site = Site(organization_id=organization_id, **request.model_dump())
+    session.add(site)
+    session.flush()
+    return site
+
+
+def visible_organizations(
+    *, session: Session, actor: Actor, after: uuid.UUID | None, limit: int
+) -> list[Organization]:
+    """Admins see all; regulators their jurisdiction; others the organizations they deal with
+    (every organization is a potential trip partner, so names and licences are shared)."""
+    query = select(Organization).order_by(col(Organization.id)).limit(limit)
+    if actor.is_regulator:
+        query = query.where(Organization.jurisdiction == actor.jurisdiction)
+    if after is not None:
+        query = query.where(col(Organization.id) > after)
+    return list(session.exec(query))
