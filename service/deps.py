@@ -58,11 +58,12 @@ def current_actor(
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    clock: ClockDep,
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer access token is required")
     try:
-        claims = decode_access_token(credentials.credentials, settings=settings)
+        claims = decode_access_token(credentials.credentials, settings=settings, now=clock())
     except InvalidToken:
         raise Unauthorized("the access token is invalid or expired") from None
     user = session.get(User, claims.user_id)

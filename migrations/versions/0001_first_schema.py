@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 17:15:13.478598
+Create Date: 2026-11-28 17:22:59.790991
 """
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 import service.db
 
@@ -97,49 +98,6 @@ def upgrade() -> None:
             batch_op.f("ix_user_organization_id"), ["organization_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_user_username"), ["username"], unique=True)
-
-    op.create_table(
-        "container",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("category", sa.String(length=20), nullable=False),
-        sa.Column("origin_organization_id", sa.Uuid(), nullable=False),
-        sa.Column("origin_site_id", sa.Uuid(), nullable=True),
-        sa.Column("department", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("epidemic", sa.Boolean(), nullable=False),
-        sa.Column("state", sa.String(length=20), nullable=False),
-        sa.Column("custodian_organization_id", sa.Uuid(), nullable=False),
-        sa.Column("batch_id", sa.Uuid(), nullable=False),
-        sa.Column("label_key_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("state_since", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seq", sa.Integer(), nullable=False),
-        sa.Column("last_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("last_event_at", service.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("state_before_loss", sa.String(length=20), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["custodian_organization_id"],
-            ["organization.id"],
-            name=op.f("fk_container_custodian_organization_id_organization"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["origin_organization_id"],
-            ["organization.id"],
-            name=op.f("fk_container_origin_organization_id_organization"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["origin_site_id"], ["site.id"], name=op.f("fk_container_origin_site_id_site")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_container")),
-    )
-    with op.batch_alter_table("container", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_container_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(
-            "ix_container_custodian_state", ["custodian_organization_id", "state"], unique=False
-        )
-        batch_op.create_index(
-            "ix_container_origin_state", ["origin_organization_id", "state"], unique=False
-        )
-        batch_op.create_index("ix_container_state_since", ["state", "state_since"], unique=False)
 
     op.create_table(
         "manifest",
@@ -246,6 +204,88 @@ def upgrade() -> None:
             batch_op.f("ix_scan_rejection_recorded_at"), ["recorded_at"], unique=False
         )
 
+    op.create_table(
+        "container",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("origin_organization_id", sa.Uuid(), nullable=False),
+        sa.Column("origin_site_id", sa.Uuid(), nullable=True),
+        sa.Column("department", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("epidemic", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("custodian_organization_id", sa.Uuid(), nullable=False),
+        sa.Column("holder_organization_id", sa.Uuid(), nullable=False),
+        sa.Column("current_manifest_id", sa.Uuid(), nullable=True),
+        sa.Column("batch_id", sa.Uuid(), nullable=False),
+        sa.Column("label_key_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("state_since", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.Column("last_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("last_event_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("state_before_loss", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["current_manifest_id"],
+            ["manifest.id"],
+            name=op.f("fk_container_current_manifest_id_manifest"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["custodian_organization_id"],
+            ["organization.id"],
+            name=op.f("fk_container_custodian_organization_id_organization"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["holder_organization_id"],
+            ["organization.id"],
+            name=op.f("fk_container_holder_organization_id_organization"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["origin_organization_id"],
+            ["organization.id"],
+            name=op.f("fk_container_origin_organization_id_organization"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["origin_site_id"], ["site.id"], name=op.f("fk_container_origin_site_id_site")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_container")),
+    )
+    with op.batch_alter_table("container", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_container_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(
+            "ix_container_custodian_state", ["custodian_organization_id", "state"], unique=False
+        )
+        batch_op.create_index(
+            "ix_container_origin_state", ["origin_organization_id", "state"], unique=False
+        )
+        batch_op.create_index("ix_container_state_since", ["state", "state_since"], unique=False)
+
+    op.create_table(
+        "manifest_signature",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("manifest_id", sa.Uuid(), nullable=False),
+        sa.Column("party", sa.String(length=20), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("printed_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("signed_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["manifest_id"],
+            ["manifest.id"],
+            name=op.f("fk_manifest_signature_manifest_id_manifest"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organization.id"],
+            name=op.f("fk_manifest_signature_organization_id_organization"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_manifest_signature_user_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_manifest_signature")),
+        sa.UniqueConstraint(
+            "manifest_id", "party", name=op.f("uq_manifest_signature_manifest_id_party")
+        ),
+    )
     op.create_table(
         "anomaly",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -362,33 +402,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "manifest_signature",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("manifest_id", sa.Uuid(), nullable=False),
-        sa.Column("party", sa.String(length=20), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("organization_id", sa.Uuid(), nullable=False),
-        sa.Column("printed_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("signed_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["manifest_id"],
-            ["manifest.id"],
-            name=op.f("fk_manifest_signature_manifest_id_manifest"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["organization_id"],
-            ["organization.id"],
-            name=op.f("fk_manifest_signature_organization_id_organization"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_manifest_signature_user_id_user")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_manifest_signature")),
-        sa.UniqueConstraint(
-            "manifest_id", "party", name=op.f("uq_manifest_signature_manifest_id_party")
-        ),
-    )
-    op.create_table(
         "anomaly_step",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("anomaly_id", sa.Uuid(), nullable=False),
@@ -419,7 +432,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_anomaly_step_anomaly_id"))
 
     op.drop_table("anomaly_step")
-    op.drop_table("manifest_signature")
     with op.batch_alter_table("custody_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_custody_event_manifest_id"))
         batch_op.drop_index("ix_custody_event_actor_org_occurred")
@@ -432,6 +444,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_anomaly_container_id"))
 
     op.drop_table("anomaly")
+    op.drop_table("manifest_signature")
+    with op.batch_alter_table("container", schema=None) as batch_op:
+        batch_op.drop_index("ix_container_state_since")
+        batch_op.drop_index("ix_container_origin_state")
+        batch_op.drop_index("ix_container_custodian_state")
+        batch_op.drop_index(batch_op.f("ix_container_batch_id"))
+
+    op.drop_table("container")
     with op.batch_alter_table("scan_rejection", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_scan_rejection_recorded_at"))
         batch_op.drop_index(batch_op.f("ix_scan_rejection_container_id"))
@@ -445,13 +465,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_manifest_destination_organization_id"))
 
     op.drop_table("manifest")
-    with op.batch_alter_table("container", schema=None) as batch_op:
-        batch_op.drop_index("ix_container_state_since")
-        batch_op.drop_index("ix_container_origin_state")
-        batch_op.drop_index("ix_container_custodian_state")
-        batch_op.drop_index(batch_op.f("ix_container_batch_id"))
-
-    op.drop_table("container")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_username"))
         batch_op.drop_index(batch_op.f("ix_user_organization_id"))
