@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from service.auth.models import User
 from service.auth.roles import Role
-from service.organizations.models import OrgKind, Organization, Site
+from service.organizations.models import Organization, OrgKind, Site
 from tests.factories import login, make_org, make_site, make_user
 
 
