@@ -43,3 +43,20 @@ class Me(BaseModel):
     user: UserPublic
     role: Role
     organization: OrganizationPublic | None
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class LogoutRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,100}$"
+
+
+class DeviceRevocation(BaseModel):
+    device_id: str
+    revoked_at: datetime
+    sessions_revoked: int

@@ -11,8 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from service.audit.context import note_who
 from service.auth.actor import Actor
-from service.auth.models import User
+from service.auth.guards import regulator_may_write
+from service.auth.models import RevokedDevice, User
 from service.auth.roles import Role
 from service.auth.tokens import InvalidToken, decode_access_token
 from service.config import Settings
@@ -55,11 +57,16 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 
 
 def current_actor(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     clock: ClockDep,
 ) -> Actor:
+    """The authenticated caller, checked on every request: a valid access token (signature,
+    algorithm, issuer, audience, expiry on the service clock), an active user (deactivation
+    works at once), a device that was not revoked (one primary-key lookup). Regulators are
+    refused write routes other than those in :mod:`service.auth.guards`."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer access token is required")
     try:
@@ -69,8 +76,10 @@ def current_actor(
     user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("the user is unknown or deactivated")
+    if claims.device_id is not None and session.get(RevokedDevice, claims.device_id) is not None:
+        raise Unauthorized("this device has been revoked")
     org = session.get(Organization, user.organization_id) if user.organization_id else None
-    return Actor(
+    actor = Actor(
         user_id=user.id,
         username=user.username,
         role=Role(user.role),
@@ -79,6 +88,18 @@ def current_actor(
         jurisdiction=org.jurisdiction if org else None,
         device_id=claims.device_id,
     )
+    note_who(
+        request.scope,
+        user_id=actor.user_id,
+        username=actor.username,
+        organization_id=actor.organization_id,
+        device_id=actor.device_id,
+    )
+    if actor.is_regulator and request.method in WRITE_METHODS:
+        route = request.scope.get("route")
+        if not regulator_may_write(getattr(route, "path", None)):
+            raise Forbidden("regulators have read-only access here")
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
@@ -96,3 +117,14 @@ def require_role(*roles: Role) -> Callable[[Actor], Actor]:
 
 
 AdminActor = Annotated[Actor, Depends(require_role(Role.admin))]
+RegulatorOrAdmin = Annotated[Actor, Depends(require_role(Role.regulator, Role.admin))]
+
+
+def forbid_regulator(actor: CurrentActor) -> Actor:
+    """For a route (read or write) regulators must not use at all."""
+    if actor.is_regulator:
+        raise Forbidden("regulators have read-only access here")
+    return actor
+
+
+NonRegulatorActor = Annotated[Actor, Depends(forbid_regulator)]

@@ -1,45 +1,112 @@
-"""Logging in, and who the caller is."""
+"""Logging in, refreshing and ending sessions, and who the caller is."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from schemas.auth import Me, TokenPair, UserPublic
+from schemas.auth import DEVICE_ID_PATTERN, LogoutRequest, Me, RefreshRequest, TokenPair, UserPublic
 from schemas.organizations import OrganizationPublic
+from service.audit.context import note_who
 from service.auth import service
 from service.auth.models import User
-from service.auth.tokens import issue_access_token
 from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
-from service.errors import Unauthorized
 from service.organizations.models import Organization
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
+_LOGIN_DESCRIPTION = """OAuth2 password flow (form fields `username`, `password`).
 
-@router.post("/auth/token", response_model=TokenPair)
+An optional form field **`device_id`** (1-100 of `A-Z a-z 0-9 . _ : -`) names the phone the
+session is for: it is recorded with the session's refresh tokens, carried in the access token
+as the `dev` claim, and recorded with every scan. An administrator can revoke a lost phone
+(`POST /api/v1/devices/{device_id}/revoke`).
+
+The access token lives at most 15 minutes (`expires_in` seconds); the refresh token is opaque,
+single-use (see `/api/v1/auth/refresh`).
+
+Failures answer 401 without saying whether the user exists. After
+`MEDWASTE_LOGIN_MAX_FAILURES` failures (default 5) for one username or one client address
+within `MEDWASTE_LOGIN_WINDOW_SECONDS` (default 300) the answer is 429 with `Retry-After`.
+"""
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host[:64] if request.client else "unknown"
+
+
+def _pair(issued: service.IssuedTokens) -> TokenPair:
+    return TokenPair(
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+@router.post("/auth/token", response_model=TokenPair, description=_LOGIN_DESCRIPTION)
 def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
+    device_id: Annotated[str | None, Form(pattern=DEVICE_ID_PATTERN)] = None,
 ) -> TokenPair:
-    user = service.authenticate(session=session, username=form.username, password=form.password)
-    if user is None:
-        raise Unauthorized("wrong username or password")
-    token, lifetime = issue_access_token(
+    note_who(request.scope, user_id=None, username=form.username[:64], organization_id=None)
+    issued = service.login(
+        session=session,
         settings=settings,
-        user_id=user.id,
-        role=user.role,
-        organization_id=user.organization_id,
-        device_id=None,
+        username=form.username,
+        password=form.password,
+        client_address=_client_address(request),
+        device_id=device_id,
         now=clock(),
     )
-    # Refresh tokens (rotation, reuse detection) come with the identity work; until then the
-    # pair's refresh half is not usable.
-    return TokenPair(access_token=token, refresh_token="", expires_in=lifetime)
+    note_who(
+        request.scope,
+        user_id=issued.user.id,
+        username=issued.user.username,
+        organization_id=issued.user.organization_id,
+        device_id=device_id,
+    )
+    return _pair(issued)
+
+
+@router.post("/auth/refresh", response_model=TokenPair)
+def refresh(
+    request: Request,
+    body: RefreshRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> TokenPair:
+    """Exchange a refresh token for a new pair. The presented token stops working; presenting
+    it again ends the whole session (every token descended from the same login), because
+    only a copied token is ever presented twice."""
+    issued = service.refresh(
+        session=session, settings=settings, refresh_token=body.refresh_token, now=clock()
+    )
+    note_who(
+        request.scope,
+        user_id=issued.user.id,
+        username=issued.user.username,
+        organization_id=issued.user.organization_id,
+    )
+    return _pair(issued)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(
+    body: LogoutRequest, session: SessionDep, actor: CurrentActor, clock: ClockDep
+) -> Response:
+    """End the session the refresh token belongs to: it and every token of its family stop
+    working. The access token expires on its own within minutes."""
+    service.logout(
+        session=session, user_id=actor.user_id, refresh_token=body.refresh_token, now=clock()
+    )
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=Me)

@@ -2,11 +2,23 @@
 
 Reads of something outside the caller's scope answer 404 (never 403), so another
 organization's container cannot even be shown to exist.
+
+- admin: everything.
+- regulator: containers whose origin, custodian or holder organization is in the regulator's
+  jurisdiction.
+- hospital staff: containers their hospital produced.
+- driver: containers in their company's custody or hands, or on one of its manifests (the
+  current one or any trip that carried it).
+- storage / disposal operators: containers their plant holds or has custody of, containers
+  on a manifest bound for the plant, and containers the plant has handled.
+
+A user without an organization (other than an admin), or a regulator without a jurisdiction,
+sees nothing.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, or_, true
+from sqlalchemy import ColumnElement, exists, false, or_, true
 from sqlmodel import col, select
 
 from service.auth.actor import Actor
@@ -16,37 +28,47 @@ from service.manifests.models import Manifest
 from service.organizations.models import Organization
 
 
+def in_jurisdiction(actor: Actor, organization_column: object) -> ColumnElement[bool]:
+    """``organization_column`` (an organization id column) names an organization of the
+    regulator's jurisdiction. For other scoping needs of regulators (anomalies, reports,
+    audit)."""
+    if actor.jurisdiction is None:
+        return false()
+    orgs = select(col(Organization.id)).where(Organization.jurisdiction == actor.jurisdiction)
+    return col(organization_column).in_(orgs)
+
+
 def container_scope(actor: Actor) -> ColumnElement[bool]:
     """The containers ``actor`` may read."""
     if actor.role is Role.admin:
         return true()
-    org = actor.organization_id
     if actor.role is Role.regulator:
-        in_jurisdiction = select(col(Organization.id)).where(
-            Organization.jurisdiction == actor.jurisdiction
-        )
         return or_(
-            Container.origin_organization_id.in_(in_jurisdiction),  # type: ignore[attr-defined]
-            Container.holder_organization_id.in_(in_jurisdiction),  # type: ignore[attr-defined]
+            in_jurisdiction(actor, Container.origin_organization_id),
+            in_jurisdiction(actor, Container.custodian_organization_id),
+            in_jurisdiction(actor, Container.holder_organization_id),
         )
+    org = actor.organization_id
+    if org is None:
+        return false()
     if actor.role is Role.hospital_staff:
         return col(Container.origin_organization_id) == org
+    holds = or_(
+        col(Container.custodian_organization_id) == org,
+        col(Container.holder_organization_id) == org,
+    )
     if actor.role is Role.driver:
         company_trips = select(col(Manifest.id)).where(Manifest.transporter_organization_id == org)
         on_company_trip = exists().where(
             col(CustodyEvent.container_id) == col(Container.id),
-            CustodyEvent.manifest_id.in_(company_trips),  # type: ignore[union-attr]
+            col(CustodyEvent.manifest_id).in_(company_trips),
         )
-        return or_(
-            col(Container.custodian_organization_id) == org,
-            col(Container.holder_organization_id) == org,
-            on_company_trip,
+        return or_(holds, col(Container.current_manifest_id).in_(company_trips), on_company_trip)
+    if actor.role in (Role.storage_operator, Role.disposal_operator):
+        inbound = select(col(Manifest.id)).where(Manifest.destination_organization_id == org)
+        handled = exists().where(
+            col(CustodyEvent.container_id) == col(Container.id),
+            col(CustodyEvent.actor_organization_id) == org,
         )
-    # Storage and disposal operators: what their plant holds or has custody of, and what is on
-    # its way to them.
-    inbound = select(col(Manifest.id)).where(Manifest.destination_organization_id == org)
-    return or_(
-        col(Container.custodian_organization_id) == org,
-        col(Container.holder_organization_id) == org,
-        Container.current_manifest_id.in_(inbound),  # type: ignore[union-attr]
-    )
+        return or_(holds, col(Container.current_manifest_id).in_(inbound), handled)
+    return false()

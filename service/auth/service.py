@@ -1,16 +1,31 @@
-"""Logging in and managing users."""
+"""Logging in, sessions (refresh token families), devices and managing users."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, distinct, func, update
+from sqlmodel import Session, col, select
 
-from service.auth.models import User
+from service.auth import throttle
+from service.auth.errors import DeviceRevoked, LoginRefused, RefreshRefused
+from service.auth.models import RefreshToken, RevokedDevice, User
 from service.auth.passwords import hash_password, policy_problems, verify_password
 from service.auth.roles import Role, role_fits
+from service.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from service.config import Settings
 from service.errors import Conflict, InvalidInput, NotFound
 from service.organizations.models import Organization, OrgKind
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
@@ -55,3 +70,191 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def login(
+    *,
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    client_address: str,
+    device_id: str | None,
+    now: datetime,
+) -> IssuedTokens:
+    """Check the throttle, then the password; start a session (a new refresh token family)."""
+    window = timedelta(seconds=settings.login_window_seconds)
+    throttle.check(
+        session=session,
+        username=username,
+        client_address=client_address,
+        now=now,
+        max_failures=settings.login_max_failures,
+        window=window,
+    )
+    user = authenticate(session=session, username=username, password=password)
+    if user is None:
+        throttle.record_failure(
+            session=session,
+            username=username,
+            client_address=client_address,
+            now=now,
+            window=window,
+        )
+        raise LoginRefused("wrong username or password")
+    throttle.clear_username(session=session, username=username)
+    if device_id is not None and is_device_revoked(session, device_id):
+        raise DeviceRevoked(f"device {device_id!r} has been revoked; ask an administrator")
+    return _issue(
+        session=session,
+        settings=settings,
+        user=user,
+        family_id=uuid.uuid4(),
+        device_id=device_id,
+        now=now,
+    )
+
+
+def refresh(
+    *, session: Session, settings: Settings, refresh_token: str, now: datetime
+) -> IssuedTokens:
+    """Exchange a live refresh token for a new pair; the presented one dies. Presenting a token
+    that was already exchanged means someone kept a copy: the whole family is revoked."""
+    row = session.exec(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+        .with_for_update()
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise RefreshRefused("the refresh token is not valid")
+    if row.rotated_at is not None:
+        revoke_family(session=session, family_id=row.family_id, now=now, reason="reuse")
+        raise RefreshRefused(
+            "the refresh token was already used; the session has been ended, log in again"
+        )
+    if row.expires_at <= now:
+        raise RefreshRefused("the refresh token has expired")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        revoke_family(session=session, family_id=row.family_id, now=now, reason="deactivated")
+        raise RefreshRefused("the refresh token is not valid")
+    if row.device_id is not None and is_device_revoked(session, row.device_id):
+        revoke_family(session=session, family_id=row.family_id, now=now, reason="device")
+        raise RefreshRefused("the refresh token is not valid")
+    row.rotated_at = now
+    session.add(row)
+    return _issue(
+        session=session,
+        settings=settings,
+        user=user,
+        family_id=row.family_id,
+        device_id=row.device_id,
+        now=now,
+    )
+
+
+def logout(*, session: Session, user_id: uuid.UUID, refresh_token: str, now: datetime) -> None:
+    """End the session the refresh token belongs to (if it is the caller's; silently nothing
+    otherwise, so a stranger's token cannot be probed)."""
+    row = session.exec(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+    ).first()
+    if row is not None and row.user_id == user_id:
+        revoke_family(session=session, family_id=row.family_id, now=now, reason="logout")
+
+
+def revoke_family(*, session: Session, family_id: uuid.UUID, now: datetime, reason: str) -> int:
+    return _revoke(session, col(RefreshToken.family_id) == family_id, now=now, reason=reason)
+
+
+def is_device_revoked(session: Session, device_id: str) -> bool:
+    return session.get(RevokedDevice, device_id) is not None
+
+
+def revoke_device(
+    *, session: Session, device_id: str, revoked_by: uuid.UUID, now: datetime
+) -> tuple[RevokedDevice, int]:
+    """Refuse the device from now on: its sessions die and tokens carrying it are refused.
+    Returns the revocation and how many live refresh tokens it ended."""
+    revoked = session.get(RevokedDevice, device_id)
+    if revoked is None:
+        revoked = RevokedDevice(device_id=device_id, revoked_at=now, revoked_by_user_id=revoked_by)
+        session.add(revoked)
+        session.flush()
+    ended = _revoke(session, col(RefreshToken.device_id) == device_id, now=now, reason="device")
+    return revoked, ended
+
+
+def deactivate_user(
+    *, session: Session, user_id: uuid.UUID, actor_user_id: uuid.UUID, now: datetime
+) -> User:
+    """The user can no longer log in; their access tokens stop working at the next request
+    (every request checks ``is_active``) and their refresh tokens are revoked."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if user.id == actor_user_id:
+        raise Conflict("you cannot deactivate yourself")
+    user.is_active = False
+    session.add(user)
+    _revoke(session, col(RefreshToken.user_id) == user.id, now=now, reason="deactivated")
+    session.flush()
+    return user
+
+
+def list_users(*, session: Session, after: uuid.UUID | None, limit: int) -> list[User]:
+    query = select(User).order_by(col(User.id)).limit(limit)
+    if after is not None:
+        query = query.where(col(User.id) > after)
+    return list(session.exec(query))
+
+
+def _revoke(session: Session, condition: ColumnElement[bool], *, now: datetime, reason: str) -> int:
+    """Revoke every token matching ``condition`` not revoked yet; returns how many sessions
+    (families) were still alive."""
+    live = session.exec(
+        select(func.count(distinct(col(RefreshToken.family_id)))).where(
+            condition,
+            col(RefreshToken.revoked_at).is_(None),
+            col(RefreshToken.rotated_at).is_(None),
+        )
+    ).one()
+    session.execute(
+        update(RefreshToken)
+        .where(condition, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(live)
+
+
+def _issue(
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    family_id: uuid.UUID,
+    device_id: str | None,
+    now: datetime,
+) -> IssuedTokens:
+    access, lifetime = issue_access_token(
+        settings=settings,
+        user_id=user.id,
+        role=user.role,
+        organization_id=user.organization_id,
+        device_id=device_id,
+        now=now,
+    )
+    token, token_hash = new_refresh_token()
+    session.add(
+        RefreshToken(
+            token_hash=token_hash,
+            family_id=family_id,
+            user_id=user.id,
+            device_id=device_id,
+            issued_at=now,
+            expires_at=now + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    session.flush()
+    return IssuedTokens(user=user, access_token=access, refresh_token=token, expires_in=lifetime)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -78,7 +80,17 @@ def decode_access_token(token: str, *, settings: Settings, now: datetime) -> Acc
             organization_id=uuid.UUID(org) if org else None,
             device_id=claims.get("dev"),
             jti=str(claims["jti"]),
-            issued_at=datetime.fromtimestamp(int(claims["iat"])).astimezone(),
+            issued_at=datetime.fromtimestamp(int(claims["iat"]), tz=UTC),
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """An opaque refresh token (256 random bits) and the hash that is all the database keeps."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

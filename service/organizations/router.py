@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from schemas.auth import UserCreate, UserPublic
+from schemas.auth import DEVICE_ID_PATTERN, DeviceRevocation, UserCreate, UserPublic
 from schemas.common import Page
 from schemas.organizations import OrganizationCreate, OrganizationPublic, SiteCreate, SitePublic
 from service.auth import service as auth_service
 from service.auth.models import User
-from service.deps import AdminActor, CurrentActor, SessionDep
+from service.deps import AdminActor, ClockDep, CurrentActor, SessionDep
 from service.organizations import service
 from service.organizations.models import Organization, Site
 from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -63,6 +63,53 @@ def create_user(body: UserCreate, session: SessionDep, _admin: AdminActor) -> Us
         role=body.role,
         organization_id=body.organization_id,
         display_name=body.display_name,
+    )
+
+
+@router.get("/users", response_model=Page[UserPublic])
+def list_users(
+    session: SessionDep,
+    _admin: AdminActor,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page[UserPublic]:
+    after = decode_cursor(cursor)
+    rows = auth_service.list_users(
+        session=session, after=_uuid_or_none(after.get("id") if after else None), limit=limit + 1
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[UserPublic](
+        items=[UserPublic.model_validate(u) for u in rows],
+        next_cursor=encode_cursor({"id": str(rows[-1].id)}) if more else None,
+    )
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserPublic)
+def deactivate_user(
+    user_id: uuid.UUID, session: SessionDep, admin: AdminActor, clock: ClockDep
+) -> User:
+    """The user can no longer log in, their access tokens are refused from the next request
+    on, and their refresh tokens are revoked."""
+    return auth_service.deactivate_user(
+        session=session, user_id=user_id, actor_user_id=admin.user_id, now=clock()
+    )
+
+
+@router.post("/devices/{device_id}/revoke", response_model=DeviceRevocation)
+def revoke_device(
+    device_id: Annotated[str, Path(pattern=DEVICE_ID_PATTERN)],
+    session: SessionDep,
+    admin: AdminActor,
+    clock: ClockDep,
+) -> DeviceRevocation:
+    """A lost phone: every session started on it ends, and every access token carrying its
+    device id (`dev` claim) is refused from now on, as is logging in with it."""
+    revoked, ended = auth_service.revoke_device(
+        session=session, device_id=device_id, revoked_by=admin.user_id, now=clock()
+    )
+    return DeviceRevocation(
+        device_id=revoked.device_id, revoked_at=revoked.revoked_at, sessions_revoked=ended
     )
 
 

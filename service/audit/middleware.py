@@ -1,0 +1,117 @@
+"""Every write request (POST, PUT, PATCH, DELETE) leaves one audit row, whatever its outcome:
+refused (401, 403, 404, 409, 422, 429), failed (500) or done.
+
+A pure ASGI middleware: it lets the request run, notes the status the response started with,
+and then writes the row in a short transaction of its own, so a refusal that rolled the
+request's work back is still on record.
+
+Where the row is written: ``app.state.audit_writer`` if set (a callable taking the
+:class:`AuditEntry`); otherwise through ``app.dependency_overrides[get_session]`` if the
+session is overridden (tests run each request in the test's transaction, and an audit row from
+a second connection would wait on that transaction on SQLite); otherwise in a new
+``session_scope(app.state.engine, write=True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from datetime import datetime
+from typing import Any
+
+from anyio import to_thread
+from sqlmodel import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.audit.context import audit_context
+from service.audit.models import AuditEntry
+from service.db import WRITE_METHODS, session_scope, utcnow
+from service.deps import get_clock, get_session
+
+log = logging.getLogger(__name__)
+
+AuditWriter = Callable[[AuditEntry], None]
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            entry = build_entry(scope, status)
+            try:
+                await to_thread.run_sync(_writer_for(scope["app"]), entry)
+            except Exception:
+                log.exception("could not write the audit entry for %s %s", entry.method, entry.path)
+
+
+def build_entry(scope: Scope, status: int) -> AuditEntry:
+    ctx = audit_context(scope)
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    params: dict[str, Any] = scope.get("path_params") or {}
+    target = ctx.target_id or (str(next(iter(params.values())))[:100] if params else None)
+    client = scope.get("client")
+    return AuditEntry(
+        occurred_at=_now(scope),
+        user_id=ctx.user_id,
+        username=ctx.username,
+        organization_id=ctx.organization_id,
+        method=scope["method"],
+        path=(template or scope["path"])[:300],
+        target_id=target,
+        client_address=client[0][:64] if client else None,
+        device_id=ctx.device_id,
+        status_code=status,
+    )
+
+
+def _now(scope: Scope) -> datetime:
+    """The app's clock (the injected one in tests), as the request's dependencies saw it."""
+    overrides = getattr(scope.get("app"), "dependency_overrides", {})
+    now = overrides.get(get_clock, get_clock)()()
+    return now if isinstance(now, datetime) else utcnow()
+
+
+def _writer_for(app: Any) -> AuditWriter:
+    writer: AuditWriter | None = getattr(app.state, "audit_writer", None)
+    if writer is not None:
+        return writer
+    override = app.dependency_overrides.get(get_session)
+    if override is not None:
+        return lambda entry: _write_through(override, entry)
+    engine = app.state.engine
+
+    def write(entry: AuditEntry) -> None:
+        with session_scope(engine, write=True) as session:
+            session.add(entry)
+
+    return write
+
+
+def _write_through(
+    provider: Callable[[], Generator[Session, None, None]], entry: AuditEntry
+) -> None:
+    sessions = provider()
+    session = next(sessions)
+    try:
+        session.add(entry)
+        session.flush()
+    except BaseException as exc:
+        sessions.throw(exc)
+        raise
+    next(sessions, None)
