@@ -18,6 +18,8 @@ class Container(SQLModel, table=True):
         Index("ix_container_state_since", "state", "state_since"),
         Index("ix_container_origin_state", "origin_organization_id", "state"),
         Index("ix_container_custodian_state", "custodian_organization_id", "state"),
+        Index("ix_container_holder_state", "holder_organization_id", "state"),
+        Index("ix_container_current_manifest", "current_manifest_id"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -35,6 +37,8 @@ class Container(SQLModel, table=True):
     current_manifest_id: uuid.UUID | None = Field(default=None, foreign_key="manifest.id")
     batch_id: uuid.UUID = Field(index=True)
     label_key_id: str = Field(max_length=32)
+    # The signed QR payload printed on the label (not secret: anyone may read a label).
+    qr_payload: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Event time at which the container entered its current state (drives the overdue rules).
     state_since: datetime = Field(sa_type=UTCDateTime)

@@ -102,8 +102,10 @@ def register_containers(
     batch_id = uuid.uuid4()
     made: list[tuple[Container, str]] = []
     for _ in range(request.count):
+        container_id = new_container_id()
+        payload = signer.sign(container_id)
         container = Container(
-            id=new_container_id(),
+            id=container_id,
             category=request.category,
             origin_organization_id=actor.organization_id,
             origin_site_id=site.id,
@@ -114,6 +116,7 @@ def register_containers(
             holder_organization_id=actor.organization_id,
             batch_id=batch_id,
             label_key_id=signer.key_id,
+            qr_payload=payload,
             created_at=now,
             state_since=now,
         )
@@ -135,7 +138,7 @@ def register_containers(
             device_id=actor.device_id,
             note=None,
         )
-        made.append((container, signer.sign(container.id)))
+        made.append((container, payload))
     return batch_id, made
 
 

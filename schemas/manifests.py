@@ -1,0 +1,93 @@
+"""Transfer manifests (转移联单): trips, their containers, signatures and discrepancies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import Strict
+from service.manifests.models import ManifestState, Party
+
+
+class ManifestCreate(Strict):
+    origin_organization_id: uuid.UUID
+    destination_organization_id: uuid.UUID
+    # A driver's own company fills this in; others must name the transporter.
+    transporter_organization_id: uuid.UUID | None = None
+    vehicle_plate: str = Field(min_length=1, max_length=20)
+
+
+class SignatureCreate(Strict):
+    party: Party
+    printed_name: str = Field(min_length=1, max_length=200)
+
+
+class PartyPublic(BaseModel):
+    organization_id: uuid.UUID
+    name: str
+    kind: str
+    jurisdiction: str
+    license_number: str | None
+
+
+class SignaturePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    party: Party
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    printed_name: str
+    signed_at: datetime
+
+
+class ManifestContainer(BaseModel):
+    container_id: str
+    short_code: str
+    category: str
+    epidemic: bool
+    state: str
+    picked_up_at: datetime
+    # The weight recorded at collection (or, on a further leg, the last weight before pickup).
+    collection_weight_kg: float | None
+    pickup_weight_kg: float | None
+    received_at: datetime | None
+    receipt_weight_kg: float | None
+
+
+class ManifestTotals(BaseModel):
+    containers: int
+    received_containers: int
+    collection_weight_kg: float
+    receipt_weight_kg: float
+
+
+class ManifestSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    number: str
+    state: ManifestState
+    origin_organization_id: uuid.UUID
+    transporter_organization_id: uuid.UUID
+    destination_organization_id: uuid.UUID
+    vehicle_plate: str
+    driver_user_id: uuid.UUID | None
+    created_by_user_id: uuid.UUID
+    created_at: datetime
+    dispatched_at: datetime | None
+    received_at: datetime | None
+    closed_at: datetime | None
+
+
+class ManifestPublic(ManifestSummary):
+    origin: PartyPublic
+    transporter: PartyPublic
+    destination: PartyPublic
+    containers: list[ManifestContainer]
+    signatures: list[SignaturePublic]
+    totals: ManifestTotals
+    # Computed when the destination signs (SPEC §2); null before.
+    discrepancies: dict[str, Any] | None

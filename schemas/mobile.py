@@ -1,0 +1,47 @@
+"""What the phone sends and gets back (``/mobile/v1``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.common import Strict
+from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic
+from schemas.manifests import ManifestSummary
+from service.custody.machine import Action
+
+MAX_SYNC_SCANS = 1000
+
+LabelValidity = Literal["valid", "forged", "unknown_key", "malformed"]
+
+
+class ResolveResult(BaseModel):
+    """What the phone shows after a scan. Only a valid label says anything about a container."""
+
+    validity: LabelValidity
+    detail: str | None = None
+    container: ContainerPublic | None = None
+    # The scan actions this user may take on the container now.
+    actions: list[Action] = Field(default_factory=list)
+    # For a driver: the open manifests of their company that may take this container.
+    open_manifests: list[ManifestSummary] = Field(default_factory=list)
+
+
+class SyncRequest(Strict):
+    device_id: str = Field(min_length=1, max_length=100)
+    # Each item is checked on its own: one malformed scan is rejected, the others go through.
+    scans: list[Any] = Field(max_length=MAX_SYNC_SCANS)
+
+
+class SyncItemResult(BaseModel):
+    client_event_id: str | None
+    status: Literal["created", "duplicate", "rejected"]
+    event: EventPublic | None = None
+    # An RFC 7807 problem body for a rejected scan.
+    error: dict[str, Any] | None = None
+    anomalies: list[AnomalyBrief] = Field(default_factory=list)
+
+
+class SyncResult(BaseModel):
+    results: list[SyncItemResult]

@@ -1,0 +1,109 @@
+"""What a phone may do with the container behind a scanned label (``/mobile/v1/resolve``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session, col, select
+
+from service.auth.actor import Actor
+from service.auth.roles import Role
+from service.auth.scope import container_scope
+from service.custody.errors import ContainerNotFound
+from service.custody.machine import Action, State, allowed_actions
+from service.custody.models import Container
+from service.labels.signing import (
+    ForgedLabel,
+    LabelError,
+    UnknownLabelKey,
+    verify_label,
+)
+from service.manifests.models import Manifest
+from service.manifests.service import open_manifests_for_pickup
+from service.organizations.models import Organization, OrgKind
+
+
+@dataclass(frozen=True)
+class Resolution:
+    validity: Literal["valid", "forged", "unknown_key", "malformed"]
+    detail: str | None = None
+    container: Container | None = None
+    actions: list[Action] = field(default_factory=list)
+    open_manifests: list[Manifest] = field(default_factory=list)
+
+
+def resolve_label(
+    *, session: Session, actor: Actor, qr: str, public_keys: Mapping[str, Ed25519PublicKey]
+) -> Resolution:
+    """Check a label and say what ``actor`` may do now. A label that does not verify is an
+    answer, not an error, and reveals nothing about any container. A container the caller may
+    neither see nor act on is not found."""
+    try:
+        label = verify_label(qr, public_keys)
+    except ForgedLabel:
+        return Resolution("forged", "the label's signature does not verify: do not accept it")
+    except UnknownLabelKey:
+        return Resolution("unknown_key", "the label was signed by an unknown key")
+    except LabelError as exc:
+        return Resolution("malformed", f"not a container label: {exc}")
+
+    container = session.get(Container, label.container_id)
+    if container is None:
+        raise ContainerNotFound("no container is registered under this label")
+    manifests = open_manifests_for_pickup(session, actor, container.holder_organization_id)
+    actions = possible_actions(
+        session=session, actor=actor, container=container, has_manifest=bool(manifests)
+    )
+    visible = session.exec(
+        select(col(Container.id)).where(Container.id == container.id, container_scope(actor))
+    ).first()
+    if visible is None and not actions:
+        raise ContainerNotFound("no container is registered under this label")
+    return Resolution("valid", None, container, actions, manifests)
+
+
+def possible_actions(
+    *, session: Session, actor: Actor, container: Container, has_manifest: bool
+) -> list[Action]:
+    """The state machine's actions for the role, narrowed by the custody checks the scan will
+    meet (see ``service.custody.service._check_custody``)."""
+    org = actor.organization_id
+    result: list[Action] = []
+    for action in allowed_actions(
+        state=State(container.state), role=actor.role, has_manifest=has_manifest
+    ):
+        if action is Action.inspect:
+            ok = (
+                _in_jurisdiction(session, actor, container)
+                if actor.role is Role.regulator
+                else org in (container.holder_organization_id, container.custodian_organization_id)
+            )
+        elif action is Action.pickup:
+            ok = has_manifest
+        elif action is Action.receive:
+            manifest = (
+                session.get(Manifest, container.current_manifest_id)
+                if container.current_manifest_id
+                else None
+            )
+            ok = manifest is not None and manifest.destination_organization_id == org
+        elif action is Action.dispose:
+            ok = org == container.holder_organization_id and (
+                actor.organization_kind is OrgKind.disposal
+            )
+        else:
+            ok = org == container.holder_organization_id
+        if ok:
+            result.append(action)
+    return result
+
+
+def _in_jurisdiction(session: Session, actor: Actor, container: Container) -> bool:
+    orgs = [
+        session.get(Organization, container.origin_organization_id),
+        session.get(Organization, container.holder_organization_id),
+    ]
+    return actor.jurisdiction in {o.jurisdiction for o in orgs if o is not None}

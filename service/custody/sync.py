@@ -1,0 +1,121 @@
+"""A phone's offline batch of scans (``/mobile/v1/sync``): each scan on its own.
+
+Every scan runs in a savepoint of its own: a refused scan keeps its rejection record (evidence),
+a failure of one never undoes another, and a batch resent after a timeout records nothing
+twice (each scan is idempotent by its ``client_event_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from schemas.custody import ScanCreate
+from service.auth.actor import Actor
+from service.custody.scans import submit_scan
+from service.errors import DomainError, problem_body
+
+
+def sync_scans(
+    *,
+    session: Session,
+    actor: Actor,
+    device_id: str,
+    scans: Sequence[Any],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    now: datetime,
+    custody_on_receipt_scan: bool = False,
+) -> list[dict[str, Any]]:
+    """One result per scan, in order: ``created``, ``duplicate`` (with the original event) or
+    ``rejected`` (with an RFC 7807 problem)."""
+    return [
+        _one(
+            session=session,
+            actor=actor,
+            device_id=device_id,
+            raw=raw,
+            public_keys=public_keys,
+            now=now,
+            custody_on_receipt_scan=custody_on_receipt_scan,
+        )
+        for raw in scans
+    ]
+
+
+def _one(
+    *,
+    session: Session,
+    actor: Actor,
+    device_id: str,
+    raw: Any,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    now: datetime,
+    custody_on_receipt_scan: bool,
+) -> dict[str, Any]:
+    client_event_id = raw.get("client_event_id") if isinstance(raw, dict) else None
+    if not isinstance(client_event_id, str):
+        client_event_id = None
+    try:
+        scan = ScanCreate.model_validate(raw)
+    except ValidationError as exc:
+        return _rejected(client_event_id, _invalid(exc))
+    scan = scan.model_copy(update={"device_id": device_id})
+
+    savepoint = session.begin_nested()
+    try:
+        answer = submit_scan(
+            session=session,
+            actor=actor,
+            scan=scan,
+            public_keys=public_keys,
+            now=now,
+            custody_on_receipt_scan=custody_on_receipt_scan,
+        )
+    except DomainError as exc:
+        # A refusal that is evidence stays on record; anything else leaves no trace.
+        if exc.keep_changes:
+            savepoint.commit()
+        else:
+            savepoint.rollback()
+        return _rejected(scan.client_event_id, exc.problem())
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return {
+        "client_event_id": scan.client_event_id,
+        "status": "duplicate" if answer.duplicate else "created",
+        "event": answer.body["event"],
+        "error": None,
+        "anomalies": answer.body.get("anomalies", []),
+    }
+
+
+def _rejected(client_event_id: str | None, problem: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "client_event_id": client_event_id,
+        "status": "rejected",
+        "event": None,
+        "error": problem,
+        "anomalies": [],
+    }
+
+
+def _invalid(exc: ValidationError) -> dict[str, Any]:
+    errors = [
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())) or "scan",
+            "message": err.get("msg", ""),
+            "type": err.get("type"),
+        }
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    fields = ", ".join(e["field"] for e in errors[:5])
+    return problem_body(
+        422, "invalid-input", "Invalid input", f"invalid scan fields: {fields}", errors=errors
+    )

@@ -1,0 +1,91 @@
+"""Manifest numbers, handed out without collisions under concurrency.
+
+Chinese jurisdictions use the 14-digit number of 危险废物转移管理办法 (2021) Art. 15:
+year (4) + province (2) + city (2) + serial (6). Organizations carry a province-level
+jurisdiction only, so the city part is ``00`` (the province-level office). Elsewhere the number
+reads ``{jurisdiction}-{year}-{serial:06d}``, e.g. ``US-TX-2026-000042``.
+
+Serials come from a counter row per (jurisdiction, year), incremented with one
+``UPDATE ... RETURNING`` statement: on PostgreSQL the row lock makes concurrent creators queue;
+SQLite serializes writers anyway. Never ``count() + 1``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from service.errors import Conflict
+from service.manifests.models import ManifestSerial
+
+MAX_SERIAL = 999_999
+CHINA_TIME = timezone(timedelta(hours=8))
+UNKNOWN_CITY = "00"
+
+# ISO 3166-2:CN letter codes (2017) to the GB/T 2260 province codes the number uses.
+_CN_PROVINCES = {
+    "BJ": "11", "TJ": "12", "HE": "13", "SX": "14", "NM": "15", "LN": "21", "JL": "22",
+    "HL": "23", "SH": "31", "JS": "32", "ZJ": "33", "AH": "34", "FJ": "35", "JX": "36",
+    "SD": "37", "HA": "41", "HB": "42", "HN": "43", "GD": "44", "GX": "45", "HI": "46",
+    "CQ": "50", "SC": "51", "GZ": "52", "YN": "53", "XZ": "54", "SN": "61", "GS": "62",
+    "QH": "63", "NX": "64", "XJ": "65", "TW": "71", "HK": "81", "MO": "82",
+}  # fmt: skip
+
+
+class SerialsExhausted(Conflict):
+    code, title = "manifest-serials-exhausted", "No manifest numbers left"
+
+
+def is_chinese(jurisdiction: str) -> bool:
+    return jurisdiction == "CN" or jurisdiction.startswith("CN-")
+
+
+def province_code(jurisdiction: str) -> str:
+    """The two-digit province code of a ``CN-..`` jurisdiction (``00`` when it has none)."""
+    _, _, sub = jurisdiction.partition("-")
+    if len(sub) == 2 and sub.isdigit():
+        return sub
+    return _CN_PROVINCES.get(sub, "00")
+
+
+def serial_scope(jurisdiction: str, year: int) -> str:
+    if is_chinese(jurisdiction):
+        return f"{year}{province_code(jurisdiction)}{UNKNOWN_CITY}"
+    return f"{jurisdiction}:{year}"
+
+
+def format_number(jurisdiction: str, year: int, serial: int) -> str:
+    if is_chinese(jurisdiction):
+        return f"{year:04d}{province_code(jurisdiction)}{UNKNOWN_CITY}{serial:06d}"
+    return f"{jurisdiction}-{year:04d}-{serial:06d}"
+
+
+def next_number(*, session: Session, jurisdiction: str, now: datetime) -> str:
+    """The next manifest number of ``jurisdiction`` for the year of ``now``."""
+    local = now.astimezone(CHINA_TIME) if is_chinese(jurisdiction) else now
+    scope = serial_scope(jurisdiction, local.year)
+    serial = _increment(session, scope)
+    if serial > MAX_SERIAL:
+        raise SerialsExhausted(f"all {MAX_SERIAL} manifest numbers of {scope} are used")
+    return format_number(jurisdiction, local.year, serial)
+
+
+def _increment(session: Session, scope: str) -> int:
+    table: Table = ManifestSerial.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(table)
+        .values(scope=scope, last_serial=0)
+        .on_conflict_do_nothing(index_elements=["scope"])
+    )
+    statement = (
+        update(table)
+        .where(table.c.scope == scope)
+        .values(last_serial=table.c.last_serial + 1)
+        .returning(table.c.last_serial)
+    )
+    return int(session.execute(statement).scalar_one())

@@ -1,0 +1,114 @@
+"""A phone's offline batch: each scan independent, in order, idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from service.custody.models import CustodyEvent, ScanRejection
+from tests.conftest import FakeClock
+from tests.custody.helpers import hospital, register
+
+
+def _count(session: Session, table: Any) -> int:
+    return session.exec(select(func.count()).select_from(table)).one()
+
+
+def _scan(payload: str, action: str, at: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "qr_payload": payload,
+        "action": action,
+        "client_event_id": str(uuid.uuid4()),
+        "scanned_at": at,
+        **extra,
+    }
+
+
+def test_a_batch_records_each_scan_on_its_own(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    a, b = register(client, h, count=2)
+    at = clock.now.isoformat()
+    scans = [
+        _scan(a["qr_payload"], "collect", at, weight_kg=2.5),
+        _scan(b["qr_payload"], "dispose", at, method="incineration"),  # refused: wrong state
+        {"qr_payload": a["qr_payload"], "action": "store", "client_event_id": "short"},  # malformed
+        _scan(a["qr_payload"], "store", at),
+    ]
+    rejections_before = _count(session, ScanRejection)
+    response = client.post(
+        "/mobile/v1/sync", json={"device_id": "phone-7", "scans": scans}, headers=h.staff
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "rejected", "created"]
+    assert [r["client_event_id"] for r in results] == [s["client_event_id"] for s in scans]
+    assert results[0]["event"]["device_id"] == "phone-7"
+    assert results[1]["error"]["status"] in (403, 409)
+    assert results[2]["error"]["status"] == 422
+    assert {e["field"] for e in results[2]["error"]["errors"]} >= {
+        "client_event_id",
+        "scanned_at",
+    }
+    assert results[3]["event"]["to_state"] == "hospital_storage"
+    # The refused scan is on record; the later scans went through despite it.
+    assert _count(session, ScanRejection) == rejections_before + 1
+    chain = client.get(f"/api/v1/containers/{a['id']}/events", headers=h.staff).json()
+    assert chain["verified"] and [e["action"] for e in chain["events"]] == [
+        "register",
+        "collect",
+        "store",
+    ]
+
+
+def test_a_resent_batch_creates_nothing_twice(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    containers = register(client, h, count=3)
+    at = clock.now.isoformat()
+    scans = [
+        _scan(c["qr_payload"], "collect", at, weight_kg=1.0 + i) for i, c in enumerate(containers)
+    ]
+    scans.append(_scan(containers[0]["qr_payload"], "dispose", at, method="other"))
+    batch = {"device_id": "phone-1", "scans": scans}
+    first = client.post("/mobile/v1/sync", json=batch, headers=h.staff).json()["results"]
+    events, rejections = _count(session, CustodyEvent), _count(session, ScanRejection)
+
+    clock.advance(minutes=3)
+    again = client.post("/mobile/v1/sync", json=batch, headers=h.staff).json()["results"]
+    assert [r["status"] for r in first] == ["created"] * 3 + ["rejected"]
+    assert [r["status"] for r in again] == ["duplicate"] * 3 + ["rejected"]
+    assert [r["event"] for r in again[:3]] == [r["event"] for r in first[:3]]
+    assert again[3]["error"] == first[3]["error"]
+    assert _count(session, CustodyEvent) == events
+    assert _count(session, ScanRejection) == rejections
+
+
+def test_the_same_scan_twice_in_one_batch_is_a_duplicate(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    scan = _scan(c["qr_payload"], "collect", clock.now.isoformat(), weight_kg=2.0)
+    results = client.post(
+        "/mobile/v1/sync", json={"device_id": "p", "scans": [scan, scan]}, headers=h.staff
+    ).json()["results"]
+    assert [r["status"] for r in results] == ["created", "duplicate"]
+    assert results[0]["event"]["id"] == results[1]["event"]["id"]
+
+
+def test_batch_limits(client: TestClient, session: Session, clock: FakeClock) -> None:
+    h = hospital(session, client)
+    too_big = {"device_id": "p", "scans": [{}] * 1001}
+    assert client.post("/mobile/v1/sync", json=too_big, headers=h.staff).status_code == 422
+    not_objects = client.post(
+        "/mobile/v1/sync", json={"device_id": "p", "scans": [1, "x"]}, headers=h.staff
+    )
+    assert not_objects.status_code == 200
+    assert [r["status"] for r in not_objects.json()["results"]] == ["rejected", "rejected"]
+    assert client.post("/mobile/v1/sync", json={"device_id": "p", "scans": []}).status_code == 401
