@@ -30,6 +30,8 @@ class Anomaly(SQLModel, table=True):
     __table_args__ = (
         Index("ix_anomaly_jurisdiction_status_detected", "jurisdiction", "status", "detected_at"),
         Index("ix_anomaly_org_status_detected", "organization_id", "status", "detected_at"),
+        # The sweep's escalation walks open anomalies by age; the admin queue reads by status.
+        Index("ix_anomaly_status_detected", "status", "detected_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -63,3 +65,45 @@ class AnomalyStep(SQLModel, table=True):
     user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id")
     note: str | None = Field(default=None, max_length=2000)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """Where new anomalies are announced: one organization's, or a whole jurisdiction's."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organization.id", index=True
+    )
+    jurisdiction: str | None = Field(default=None, max_length=16, index=True)
+    url: str = Field(max_length=2000)
+    # The HMAC-SHA256 key of the X-Medwaste-Signature header.
+    secret: str = Field(max_length=200)
+    active: bool = True
+    created_by_user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: a scan only inserts these rows; a background worker sends them."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_status_due", "status", "next_attempt_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    subscription_id: uuid.UUID = Field(foreign_key="webhook_subscription.id", index=True)
+    anomaly_id: uuid.UUID = Field(foreign_key="anomaly.id")
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=DeliveryStatus.pending, sa_type=String(20))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

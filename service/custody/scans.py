@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from schemas.custody import ContainerPublic, EventPublic, ScanCreate, ScanResult
+from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
+from service.anomalies.detector import on_refusal, on_scan
 from service.auth.actor import Actor
 from service.custody.errors import ClientEventIdReused, ScanRefused
 from service.custody.models import ScanReceipt
@@ -55,6 +56,7 @@ def submit_scan(
             public_keys=public_keys,
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
+            on_refusal=on_refusal,
         )
     except ScanRefused as exc:
         session.add(
@@ -71,8 +73,7 @@ def submit_scan(
     result = ScanResult(
         event=EventPublic.model_validate(outcome.event),
         container=ContainerPublic.model_validate(outcome.container),
-        # The anomaly engine (SPEC §4) is not built yet: no rule runs on a scan.
-        anomalies=[],
+        anomalies=[AnomalyBrief.model_validate(a) for a in on_scan(session, outcome, now=now)],
     )
     body = result.model_dump(mode="json")
     session.add(

@@ -1,0 +1,79 @@
+"""Anomalies, their workflow, and webhook subscriptions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+
+from schemas.common import Strict
+
+
+class AnomalyStepPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    from_status: str
+    to_status: str
+    user_id: uuid.UUID | None
+    note: str | None
+    at: datetime
+
+
+class AnomalyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    severity: str
+    status: str
+    container_id: str | None
+    manifest_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    jurisdiction: str
+    event_id: int | None
+    rule: str
+    threshold: str
+    facts: dict[str, Any]
+    detected_at: datetime
+    escalated_at: datetime | None
+    updated_at: datetime
+
+
+class AnomalyDetail(AnomalyPublic):
+    steps: list[AnomalyStepPublic] = Field(default_factory=list)
+
+
+class AnomalyNote(Strict):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class WebhookCreate(Strict):
+    url: AnyHttpUrl
+    organization_id: uuid.UUID | None = None
+    jurisdiction: str | None = Field(default=None, min_length=2, max_length=16)
+    # The HMAC-SHA256 key; generated when absent (and shown once, in the answer).
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> WebhookCreate:
+        if (self.organization_id is None) == (self.jurisdiction is None):
+            raise ValueError("give exactly one of organization_id and jurisdiction")
+        return self
+
+
+class WebhookPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    url: str
+    organization_id: uuid.UUID | None
+    jurisdiction: str | None
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str

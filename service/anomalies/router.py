@@ -1,0 +1,129 @@
+"""The anomaly queue and webhook subscriptions over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from schemas.anomalies import (
+    AnomalyDetail,
+    AnomalyNote,
+    AnomalyPublic,
+    AnomalyStepPublic,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookPublic,
+)
+from schemas.common import Page
+from service.anomalies import service, webhooks
+from service.anomalies.models import AnomalyStatus, Severity
+from service.anomalies.rules import Kind
+from service.deps import AdminActor, ClockDep, CurrentActor, SessionDep
+from service.pagination import MAX_LIMIT
+
+router = APIRouter(prefix="/api/v1", tags=["anomalies"])
+
+
+@router.get("/anomalies", response_model=Page[AnomalyPublic])
+def list_anomalies(
+    session: SessionDep,
+    actor: CurrentActor,
+    status: AnomalyStatus | None = None,
+    kind: Kind | None = None,
+    severity: Severity | None = None,
+    organization_id: uuid.UUID | None = None,
+    since: AwareDatetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page[AnomalyPublic]:
+    rows, next_cursor = service.list_anomalies(
+        session=session,
+        actor=actor,
+        filters=service.AnomalyFilter(
+            status=status,
+            kind=kind,
+            severity=severity,
+            organization_id=organization_id,
+            since=since,
+        ),
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page[AnomalyPublic](
+        items=[AnomalyPublic.model_validate(a) for a in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/anomalies/{anomaly_id}", response_model=AnomalyDetail)
+def get_anomaly(anomaly_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> AnomalyDetail:
+    anomaly = service.get_anomaly(session=session, actor=actor, anomaly_id=anomaly_id)
+    return AnomalyDetail(
+        **AnomalyPublic.model_validate(anomaly).model_dump(),
+        steps=[AnomalyStepPublic.model_validate(s) for s in service.steps_of(session, anomaly.id)],
+    )
+
+
+def _step(
+    to: AnomalyStatus,
+) -> object:
+    def endpoint(
+        anomaly_id: uuid.UUID,
+        body: AnomalyNote,
+        session: SessionDep,
+        actor: CurrentActor,
+        clock: ClockDep,
+    ) -> AnomalyDetail:
+        anomaly = service.step_anomaly(
+            session=session,
+            actor=actor,
+            anomaly_id=anomaly_id,
+            to=to,
+            note=body.note,
+            now=clock(),
+        )
+        return AnomalyDetail(
+            **AnomalyPublic.model_validate(anomaly).model_dump(),
+            steps=[
+                AnomalyStepPublic.model_validate(s) for s in service.steps_of(session, anomaly.id)
+            ],
+        )
+
+    return endpoint
+
+
+for _path, _status in (
+    ("acknowledge", AnomalyStatus.acknowledged),
+    ("resolve", AnomalyStatus.resolved),
+    ("dismiss", AnomalyStatus.dismissed),
+):
+    router.add_api_route(
+        f"/anomalies/{{anomaly_id}}/{_path}",
+        _step(_status),  # type: ignore[arg-type]
+        methods=["POST"],
+        response_model=AnomalyDetail,
+        name=f"{_path}_anomaly",
+        summary=f"{_path.capitalize()} an anomaly (regulators of its jurisdiction, admins)",
+    )
+
+
+@router.post("/webhooks", status_code=201, response_model=WebhookCreated, tags=["webhooks"])
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, actor: AdminActor, clock: ClockDep
+) -> WebhookCreated:
+    sub = webhooks.create_subscription(
+        session=session, request=body, user_id=actor.user_id, now=clock()
+    )
+    return WebhookCreated(**WebhookPublic.model_validate(sub).model_dump(), secret=sub.secret)
+
+
+@router.get("/webhooks", response_model=Page[WebhookPublic], tags=["webhooks"])
+def list_webhooks(session: SessionDep, actor: AdminActor) -> Page[WebhookPublic]:
+    return Page[WebhookPublic](
+        items=[
+            WebhookPublic.model_validate(s) for s in webhooks.list_subscriptions(session=session)
+        ],
+        next_cursor=None,
+    )

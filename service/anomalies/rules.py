@@ -1,0 +1,359 @@
+"""The anomaly rules (SPEC §4) as pure functions over plain values.
+
+Each rule takes the facts and its :class:`RuleSetting` (threshold, severity, legal source from
+the profile) and returns a :class:`Finding` when it fires, ``None`` otherwise. Durations are on
+event time (when things happened), never on when the server heard of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from service.anomalies.models import Severity
+from service.anomalies.profile import RuleSetting
+
+
+class Kind(StrEnum):
+    storage_overdue = "storage_overdue"
+    collection_interval_exceeded = "collection_interval_exceeded"
+    transit_overdue = "transit_overdue"
+    disposal_overdue = "disposal_overdue"
+    manifest_unconfirmed = "manifest_unconfirmed"
+    weight_discrepancy = "weight_discrepancy"
+    count_discrepancy = "count_discrepancy"
+    missing_step = "missing_step"
+    custody_mismatch = "custody_mismatch"
+    scan_after_disposal = "scan_after_disposal"
+    impossible_travel = "impossible_travel"
+    forged_label = "forged_label"
+    geofence_violation = "geofence_violation"
+    unlicensed_receiver = "unlicensed_receiver"
+    clock_skew = "clock_skew"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule found: the caller adds the subject and stores it exactly once."""
+
+    kind: Kind
+    severity: Severity
+    rule: str
+    threshold: str
+    # Distinguishes one occurrence from another on the same subject (part of the dedupe key).
+    cause: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _finding(
+    kind: Kind, setting: RuleSetting, threshold: str, cause: str, facts: dict[str, Any]
+) -> Finding:
+    return Finding(
+        kind=kind,
+        severity=setting.severity,
+        rule=setting.source[:200],
+        threshold=threshold[:200],
+        cause=cause,
+        facts=facts,
+    )
+
+
+def _hours(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 3600, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Silence: too long in one stage (event time)
+
+
+def overdue(
+    kind: Kind,
+    *,
+    since: datetime,
+    now: datetime,
+    setting: RuleSetting,
+    limit_key: str = "limit_hours",
+) -> Finding | None:
+    """``storage_overdue``, ``collection_interval_exceeded``, ``transit_overdue``,
+    ``disposal_overdue``, ``manifest_unconfirmed``: longer than the limit since ``since``.
+    Exactly the limit does not fire; a rule without a limit (``limit_hours`` absent) never does."""
+    limit = setting.hours(limit_key)
+    if limit is None or now - since <= limit:
+        return None
+    return _finding(
+        kind,
+        setting,
+        f"> {_hours(limit):g} h",
+        since.isoformat(),
+        {
+            "since": since.isoformat(),
+            "elapsed_hours": _hours(now - since),
+            "limit_hours": _hours(limit),
+        },
+    )
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``start`` plus ``days`` working days (Monday to Friday; public holidays not modelled)."""
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def manifest_hard_limit(
+    *, dispatched_at: datetime, now: datetime, setting: RuleSetting
+) -> Finding | None:
+    """The regulators' hard limit on an unsigned manifest: working days (China, Art. 18) or
+    hours (US, 45-day exception report). Critical."""
+    days = setting.number("hard_limit_working_days")
+    hours = setting.number("hard_limit_hours")
+    if days:
+        deadline = add_working_days(dispatched_at, int(days))
+        threshold = f"> {int(days)} working days"
+    elif hours:
+        deadline = dispatched_at + timedelta(hours=hours)
+        threshold = f"> {hours:g} h"
+    else:
+        return None
+    if now <= deadline:
+        return None
+    return Finding(
+        kind=Kind.manifest_unconfirmed,
+        severity=Severity.critical,
+        rule=str(setting.values.get("hard_source", setting.source))[:200],
+        threshold=threshold,
+        cause=f"hard:{dispatched_at.isoformat()}",
+        facts={
+            "dispatched_at": dispatched_at.isoformat(),
+            "deadline": deadline.isoformat(),
+            "elapsed_hours": _hours(now - dispatched_at),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Discrepancies at receipt
+
+
+def weight_discrepancy(
+    *,
+    collected_kg: float,
+    received_kg: float,
+    setting: RuleSetting,
+    cause: str,
+    per_container: bool = True,
+) -> Finding | None:
+    """Receipt weight differs from collection weight by more than the tolerance (10 %), and,
+    per container, by more than the floor (0.2 kg) so that scale noise on light bags is quiet."""
+    tolerance = setting.number("tolerance_pct", 10.0) or 0.0
+    floor = (setting.number("floor_kg", 0.2) or 0.0) if per_container else 0.0
+    diff = received_kg - collected_kg
+    pct = abs(diff) / collected_kg * 100 if collected_kg > 0 else math.inf
+    if pct <= tolerance or abs(diff) <= floor:
+        return None
+    return _finding(
+        Kind.weight_discrepancy,
+        setting,
+        f"> {tolerance:g} %" + (f" and > {floor:g} kg" if per_container else " (manifest total)"),
+        cause,
+        {
+            "collected_kg": collected_kg,
+            "received_kg": received_kg,
+            "diff_kg": round(diff, 3),
+            "diff_pct": round(pct, 2) if math.isfinite(pct) else None,
+        },
+    )
+
+
+def count_discrepancy(
+    *, missing: Collection[str], extra: Collection[str], setting: RuleSetting, cause: str
+) -> Finding | None:
+    """Any container on the manifest not received, or received but not on it."""
+    if not missing and not extra:
+        return None
+    return _finding(
+        Kind.count_discrepancy,
+        setting,
+        "any piece-count difference",
+        cause,
+        {"missing": sorted(missing), "extra": sorted(extra)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# What a single scan reveals
+
+
+def clock_skew(
+    *,
+    client_time: datetime | None,
+    recorded_at: datetime,
+    occurred_at: datetime,
+    previous_occurred_at: datetime | None,
+    setting: RuleSetting,
+    cause: str,
+) -> Finding | None:
+    """The phone's clock more than the limit ahead of the server, or the event earlier than the
+    container's previous event."""
+    limit = timedelta(minutes=setting.number("limit_minutes", 10) or 10)
+    facts: dict[str, Any] = {}
+    if client_time is not None and client_time - recorded_at > limit:
+        facts["ahead_seconds"] = round((client_time - recorded_at).total_seconds())
+        facts["clamped_to"] = occurred_at.isoformat()
+    if previous_occurred_at is not None and occurred_at < previous_occurred_at:
+        facts["behind_previous_seconds"] = round(
+            (previous_occurred_at - occurred_at).total_seconds()
+        )
+    if not facts:
+        return None
+    facts["client_time"] = client_time.isoformat() if client_time else None
+    facts["recorded_at"] = recorded_at.isoformat()
+    return _finding(
+        Kind.clock_skew,
+        setting,
+        f"> {limit.total_seconds() / 60:g} min ahead, or before the previous event",
+        cause,
+        facts,
+    )
+
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+# Two scans seconds apart are timed to the minute: GPS and clocks are not finer than that.
+MIN_TRAVEL_INTERVAL = timedelta(minutes=1)
+
+
+def impossible_travel(
+    *,
+    previous: tuple[float, float] | None,
+    previous_at: datetime,
+    current: tuple[float, float] | None,
+    current_at: datetime,
+    setting: RuleSetting,
+    cause: str,
+) -> Finding | None:
+    """Two scans of one container imply a speed above the limit (a cloned label)."""
+    if previous is None or current is None:
+        return None
+    limit = setting.number("limit_kmh", 150.0) or 150.0
+    km = haversine_km(*previous, *current)
+    interval = max(abs(current_at - previous_at), MIN_TRAVEL_INTERVAL)
+    speed = km / (interval.total_seconds() / 3600)
+    if speed <= limit:
+        return None
+    return _finding(
+        Kind.impossible_travel,
+        setting,
+        f"> {limit:g} km/h",
+        cause,
+        {
+            "distance_km": round(km, 3),
+            "interval_seconds": round(abs(current_at - previous_at).total_seconds()),
+            "speed_kmh": round(speed, 1),
+            "from": list(previous),
+            "to": list(current),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class SitePoint:
+    site_id: str
+    latitude: float
+    longitude: float
+    radius_m: float | None
+
+
+def geofence_violation(
+    *,
+    point: tuple[float, float] | None,
+    sites: Collection[SitePoint],
+    setting: RuleSetting,
+    cause: str,
+) -> Finding | None:
+    """The scan point farther from every expected site than that site's radius (default 300 m)."""
+    if point is None or not sites:
+        return None
+    default_radius = setting.number("radius_m", 300.0) or 300.0
+    nearest: tuple[float, SitePoint] | None = None
+    for site in sites:
+        metres = haversine_km(*point, site.latitude, site.longitude) * 1000
+        if metres <= (site.radius_m or default_radius):
+            return None
+        if nearest is None or metres < nearest[0]:
+            nearest = (metres, site)
+    assert nearest is not None
+    metres, site = nearest
+    radius = site.radius_m or default_radius
+    return _finding(
+        Kind.geofence_violation,
+        setting,
+        f"> {radius:g} m from the site",
+        cause,
+        {
+            "point": list(point),
+            "site_id": site.site_id,
+            "distance_m": round(metres, 1),
+            "radius_m": radius,
+        },
+    )
+
+
+def unlicensed_receiver(
+    *,
+    license_number: str | None,
+    license_expires: date | None,
+    licensed_categories: Collection[str],
+    category: str,
+    at: datetime,
+    setting: RuleSetting,
+    cause: str,
+) -> Finding | None:
+    """The receiving organization has no licence, an expired one (at event time), or one that
+    does not cover the waste category."""
+    reasons = []
+    if not license_number:
+        reasons.append("no licence")
+    if license_expires is None or license_expires < at.date():
+        reasons.append("licence expired" if license_expires else "no licence expiry on record")
+    if category not in licensed_categories:
+        reasons.append(f"not licensed for {category}")
+    if not reasons:
+        return None
+    return _finding(
+        Kind.unlicensed_receiver,
+        setting,
+        "a valid licence covering the category",
+        cause,
+        {
+            "reasons": reasons,
+            "license_number": license_number,
+            "license_expires": license_expires.isoformat() if license_expires else None,
+            "category": category,
+        },
+    )
+
+
+def flagged(
+    kind: Kind, *, setting: RuleSetting, cause: str, threshold: str, facts: dict[str, Any]
+) -> Finding:
+    """The "always" rules (missing_step, custody_mismatch, scan_after_disposal, forged_label):
+    the fact itself is the anomaly."""
+    return _finding(kind, setting, threshold, cause, facts)

@@ -1,0 +1,172 @@
+"""Storing findings exactly once, and announcing the new ones through the webhook outbox.
+
+The dedupe key is ``subject + kind + cause`` (e.g. ``container:<id>:storage_overdue:<since>``),
+unique in the table; inserts use ``ON CONFLICT DO NOTHING`` on both dialects, so re-running the
+sweep, replaying a scan or two concurrent sweeps never make a second row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from service.anomalies.models import Anomaly, AnomalyStatus, WebhookDelivery, WebhookSubscription
+from service.anomalies.rules import Finding
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an anomaly is about, and whose queue it lands in."""
+
+    key: str  # "container:<id>", "manifest:<id>", "organization:<id>", "label:<digest>"
+    jurisdiction: str
+    organization_id: uuid.UUID | None = None
+    container_id: str | None = None
+    manifest_id: uuid.UUID | None = None
+    event_id: int | None = None
+
+    @classmethod
+    def container(cls, container_id: str, **kw: Any) -> Subject:
+        return cls(key=f"container:{container_id}", container_id=container_id, **kw)
+
+    @classmethod
+    def manifest(cls, manifest_id: uuid.UUID, **kw: Any) -> Subject:
+        return cls(key=f"manifest:{manifest_id}", manifest_id=manifest_id, **kw)
+
+
+def dedupe_key(subject: Subject, finding: Finding) -> str:
+    key = f"{subject.key}:{finding.kind}:{finding.cause}"
+    if len(key) > 300:
+        digest = hashlib.sha256(finding.cause.encode()).hexdigest()
+        key = f"{subject.key}:{finding.kind}:{digest}"[:300]
+    return key
+
+
+def _row(subject: Subject, finding: Finding, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "kind": str(finding.kind),
+        "severity": str(finding.severity),
+        "container_id": subject.container_id,
+        "manifest_id": subject.manifest_id,
+        "organization_id": subject.organization_id,
+        "jurisdiction": subject.jurisdiction,
+        "event_id": subject.event_id,
+        "rule": finding.rule,
+        "threshold": finding.threshold,
+        "facts": finding.facts,
+        "dedupe_key": dedupe_key(subject, finding),
+        "status": str(AnomalyStatus.open),
+        "detected_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """Insert the rows that are not there yet; return the ids actually inserted."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(Anomaly)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(Anomaly.id))
+    )
+    return [row[0] for row in session.execute(statement)]
+
+
+def store_findings(
+    session: Session, found: Sequence[tuple[Subject, Finding]], *, now: datetime
+) -> tuple[list[Anomaly], list[Anomaly]]:
+    """Store each finding once. Returns (every anomaly the findings name, the new ones)."""
+    if not found:
+        return [], []
+    rows: dict[str, dict[str, Any]] = {}
+    for subject, finding in found:
+        row = _row(subject, finding, now)
+        rows.setdefault(row["dedupe_key"], row)
+    unique = list(rows.values())
+    new_ids: set[uuid.UUID] = set()
+    for start in range(0, len(unique), CHUNK):
+        new_ids.update(_insert(session, unique[start : start + CHUNK]))
+    session.flush()
+    keys = list(rows)
+    named: list[Anomaly] = []
+    for start in range(0, len(keys), CHUNK):
+        named.extend(
+            session.exec(
+                select(Anomaly).where(col(Anomaly.dedupe_key).in_(keys[start : start + CHUNK]))
+            )
+        )
+    new = [a for a in named if a.id in new_ids]
+    if new:
+        enqueue_notifications(session, new, now=now)
+    return named, new
+
+
+def enqueue_notifications(session: Session, anomalies: Sequence[Anomaly], *, now: datetime) -> int:
+    """Put one outbox row per (new anomaly, matching subscription). Never sends anything."""
+    orgs = {a.organization_id for a in anomalies if a.organization_id is not None}
+    jurisdictions = {a.jurisdiction for a in anomalies}
+    subscriptions = list(
+        session.exec(
+            select(WebhookSubscription).where(
+                col(WebhookSubscription.active).is_(True),
+                or_(
+                    col(WebhookSubscription.organization_id).in_(orgs),
+                    col(WebhookSubscription.jurisdiction).in_(jurisdictions),
+                ),
+            )
+        )
+    )
+    if not subscriptions:
+        return 0
+    count = 0
+    for anomaly in anomalies:
+        for sub in subscriptions:
+            if sub.organization_id not in (None, anomaly.organization_id):
+                continue
+            if sub.jurisdiction not in (None, anomaly.jurisdiction):
+                continue
+            session.add(
+                WebhookDelivery(
+                    subscription_id=sub.id,
+                    anomaly_id=anomaly.id,
+                    payload=notification_payload(anomaly),
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            count += 1
+    session.flush()
+    return count
+
+
+def notification_payload(anomaly: Anomaly) -> dict[str, Any]:
+    return {
+        "event": "anomaly.created",
+        "anomaly": {
+            "id": str(anomaly.id),
+            "kind": anomaly.kind,
+            "severity": anomaly.severity,
+            "container_id": anomaly.container_id,
+            "manifest_id": str(anomaly.manifest_id) if anomaly.manifest_id else None,
+            "organization_id": str(anomaly.organization_id) if anomaly.organization_id else None,
+            "jurisdiction": anomaly.jurisdiction,
+            "rule": anomaly.rule,
+            "threshold": anomaly.threshold,
+            "facts": anomaly.facts,
+            "detected_at": anomaly.detected_at.isoformat(),
+            "status": anomaly.status,
+        },
+    }

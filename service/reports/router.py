@@ -1,0 +1,51 @@
+"""Compliance reports over HTTP (JSON or CSV)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import AwareDatetime
+
+from schemas.reports import ComplianceReport
+from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
+from service.reports.service import compliance_report, report_csv
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+@router.get(
+    "/compliance",
+    response_model=ComplianceReport,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def compliance(
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    organization_id: uuid.UUID,
+    period_from: Annotated[AwareDatetime, Query(alias="from")],
+    period_to: Annotated[AwareDatetime, Query(alias="to")],
+    format: Literal["json", "csv"] = "json",
+) -> ComplianceReport | Response:
+    report = compliance_report(
+        session=session,
+        actor=actor,
+        organization_id=organization_id,
+        period_from=period_from,
+        period_to=period_to,
+        now=clock(),
+        default_profile=settings.default_profile,
+    )
+    if format == "csv":
+        return Response(
+            report_csv(report),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="compliance-{organization_id}.csv"'
+            },
+        )
+    return report
