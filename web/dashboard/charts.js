@@ -1,0 +1,189 @@
+// Small SVG charts drawn by hand: horizontal bars, grouped bars over time, stacked bars, a
+// histogram grid and a site map (an equirectangular projection around the sites' mean latitude).
+
+const NS = "http://www.w3.org/2000/svg";
+export const PALETTE = ["#0b5d4b", "#d98c00", "#3d6fb6", "#b3261e", "#7a4fa3", "#2f8f83", "#8c6d1f", "#c2477b", "#5b6b66"];
+
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+function svg(width, height, body, label) {
+  return `<svg xmlns="${NS}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(label)}" class="chart">${body}</svg>`;
+}
+
+function niceMax(value) {
+  if (value <= 0) return 1;
+  const exp = 10 ** Math.floor(Math.log10(value));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * exp >= value) return m * exp;
+  return 10 * exp;
+}
+
+function legend(series, x, y) {
+  return series
+    .map((s, i) => `<g transform="translate(${x + (i % 4) * 140},${y + Math.floor(i / 4) * 16})"><rect width="12" height="12" rx="2" fill="${s.color}"/><text x="18" y="11" class="lg">${esc(s.label)}</text></g>`)
+    .join("");
+}
+
+export function empty(message) {
+  return `<div class="chart-empty">${esc(message)}</div>`;
+}
+
+// rows: [{label, value (0..1), note}]
+export function percentBars(rows, { label = "", good = 0.95, warn = 0.8 } = {}) {
+  const rowH = 30;
+  const left = 230;
+  const width = 640;
+  const height = rows.length * rowH + 30;
+  const w = width - left - 70;
+  let body = "";
+  rows.forEach((r, i) => {
+    const y = 10 + i * rowH;
+    const v = Math.max(0, Math.min(1, r.value ?? 0));
+    const colour = r.value == null ? "#c9d3d0" : v >= good ? "#1b7f3b" : v >= warn ? "#d98c00" : "#b3261e";
+    body += `<text x="${left - 8}" y="${y + 15}" text-anchor="end" class="tick">${esc(r.label.length > 30 ? `${r.label.slice(0, 29)}…` : r.label)}</text>`;
+    body += `<rect x="${left}" y="${y + 3}" width="${w}" height="16" rx="3" fill="#eef2f1"/>`;
+    body += `<rect x="${left}" y="${y + 3}" width="${(w * v).toFixed(1)}" height="16" rx="3" fill="${colour}"><title>${esc(r.note || "")}</title></rect>`;
+    body += `<text x="${left + w + 6}" y="${y + 15}" class="val">${r.value == null ? "–" : `${Math.round(v * 100)}%`}</text>`;
+  });
+  const gx = left + w * good;
+  body += `<line x1="${gx}" x2="${gx}" y1="6" y2="${height - 18}" stroke="#1b7f3b" stroke-dasharray="3 3"/>`;
+  body += `<text x="${gx}" y="${height - 4}" text-anchor="middle" class="tick">${Math.round(good * 100)}%</text>`;
+  return svg(width, height, body, label);
+}
+
+// days: ["2026-11-01", ...]; series: [{label, color, values: [..per day]}]
+export function groupedBars(days, series, { label = "", unit = "" } = {}) {
+  const width = 640;
+  const height = 260;
+  const pad = { l: 48, r: 10, t: 30, b: 34 };
+  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  const plotW = width - pad.l - pad.r;
+  const plotH = height - pad.t - pad.b;
+  const groupW = plotW / Math.max(1, days.length);
+  const barW = Math.max(2, Math.min(18, (groupW - 6) / series.length));
+  let body = legend(series, pad.l, 6);
+  for (let i = 0; i <= 5; i++) {
+    const y = pad.t + plotH - (plotH * i) / 5;
+    body += `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y}" y2="${y}" stroke="#e3e9e7"/>`;
+    body += `<text x="${pad.l - 6}" y="${y + 4}" text-anchor="end" class="tick">${+((max * i) / 5).toFixed(1)}</text>`;
+  }
+  body += `<text x="6" y="${pad.t - 8}" class="tick">${esc(unit)}</text>`;
+  const every = Math.ceil(days.length / 10);
+  days.forEach((day, d) => {
+    const gx = pad.l + d * groupW + (groupW - barW * series.length) / 2;
+    series.forEach((s, k) => {
+      const v = s.values[d] || 0;
+      const h = (plotH * v) / max;
+      body += `<rect x="${(gx + k * barW).toFixed(1)}" y="${(pad.t + plotH - h).toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${s.color}"><title>${esc(`${day} ${s.label}: ${v.toFixed(1)} ${unit}`)}</title></rect>`;
+    });
+    if (d % every === 0) body += `<text x="${(pad.l + d * groupW + groupW / 2).toFixed(1)}" y="${height - 14}" text-anchor="middle" class="tick">${esc(day.slice(5))}</text>`;
+  });
+  return svg(width, height, body, label);
+}
+
+// Stacked bars per day: series as in groupedBars.
+export function stackedBars(days, series, { label = "" } = {}) {
+  const width = 640;
+  const height = 260;
+  const pad = { l: 40, r: 10, t: 30 + 16 * Math.floor((series.length - 1) / 4), b: 34 };
+  const totals = days.map((_, d) => series.reduce((sum, s) => sum + (s.values[d] || 0), 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const plotW = width - pad.l - pad.r;
+  const plotH = height - pad.t - pad.b;
+  const groupW = plotW / Math.max(1, days.length);
+  const barW = Math.max(3, Math.min(34, groupW - 6));
+  let body = legend(series, pad.l, 6);
+  const steps = max <= 5 ? max : 5;
+  for (let i = 0; i <= steps; i++) {
+    const y = pad.t + plotH - (plotH * i) / steps;
+    body += `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y}" y2="${y}" stroke="#e3e9e7"/>`;
+    body += `<text x="${pad.l - 6}" y="${y + 4}" text-anchor="end" class="tick">${Math.round((max * i) / steps)}</text>`;
+  }
+  const every = Math.ceil(days.length / 10);
+  days.forEach((day, d) => {
+    let y = pad.t + plotH;
+    const x = pad.l + d * groupW + (groupW - barW) / 2;
+    for (const s of series) {
+      const v = s.values[d] || 0;
+      if (!v) continue;
+      const h = (plotH * v) / max;
+      y -= h;
+      body += `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${s.color}"><title>${esc(`${day} ${s.label}: ${v}`)}</title></rect>`;
+    }
+    if (d % every === 0) body += `<text x="${(x + barW / 2).toFixed(1)}" y="${height - 14}" text-anchor="middle" class="tick">${esc(day.slice(5))}</text>`;
+  });
+  return svg(width, height, body, label);
+}
+
+// rows: [{label, counts: [..per bucket]}]; buckets: labels. A heat grid with counts.
+export function histogramGrid(rows, buckets, { label = "", limitIndex = null, width = 1240 } = {}) {
+  const left = 170;
+  const cellW = (width - left - 10) / buckets.length;
+  const rowH = 30;
+  const height = rows.length * rowH + 36;
+  const max = Math.max(1, ...rows.flatMap((r) => r.counts));
+  let body = "";
+  buckets.forEach((b, i) => {
+    body += `<text x="${left + i * cellW + cellW / 2}" y="16" text-anchor="middle" class="tick">${esc(b)}</text>`;
+  });
+  rows.forEach((r, j) => {
+    const y = 26 + j * rowH;
+    body += `<text x="${left - 8}" y="${y + 20}" text-anchor="end" class="tick">${esc(r.label)}</text>`;
+    r.counts.forEach((n, i) => {
+      const late = limitIndex !== null && i >= limitIndex;
+      const alpha = n ? 0.15 + (0.85 * n) / max : 0;
+      const fill = late ? `rgba(179,38,30,${alpha})` : `rgba(11,93,75,${alpha})`;
+      body += `<rect x="${left + i * cellW + 1}" y="${y}" width="${cellW - 2}" height="${rowH - 4}" rx="4" fill="${n ? fill : "#f1f4f3"}"/>`;
+      body += `<text x="${left + i * cellW + cellW / 2}" y="${y + 20}" text-anchor="middle" class="${alpha > 0.55 ? "val inv" : "val"}">${n || ""}</text>`;
+    });
+  });
+  return svg(width, height, body, label);
+}
+
+// points: [{lat, lon, label, kind, color}]
+export function siteMap(points, { label = "", kinds = [] } = {}) {
+  const width = 640;
+  const height = 380;
+  if (!points.length) return svg(width, height, `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="tick">–</text>`, label);
+  const lat0 = points.reduce((s, p) => s + p.lat, 0) / points.length;
+  const k = Math.cos((lat0 * Math.PI) / 180);
+  const xs = points.map((p) => p.lon * k);
+  const ys = points.map((p) => p.lat);
+  let [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const span = Math.max(maxX - minX, maxY - minY, 0.05);
+  const cx = (minX + maxX) / 2;
+  const cy = (minY + maxY) / 2;
+  minX = cx - span * 0.62;
+  maxX = cx + span * 0.62;
+  minY = cy - span * 0.62 * (height / width) * 1.2;
+  maxY = cy + span * 0.62 * (height / width) * 1.2;
+  const sx = (x) => 20 + ((x - minX) / (maxX - minX)) * (width - 40);
+  const sy = (y) => height - 20 - ((y - minY) / (maxY - minY)) * (height - 40);
+  let body = `<rect width="${width}" height="${height}" fill="#eef4f2" rx="10"/>`;
+  // Graticule every 0.1, 0.5 or 1 degree, labelled.
+  const step = span > 4 ? 1 : span > 1 ? 0.5 : 0.1;
+  for (let lon = Math.ceil(minX / k / step) * step; lon * k <= maxX; lon += step) {
+    const x = sx(lon * k);
+    body += `<line x1="${x}" x2="${x}" y1="10" y2="${height - 10}" stroke="#d3e0dc"/><text x="${x + 3}" y="${height - 8}" class="tick">${lon.toFixed(1)}°E</text>`;
+  }
+  for (let lat = Math.ceil(minY / step) * step; lat <= maxY; lat += step) {
+    const y = sy(lat);
+    body += `<line x1="10" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#d3e0dc"/><text x="14" y="${y - 3}" class="tick">${lat.toFixed(1)}°N</text>`;
+  }
+  const placed = [];
+  points.forEach((p) => {
+    const x = sx(p.lon * k);
+    const y = sy(p.lat);
+    const r = p.radius || 7;
+    body += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${p.color}" stroke="#fff" stroke-width="2"><title>${esc(`${p.label} (${p.lat.toFixed(4)}, ${p.lon.toFixed(4)})`)}</title></circle>`;
+    let ty = y + 4;
+    while (placed.some((q) => Math.abs(q.y - ty) < 14 && Math.abs(q.x - x) < 160)) ty += 14;
+    placed.push({ x, y: ty });
+    const anchor = x > width - 200 ? "end" : "start";
+    const tx = anchor === "end" ? x - r - 4 : x + r + 4;
+    body += `<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" text-anchor="${anchor}" class="map-label">${esc(p.label.length > 34 ? `${p.label.slice(0, 33)}…` : p.label)}</text>`;
+  });
+  body += kinds.map((kd, i) => `<g transform="translate(${width - 130},${16 + i * 18})"><circle cx="6" cy="6" r="6" fill="${kd.color}"/><text x="16" y="10" class="lg">${esc(kd.label)}</text></g>`).join("");
+  return svg(width, height, body, label);
+}
