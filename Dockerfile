@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+#
+# medwaste: the API server and its web front, as a slim non-root image.
+#
+#   docker build -t medwaste .
+#   docker run -p 8000:8000 -v medwaste-data:/data medwaste                       # SQLite in /data
+#   docker run -p 8000:8000 -e DATABASE_URL=postgresql+psycopg://user:pw@db:5432/medwaste \
+#       -e MEDWASTE_ENV=production -e MEDWASTE_JWT_SECRET=... -e MEDWASTE_LABEL_SIGNING_KEY="$(cat key.pem)" \
+#       medwaste
+#
+# Configured by environment only: MEDWASTE_* settings (service/config.py) and DATABASE_URL.
+# On start it runs `medwaste migrate`, then `medwaste serve` on 0.0.0.0:$PORT (default 8000).
+# In development mode (the default) the JWT secret and label-signing key are generated into
+# /data on first start: keep /data on a volume or every restart invalidates tokens and labels.
+
+# --- The web front's one third-party file (jsQR, the QR decoder); nothing else needs node. ---
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# --- The Python package, installed into a virtual environment that is copied whole. ---
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY schemas ./schemas
+COPY mobile_api ./mobile_api
+COPY migrations ./migrations
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install . \
+    && /opt/venv/bin/pip uninstall -y pip
+
+# --- The runtime image. ---
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    MEDWASTE_DATA_DIR=/data \
+    MEDWASTE_WEB_DIR=/srv/medwaste/web \
+    PORT=8000
+RUN groupadd --system --gid 10001 medwaste \
+    && useradd --system --uid 10001 --gid medwaste --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin medwaste \
+    && mkdir -p /data \
+    && chown medwaste:medwaste /data
+COPY --from=build /opt/venv /opt/venv
+COPY web/app /srv/medwaste/web/app
+COPY web/dashboard /srv/medwaste/web/dashboard
+COPY web/shared /srv/medwaste/web/shared
+COPY --from=web /web/node_modules/jsqr/dist/jsQR.js /srv/medwaste/web/node_modules/jsqr/dist/jsQR.js
+
+WORKDIR /srv/medwaste
+USER medwaste
+VOLUME ["/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)" || exit 1
+
+# exec: the server becomes PID 1 and gets SIGTERM from `docker stop` (graceful shutdown).
+CMD ["sh", "-c", "medwaste migrate && exec medwaste serve --host 0.0.0.0 --port \"${PORT}\""]
