@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install migrate demo bench clean
+.PHONY: run test lint typecheck unit install migrate demo bench clean web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The web front (/app/, /dashboard/): plain ES modules; npm installs the QR decoder (jsQR).
+WEB_STAMP := web/node_modules/.package-lock.json
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
 migrate: $(STAMP)
 	$(BIN)/medwaste migrate
 
@@ -23,7 +31,7 @@ demo: migrate
 	$(BIN)/medwaste demo
 
 # Serve on an embedded SQLite database, with the demo region loaded on first run.
-run: demo
+run: demo web
 	$(BIN)/medwaste serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
@@ -31,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) web
 	$(BIN)/pytest
 
 # The whole suite: lint, types, tests (on PostgreSQL too when TEST_DATABASE_URL is set).

@@ -10,14 +10,22 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from mobile_api.router import router as mobile_router
+from service.anomalies.router import router as anomalies_router
+from service.anomalies.worker import BackgroundWorker
+from service.audit.middleware import AuditMiddleware
+from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.custody.router import router as custody_router
 from service.db import make_engine, session_scope
 from service.errors import install_handlers
 from service.labels.keys import load_signer
+from service.labels.router import container_labels as container_labels_router
 from service.labels.router import router as labels_router
+from service.manifests.router import router as manifests_router
 from service.organizations.router import router as organizations_router
+from service.reports.router import router as reports_router
+from service.web.router import install_web
 
 
 class Health(BaseModel):
@@ -33,7 +41,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with session_scope(engine, write=True) as session:
             app.state.signer = load_signer(session=session, settings=settings)
+        worker = BackgroundWorker(
+            engine,
+            interval_seconds=settings.sweep_interval_seconds,
+            default_profile=settings.default_profile,
+        )
+        worker.start()
         yield
+        worker.stop()
 
     app = FastAPI(
         title="Medical waste chain of custody",
@@ -44,6 +59,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     install_handlers(app)
+    app.add_middleware(AuditMiddleware)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
@@ -54,7 +70,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         organizations_router,
         custody_router,
         labels_router,
+        container_labels_router,
+        manifests_router,
         mobile_router,
+        audit_router,
+        anomalies_router,
+        reports_router,
     ):
         app.include_router(router)
+    install_web(app)
     return app

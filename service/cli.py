@@ -130,7 +130,39 @@ def sweep(
     ] = None,
 ) -> None:
     """Run the anomaly sweep once and print what it found."""
-    typer.echo("no anomaly rules yet: the anomaly engine is not built (SPEC §4)")
+    from datetime import datetime
+
+    from rich.progress import Progress
+
+    from service.anomalies.sweep import run_sweep
+    from service.db import session_scope, utcnow
+
+    try:
+        when = datetime.fromisoformat(at) if at else utcnow()
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an RFC 3339 time: {at}") from exc
+    if when.tzinfo is None:
+        raise typer.BadParameter("the time needs an offset, e.g. 2026-11-02T08:00:00+08:00")
+    settings = get_settings()
+    with Progress(transient=True) as bar, session_scope(_engine(), write=True) as session:
+        task = bar.add_task("sweeping", total=6)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        report = run_sweep(
+            session=session,
+            now=when,
+            default_profile=settings.default_profile,
+            progress=progress,
+        )
+    typer.echo(f"sweep as of {when.isoformat()}")
+    for name, count in report.examined.items():
+        typer.echo(f"  examined {name}: {count}")
+    typer.echo(f"  new anomalies: {len(report.new)}")
+    for kind, count in report.by_kind.items():
+        typer.echo(f"    {kind}: {count}")
+    typer.echo(f"  escalated: {len(report.escalated)}")
 
 
 def _redacted(url: str) -> str:

@@ -17,7 +17,13 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-APPEND_ONLY_TABLES = ("custody_event", "scan_rejection", "manifest_signature", "anomaly_step")
+APPEND_ONLY_TABLES = (
+    "custody_event",
+    "scan_rejection",
+    "manifest_signature",
+    "anomaly_step",
+    "audit_entry",
+)
 
 
 def upgrade() -> None:
