@@ -1,26 +1,32 @@
 """The demo region: Inner Mongolia (CN-15), with Hohhot and Baotou hospitals.
 
 It is loaded through the public API in-process, exactly as phones and admins would make it,
-with scan times in the past so that containers sit at several stages of their lives (and the
-anomaly rules have something to find).
+along a story clock covering the last three days, so that containers sit at several stages of
+their lives and the anomaly rules have something real to find.
 """
 
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
+with warnings.catch_warnings():
+    # Starlette nudges towards a newer HTTP client; this in-process client is all we need.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from service.anomalies.sweep import run_sweep
 from service.auth.roles import Role
 from service.auth.service import create_user
 from service.config import Settings
 from service.db import session_scope
+from service.deps import get_clock
 from service.organizations.models import Organization
 
 # (username, password, role, organization key): documented in the README.
@@ -92,8 +98,19 @@ class DemoError(RuntimeError):
 
 @dataclass
 class _Api:
+    """The public API, driven in-process along a story clock: every request happens at
+    ``now``, so registrations, scans and signatures carry consistent times."""
+
     client: TestClient
     headers: dict[str, dict[str, str]]
+    passwords: dict[str, tuple[str, str]]
+    now: datetime
+
+    def at(self, when: datetime) -> None:
+        """Move the story to ``when`` (tokens are re-issued there)."""
+        self.now = when
+        for user, (username, password) in self.passwords.items():
+            self.headers[user] = _login(self.client, username, password)
 
     def call(self, user: str, method: str, path: str, **kwargs: Any) -> Any:
         response = self.client.request(method, path, headers=self.headers.get(user), **kwargs)
@@ -101,14 +118,12 @@ class _Api:
             raise DemoError(f"{method} {path} as {user}: {response.status_code} {response.text}")
         return response.json() if response.content else None
 
-    def scan(
-        self, user: str, container: dict[str, Any], action: str, at: datetime, **extra: Any
-    ) -> Any:
+    def scan(self, user: str, container: dict[str, Any], action: str, **extra: Any) -> Any:
         body = {
             "qr_payload": container["qr_payload"],
             "action": action,
             "client_event_id": f"demo-{uuid.uuid4()}",
-            "scanned_at": at.isoformat(),
+            "scanned_at": self.now.isoformat(),
             "device_id": f"demo-phone-{user}",
             **extra,
         }
@@ -143,9 +158,13 @@ def load_demo(
         from service.app import create_app
 
         app_factory = create_app
-    with TestClient(app_factory(settings, engine=engine)) as client:
-        api = _Api(client, {})
-        api.headers["admin"] = _login(client, f"admin{suffix}", DEMO_USERS[0][1])
+    now = datetime.now(UTC)
+    start = now - timedelta(days=3, hours=1)
+    app = app_factory(settings, engine=engine)
+    with TestClient(app) as client:
+        api = _Api(client, {}, {"admin": (f"admin{suffix}", DEMO_USERS[0][1])}, start)
+        app.dependency_overrides[get_clock] = lambda: lambda: api.now
+        api.at(start)
         orgs = {
             key: api.call("admin", "POST", "/api/v1/organizations", json=body)
             for key, body in ORGANIZATIONS.items()
@@ -168,8 +187,11 @@ def load_demo(
                     "organization_id": orgs[org_key]["id"] if org_key else None,
                 },
             )
-            api.headers[username] = _login(client, username + suffix, password)
-        _lives(api, orgs, sites, now=datetime.now(UTC))
+            api.passwords[username] = (username + suffix, password)
+        _lives(api, orgs, sites, now=now)
+    # What silence reveals by now: the bags left too long in Baotou's store.
+    with session_scope(engine, write=True) as session:
+        run_sweep(session=session, now=now, default_profile=settings.default_profile)
     return [(u + suffix, p, r.value) for u, p, r, _ in DEMO_USERS]
 
 
@@ -206,79 +228,90 @@ def _register(
 
 
 def _lives(api: _Api, orgs: dict[str, Any], sites: dict[str, Any], now: datetime) -> None:
-    """Containers at several stages: disposed, in transit, overdue in store, just labelled."""
-    h, b = sites["hohhot"], sites["baotou"]
+    """Containers at several stages, told in time order: disposed, in transit, overdue in
+    the hospital store, just collected, just labelled."""
+    h, b, p = sites["hohhot"], sites["baotou"], sites["plant"]
 
     def ago(**delta: float) -> datetime:
         return now - timedelta(**delta)
 
-    # Hohhot: a finished trip two days ago (collected, picked up, received, disposed).
+    # Baotou: an epidemic ward's bags collected three days ago, still in the store (> 48 h).
+    api.at(ago(days=3))
+    overdue = _register(
+        api, "baotou", b, 2, "infectious", "感染科 Infectious diseases", epidemic=True
+    )
+    for c in overdue:
+        api.scan("baotou", c, "collect", weight_kg=6.0, site_id=b["id"])
+    api.at(ago(days=2, hours=23, minutes=40))
+    for c in overdue:
+        api.scan("baotou", c, "store", site_id=b["id"])
+
+    # Hohhot: a trip finished two days ago (collected, picked up, received, disposed).
+    api.at(ago(days=2, hours=7))
     finished = _register(api, "hohhot", h, 3, "infectious", "内科 Internal medicine")
     finished += _register(api, "hohhot", h, 1, "sharps", "急诊 Emergency")
-    for i, c in enumerate(finished):
+    api.at(ago(days=2, hours=6))
+    for c, kg in zip(finished, [4.2, 3.8, 5.1, 1.6], strict=True):
         api.scan(
             "hohhot",
             c,
             "collect",
-            ago(days=2, hours=6),
-            weight_kg=[4.2, 3.8, 5.1, 1.6][i],
+            weight_kg=kg,
             site_id=h["id"],
             latitude=h["latitude"],
             longitude=h["longitude"],
         )
-        api.scan("hohhot", c, "store", ago(days=2, hours=5), site_id=h["id"])
+    api.at(ago(days=2, hours=5))
+    for c in finished:
+        api.scan("hohhot", c, "store", site_id=h["id"])
+    api.at(ago(days=2, hours=2))
     trip = _trip(api, orgs, "hohhot", "蒙A·D1234")
     for c in finished:
         api.scan(
             "driver",
             c,
             "pickup",
-            ago(days=2, hours=2),
             manifest_id=trip["id"],
             latitude=h["latitude"],
             longitude=h["longitude"],
         )
     _sign(api, trip, "hohhot", "origin", "王丽 Wang Li")
     _sign(api, trip, "driver", "transporter", "张伟 Zhang Wei")
-    p = sites["plant"]
-    # One bag weighs noticeably less at the plant than at the ward: a weight discrepancy.
+    # At the plant one bag weighs noticeably less than at the ward: a weight discrepancy.
+    api.at(ago(days=2))
     for c, kg in zip(finished, [4.1, 3.8, 3.9, 1.6], strict=True):
         api.scan(
             "plant",
             c,
             "receive",
-            ago(days=2),
             weight_kg=kg,
             site_id=p["id"],
             latitude=p["latitude"],
             longitude=p["longitude"],
         )
     _sign(api, trip, "plant", "destination", "刘强 Liu Qiang")
+    api.at(ago(days=1, hours=20))
     for c in finished:
-        api.scan(
-            "plant", c, "dispose", ago(days=1, hours=20), method="incineration", site_id=p["id"]
-        )
+        api.scan("plant", c, "dispose", method="incineration", site_id=p["id"])
 
-    # Hohhot: on the road now.
+    # Hohhot: pathology waste on the road now.
+    api.at(ago(hours=6))
     moving = _register(api, "hohhot", h, 2, "pathological", "病理科 Pathology")
+    api.at(ago(hours=5))
     for c in moving:
-        api.scan("hohhot", c, "collect", ago(hours=5), weight_kg=2.4, site_id=h["id"])
+        api.scan("hohhot", c, "collect", weight_kg=2.4, site_id=h["id"])
+    api.at(ago(hours=1))
     trip2 = _trip(api, orgs, "hohhot", "蒙A·D5678")
     for c in moving:
-        api.scan("driver", c, "pickup", ago(hours=1), manifest_id=trip2["id"])
+        api.scan("driver", c, "pickup", manifest_id=trip2["id"])
     _sign(api, trip2, "hohhot", "origin", "王丽 Wang Li")
     _sign(api, trip2, "driver", "transporter", "张伟 Zhang Wei")
 
-    # Baotou: waste collected three days ago still in the hospital store (overdue: > 48 h),
-    # an epidemic ward's bags, and fresh labels not yet used.
-    overdue = _register(
-        api, "baotou", b, 2, "infectious", "感染科 Infectious diseases", epidemic=True
-    )
-    for c in overdue:
-        api.scan("baotou", c, "collect", ago(days=3), weight_kg=6.0, site_id=b["id"])
-        api.scan("baotou", c, "store", ago(days=3) + timedelta(minutes=20), site_id=b["id"])
+    # Baotou: pharmacy bags, one just collected, one label not yet used.
+    api.at(ago(hours=3))
     fresh = _register(api, "baotou", b, 2, "pharmaceutical", "药剂科 Pharmacy")
-    api.scan("baotou", fresh[0], "collect", ago(hours=2), weight_kg=1.2, site_id=b["id"])
+    api.at(ago(hours=2))
+    api.scan("baotou", fresh[0], "collect", weight_kg=1.2, site_id=b["id"])
 
 
 def _trip(api: _Api, orgs: dict[str, Any], origin: str, plate: str) -> dict[str, Any]:
