@@ -11,8 +11,7 @@ from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
 from service.custody.resolve import resolve_label
 from service.custody.sync import sync_scans
-from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
-from service.labels.keys import public_keys
+from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 
@@ -21,9 +20,10 @@ router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 def resolve(
     qr: Annotated[str, Query(min_length=1, max_length=300)],
     session: SessionDep,
+    keys: PublicKeysDep,
     actor: CurrentActor,
 ) -> ResolveResult:
-    found = resolve_label(session=session, actor=actor, qr=qr, public_keys=public_keys(session))
+    found = resolve_label(session=session, actor=actor, qr=qr, public_keys=keys)
     return ResolveResult(
         validity=found.validity,
         detail=found.detail,
@@ -37,6 +37,7 @@ def resolve(
 def sync(
     body: SyncRequest,
     session: SessionDep,
+    keys: PublicKeysDep,
     actor: CurrentActor,
     clock: ClockDep,
     settings: SettingsDep,
@@ -46,7 +47,7 @@ def sync(
         actor=actor,
         device_id=body.device_id,
         scans=body.scans,
-        public_keys=public_keys(session),
+        public_keys=keys,
         now=clock(),
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )

@@ -19,7 +19,7 @@ from service.config import Settings, get_settings
 from service.custody.router import router as custody_router
 from service.db import make_engine, session_scope
 from service.errors import install_handlers
-from service.labels.keys import load_signer
+from service.labels.keys import KeyRing, load_signer
 from service.labels.router import container_labels as container_labels_router
 from service.labels.router import router as labels_router
 from service.manifests.router import router as manifests_router
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.key_ring = KeyRing()
     app.state.engine = engine
     install_handlers(app)
     app.add_middleware(AuditMiddleware)

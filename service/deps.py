@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Annotated
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from service.audit.context import note_who
 from service.auth.actor import Actor
@@ -20,6 +21,7 @@ from service.auth.tokens import InvalidToken, decode_access_token
 from service.config import Settings
 from service.db import WRITE_METHODS, session_scope, utcnow
 from service.errors import Forbidden, Unauthorized
+from service.labels.keys import KeyRing
 from service.organizations.models import Organization, OrgKind
 
 Clock = Callable[[], datetime]
@@ -73,12 +75,16 @@ def current_actor(
         claims = decode_access_token(credentials.credentials, settings=settings, now=clock())
     except InvalidToken:
         raise Unauthorized("the access token is invalid or expired") from None
-    user = session.get(User, claims.user_id)
+    found = session.exec(
+        select(User, Organization)
+        .join(Organization, col(User.organization_id) == col(Organization.id), isouter=True)
+        .where(User.id == claims.user_id)
+    ).first()
+    user, org = found if found is not None else (None, None)
     if user is None or not user.is_active:
         raise Unauthorized("the user is unknown or deactivated")
     if claims.device_id is not None and session.get(RevokedDevice, claims.device_id) is not None:
         raise Unauthorized("this device has been revoked")
-    org = session.get(Organization, user.organization_id) if user.organization_id else None
     actor = Actor(
         user_id=user.id,
         username=user.username,
@@ -128,3 +134,12 @@ def forbid_regulator(actor: CurrentActor) -> Actor:
 
 
 NonRegulatorActor = Annotated[Actor, Depends(forbid_regulator)]
+
+
+def get_public_keys(request: Request, session: SessionDep) -> Mapping[str, Ed25519PublicKey]:
+    """Every label-verifying public key, served from the process's key ring."""
+    ring: KeyRing = request.app.state.key_ring
+    return ring.view(session)
+
+
+PublicKeysDep = Annotated[Mapping[str, Ed25519PublicKey], Depends(get_public_keys)]

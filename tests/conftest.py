@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -56,16 +57,17 @@ def _postgres_schema_url(base: str, schema: str) -> str:
     return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+@contextmanager
+def _migrated(backend: str, tmp_dir: Path) -> Iterator[Database]:
+    """A newly migrated database of ``backend``, dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_dir / 'test.db'}"
         upgrade(url)
         engine = make_engine(url)
-        yield Database("sqlite", url, engine)
-        engine.dispose()
+        try:
+            yield Database("sqlite", url, engine)
+        finally:
+            engine.dispose()
         return
     assert PG_URL is not None
     schema = f"medwaste_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -76,12 +78,32 @@ def database(
     try:
         upgrade(url)
         engine = make_engine(url)
-        yield Database("postgresql", url, engine)
-        engine.dispose()
+        try:
+            yield Database("postgresql", url, engine)
+        finally:
+            engine.dispose()
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """The shared database of one backend; tests see it through a rolled-back transaction."""
+    with _migrated(request.param, tmp_path_factory.mktemp("db")) as db:
+        yield db
+
+
+@pytest.fixture
+def fresh_database(database: Database, tmp_path: Path) -> Iterator[Database]:
+    """A database of its own (same backend) for a test that must commit for real, such as the
+    concurrency tests: custody rows can never be deleted, so they must not land in the
+    shared database where other tests would see them."""
+    with _migrated(database.backend, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture

@@ -29,8 +29,7 @@ from service.custody.errors import ContainerNotFound
 from service.custody.machine import State
 from service.custody.models import Container
 from service.custody.scans import submit_scan
-from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
-from service.labels.keys import public_keys
+from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
 from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
@@ -143,12 +142,13 @@ def post_scan(
     actor: CurrentActor,
     clock: ClockDep,
     settings: SettingsDep,
+    keys: PublicKeysDep,
 ) -> JSONResponse:
     answer = submit_scan(
         session=session,
         actor=actor,
         scan=body,
-        public_keys=public_keys(session),
+        public_keys=keys,
         now=clock(),
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )

@@ -56,7 +56,7 @@ def event_fields(event: CustodyEvent) -> dict[str, Any]:
 
 
 def append_event(session: Session, container: Container, **fields: Any) -> CustodyEvent:
-    """Chain a new event onto ``container`` (locked by the caller) and store it."""
+    """Chain a new event onto ``container`` (locked by the caller); the caller flushes."""
     event = CustodyEvent(
         container_id=container.id,
         seq=container.last_seq + 1,
@@ -74,7 +74,6 @@ def append_event(session: Session, container: Container, **fields: Any) -> Custo
     )
     session.add(event)
     session.add(container)
-    session.flush()
     return event
 
 
@@ -139,6 +138,7 @@ def register_containers(
             note=None,
         )
         made.append((container, payload))
+    session.flush()
     return batch_id, made
 
 

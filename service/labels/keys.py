@@ -8,6 +8,8 @@ rotation.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +111,49 @@ def all_keys(session: Session) -> list[LabelKey]:
 
 def public_keys(session: Session) -> dict[str, Ed25519PublicKey]:
     return {row.key_id: load_public_key_b64(row.public_key) for row in all_keys(session)}
+
+
+class KeyRing:
+    """Public keys kept in memory for the life of the process (every scan verifies a label).
+
+    Keys are never removed, only added by a rotation, possibly on another server: a key id not
+    in memory is looked up in the database once, then remembered.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._lock = threading.Lock()
+
+    def view(self, session: Session) -> Mapping[str, Ed25519PublicKey]:
+        return _RingView(self, session)
+
+    def lookup(self, session: Session, key_id: str) -> Ed25519PublicKey | None:
+        key = self._keys.get(key_id)
+        if key is not None:
+            return key
+        row = session.get(LabelKey, key_id)
+        if row is None:
+            return None
+        key = load_public_key_b64(row.public_key)
+        with self._lock:
+            self._keys[key_id] = key
+        return key
+
+
+class _RingView(Mapping[str, Ed25519PublicKey]):
+    """The ring as the read-only mapping :func:`verify_label` takes."""
+
+    def __init__(self, ring: KeyRing, session: Session) -> None:
+        self._ring, self._session = ring, session
+
+    def __getitem__(self, key_id: str) -> Ed25519PublicKey:
+        key = self._ring.lookup(self._session, key_id)
+        if key is None:
+            raise KeyError(key_id)
+        return key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(public_keys(self._session))
+
+    def __len__(self) -> int:
+        return len(public_keys(self._session))

@@ -5,16 +5,29 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
 
 from service.anomalies.models import Anomaly
 from service.anomalies.sweep import run_sweep
-from tests.anomalies.helpers import HOHHOT, PLANT, chain, kinds
+from service.custody.models import Container
+from tests.anomalies.helpers import HOHHOT, PLANT, Chain, chain, kinds
 from tests.conftest import FakeClock
 
 
-def _count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Anomaly)).one()
+def _mine(ch: Chain):  # type: ignore[no-untyped-def]
+    """Anomalies about this test's chain only (other tests may have committed their own)."""
+    orgs = [ch.hospital.id, ch.transporter.id, ch.plant.id]
+    own_containers = select(Container.id).where(
+        col(Container.origin_organization_id) == ch.hospital.id
+    )
+    return or_(
+        col(Anomaly.organization_id).in_(orgs), col(Anomaly.container_id).in_(own_containers)
+    )
+
+
+def _count(session: Session, ch: Chain) -> int:
+    return session.exec(select(func.count()).select_from(Anomaly).where(_mine(ch))).one()
 
 
 def test_a_clean_whole_life_raises_nothing(
@@ -63,7 +76,7 @@ def test_a_clean_whole_life_raises_nothing(
     assert kinds(ch.scan(ch.operator, c, "dispose", clock.now, method="incineration")) == []
     report = run_sweep(session=session, now=clock.advance(days=30), default_profile="cn-national")
     assert [a for a in report.new if a.container_id == c["id"]] == []
-    assert _count(session) == 0
+    assert _count(session, ch) == 0
 
 
 def test_pickup_after_49_hours_raises_storage_overdue_once(
@@ -78,11 +91,11 @@ def test_pickup_after_49_hours_raises_storage_overdue_once(
     assert kinds(ch.scan(ch.driver, c, "pickup", clock.now, manifest_id=m.id)) == [
         "storage_overdue"
     ]
-    anomaly = session.exec(select(Anomaly)).one()
+    anomaly = session.exec(select(Anomaly).where(_mine(ch))).one()
     assert anomaly.dedupe_key == f"container:{c['id']}:storage_overdue:{collected_at.isoformat()}"
     # The sweep (which did not run in time) finds nothing new: the container is in transit.
     run_sweep(session=session, now=clock.now, default_profile="cn-national")
-    assert _count(session) == 1
+    assert _count(session, ch) == 1
 
 
 def test_event_time_counts_for_a_scan_synced_late(
@@ -247,4 +260,4 @@ def test_replayed_scan_answers_the_same_anomalies_without_a_second_row(
     )
     assert kinds(first) == ["clock_skew"]
     assert again.json()["anomalies"] == first.json()["anomalies"]
-    assert _count(session) == 1
+    assert _count(session, ch) == 1

@@ -185,12 +185,12 @@ def test_webhook_outbox_is_signed_and_retried(
     assert (delivery.status, delivery.attempts) == ("delivered", 2)
 
 
-def test_concurrent_sweeps_store_one_row(database: Database) -> None:
-    if database.backend != "postgresql":
+def test_concurrent_sweeps_store_one_row(fresh_database: Database) -> None:
+    if fresh_database.backend != "postgresql":
         pytest.skip("concurrency is PostgreSQL's to prove (SQLite serializes writers)")
     import uuid
 
-    with session_scope(database.engine, write=True) as s:
+    with session_scope(fresh_database.engine, write=True) as s:
         org = make_org(s, OrgKind.hospital, jurisdiction="CN-15")
         cid = uuid.uuid4().hex[:26]
         since = datetime(2026, 1, 1, tzinfo=UTC)
@@ -213,7 +213,7 @@ def test_concurrent_sweeps_store_one_row(database: Database) -> None:
 
     def sweep() -> None:
         try:
-            with session_scope(database.engine, write=True) as s:
+            with session_scope(fresh_database.engine, write=True) as s:
                 barrier.wait()
                 run_sweep(session=s, now=since + timedelta(hours=72), default_profile="cn-national")
         except BaseException as exc:  # pragma: no cover - reported below
@@ -225,7 +225,7 @@ def test_concurrent_sweeps_store_one_row(database: Database) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    with session_scope(database.engine) as s:
+    with session_scope(fresh_database.engine) as s:
         rows = s.exec(select(Anomaly).where(Anomaly.organization_id == org.id)).all()
         assert sorted(a.kind for a in rows) == ["collection_interval_exceeded", "storage_overdue"]
         for a in rows:

@@ -141,10 +141,11 @@ def _committed_setup(database: Database, settings: Settings) -> tuple[list[Actor
 
 
 def test_concurrent_scans_make_one_transition_and_one_chain(
-    database: Database, tmp_path: Path
+    fresh_database: Database, tmp_path: Path
 ) -> None:
     """Eight phones collect the same container at once: exactly one wins, the chain stays one
     line, the others are refused (and recorded)."""
+    database = fresh_database
     settings = Settings(data_dir=tmp_path)
     actors, container_id, payload = _committed_setup(database, settings)
     # A second engine: its own connection pool, as a second server process would have.

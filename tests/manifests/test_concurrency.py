@@ -64,13 +64,15 @@ def _race(work: Callable[[int], Any], n: int = THREADS) -> list[Any]:
 
 
 @pytest.mark.parametrize("jurisdiction", ["CN-64", f"ZZ-{uuid.uuid4().hex[:6].upper()}"])
-def test_concurrent_manifests_get_distinct_numbers(database: Database, jurisdiction: str) -> None:
-    with session_scope(database.engine, write=True) as s:
+def test_concurrent_manifests_get_distinct_numbers(
+    fresh_database: Database, jurisdiction: str
+) -> None:
+    with session_scope(fresh_database.engine, write=True) as s:
         origin = make_org(s, OrgKind.hospital, jurisdiction=jurisdiction)
         carrier = make_org(s, OrgKind.transporter, jurisdiction=jurisdiction)
         plant = make_org(s, OrgKind.disposal, jurisdiction=jurisdiction)
         drivers = [_actor(make_user(s, Role.driver, carrier), carrier) for _ in range(THREADS)]
-    engine = make_engine(database.url, pool_size=THREADS)
+    engine = make_engine(fresh_database.url, pool_size=THREADS)
     request = ManifestCreate(
         origin_organization_id=origin.id,
         destination_organization_id=plant.id,
@@ -98,16 +100,16 @@ def test_concurrent_manifests_get_distinct_numbers(database: Database, jurisdict
 
 
 def test_concurrent_pickups_by_two_companies_have_one_winner(
-    database: Database, tmp_path: Path
+    fresh_database: Database, tmp_path: Path
 ) -> None:
     """Eight drivers of two companies, each with a manifest from the hospital, scan one
     container at the same moment: one pickup, one unbroken chain, the rest refused and on
     record."""
-    if database.backend != "postgresql":
+    if fresh_database.backend != "postgresql":
         pytest.skip("row-lock concurrency needs PostgreSQL (SQLite serializes every writer)")
     settings = Settings(data_dir=tmp_path)
     now = datetime.now(UTC)
-    with session_scope(database.engine, write=True) as s:
+    with session_scope(fresh_database.engine, write=True) as s:
         hospital = make_org(s, OrgKind.hospital)
         site = make_site(s, hospital)
         nurse = _actor(make_user(s, Role.hospital_staff, hospital), hospital)
@@ -153,7 +155,7 @@ def test_concurrent_pickups_by_two_companies_have_one_winner(
             now=now,
         )
 
-    engine = make_engine(database.url, pool_size=THREADS)
+    engine = make_engine(fresh_database.url, pool_size=THREADS)
 
     def pick_up(i: int) -> str:
         scan = ScanCreate(
@@ -183,7 +185,7 @@ def test_concurrent_pickups_by_two_companies_have_one_winner(
 
     assert outcomes.count("created") == 1, outcomes
     assert all(o in ("created", "refused 409", "refused 403") for o in outcomes), outcomes
-    with Session(database.engine) as s:
+    with Session(fresh_database.engine) as s:
         stored = s.get(Container, container_id)
         assert stored is not None and stored.state == "in_transit"
         events = chain_of(s, container_id)
