@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -142,6 +143,20 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(
             problem_body(exc.status_code, code, title, detail), getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # A reference to something that does not exist, or a duplicate, that no check caught
+        # first: the request conflicts with the stored data. Nothing was written.
+        log.warning("integrity error answered as 409: %s", exc.orig)
+        return problem_response(
+            problem_body(
+                409,
+                "conflict",
+                "Conflict with stored data",
+                "the request refers to something that does not exist or duplicates a record",
+            )
         )
 
     @app.exception_handler(Exception)

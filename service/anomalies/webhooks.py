@@ -20,6 +20,8 @@ from sqlmodel import Session, col, select
 
 from schemas.anomalies import WebhookCreate
 from service.anomalies.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from service.errors import NotFound
+from service.organizations.models import Organization
 
 SIGNATURE_HEADER = "X-Medwaste-Signature"
 MAX_ATTEMPTS = 8
@@ -40,6 +42,10 @@ def backoff(attempts: int) -> timedelta:
 def create_subscription(
     *, session: Session, request: WebhookCreate, user_id: uuid.UUID, now: datetime
 ) -> WebhookSubscription:
+    if request.organization_id is not None and (
+        session.get(Organization, request.organization_id) is None
+    ):
+        raise NotFound(f"organization {request.organization_id} not found")
     sub = WebhookSubscription(
         organization_id=request.organization_id,
         jurisdiction=request.jurisdiction,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -144,6 +145,19 @@ def test_queue_scoping_order_and_workflow(
     ).json()
     assert [page["items"][0]["kind"], rest["items"][0]["kind"]] == ["missing_step", "clock_skew"]
     assert rest["next_cursor"] is None
+
+
+def test_webhook_for_an_unknown_organization_is_404(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    response = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example/x", "organization_id": str(uuid.uuid4())},
+        headers=ch.headers(ch.admin),
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_webhook_outbox_is_signed_and_retried(
