@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,8 @@ from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
 from service.reports.service import compliance_report, report_csv
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+DEFAULT_PERIOD = timedelta(days=30)
 
 
 @router.get(
@@ -27,17 +30,23 @@ def compliance(
     clock: ClockDep,
     settings: SettingsDep,
     organization_id: uuid.UUID,
-    period_from: Annotated[AwareDatetime, Query(alias="from")],
-    period_to: Annotated[AwareDatetime, Query(alias="to")],
+    period_from: Annotated[
+        AwareDatetime | None, Query(alias="from", description="default: 30 days before `to`")
+    ] = None,
+    period_to: Annotated[
+        AwareDatetime | None, Query(alias="to", description="default: now")
+    ] = None,
     format: Literal["json", "csv"] = "json",
 ) -> ComplianceReport | Response:
+    now = clock()
+    period_to = period_to or now
     report = compliance_report(
         session=session,
         actor=actor,
         organization_id=organization_id,
-        period_from=period_from,
+        period_from=period_from or period_to - DEFAULT_PERIOD,
         period_to=period_to,
-        now=clock(),
+        now=now,
         default_profile=settings.default_profile,
     )
     if format == "csv":

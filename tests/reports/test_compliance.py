@@ -46,6 +46,14 @@ def test_report_figures_scoping_and_csv(
     )
     assert csv.headers["content-type"].startswith("text/csv")
     assert "on_time,storage_overdue,late,1" in csv.text
+    # Without a period: the last 30 days up to now.
+    default = client.get(
+        "/api/v1/reports/compliance",
+        params={"organization_id": str(ch.hospital.id)},
+        headers=ch.headers(ch.regulator),
+    )
+    assert default.status_code == 200, default.text
+    assert default.json()["weights"] == body["weights"]
     other = chain(session, client, jurisdiction="CN-37")
     assert (
         client.get(
