@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.common import Strict
 from schemas.custody import Category
+from service.anomalies.profile import UnknownProfile, check_profile
 from service.organizations.models import OrgKind
 
 
@@ -20,6 +21,19 @@ class OrganizationCreate(Strict):
     license_expires: date | None = None
     licensed_categories: list[Category] = Field(default_factory=list, max_length=5)
     epidemic_mode: bool = False
+    anomaly_profile: str | None = Field(
+        default=None, max_length=40, description="an anomaly profile instead of the jurisdiction's"
+    )
+
+    @field_validator("anomaly_profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_profile(value)
+        except UnknownProfile as exc:
+            raise ValueError(str(exc)) from None
 
 
 class OrganizationPublic(BaseModel):
@@ -33,6 +47,7 @@ class OrganizationPublic(BaseModel):
     license_expires: date | None
     licensed_categories: list[str]
     epidemic_mode: bool
+    anomaly_profile: str | None
     created_at: datetime
 
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     label_signing_key: SecretStr | None = None
     # The anomaly profile used where a jurisdiction has none of its own.
     default_profile: str = "cn-national"
+    # A directory of the deployment's own anomaly profiles (TOML) and jurisdictions.toml.
+    profiles_dir: Path | None = None
     # Custody moves to the destination at the receipt scan rather than at its signature.
     custody_on_receipt_scan: bool = False
     sweep_interval_seconds: int = Field(default=60, ge=0)

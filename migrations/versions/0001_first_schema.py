@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 17:29:22.638753
+Create Date: 2026-11-28 17:58:49.940671
 """
 
 from collections.abc import Sequence
@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("license_expires", sa.Date(), nullable=True),
         sa.Column("licensed_categories", sa.JSON(), nullable=False),
         sa.Column("epidemic_mode", sa.Boolean(), nullable=False),
+        sa.Column("anomaly_profile", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organization")),
     )

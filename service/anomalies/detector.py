@@ -59,6 +59,7 @@ def _profile(org: Organization | None, *, epidemic: bool = False) -> Profile:
         org.jurisdiction if org else None,
         epidemic=epidemic or bool(org and org.epidemic_mode),
         default=_default_profile(),
+        own=org.anomaly_profile if org else None,
     )
 
 

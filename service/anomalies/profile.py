@@ -3,23 +3,29 @@
 Profiles are TOML files shipped in ``service/anomalies/profiles/`` (one per profile); a profile
 may ``extends`` another and override some of its rules. ``jurisdictions.toml`` maps
 jurisdictions to profiles (exact code first, then the country prefix ``CN-*``); anything not
-listed uses ``Settings.default_profile``. An organization in epidemic mode, or a container
-flagged epidemic, uses the profile's ``epidemic_profile`` (cn-national → cn-epidemic).
+listed uses ``Settings.default_profile``. A deployment adds or replaces profiles, and adds
+jurisdiction entries, with files of the same names in ``MEDWASTE_PROFILES_DIR``. An
+organization may name its own profile (``Organization.anomaly_profile``). An organization in
+epidemic mode, or a container flagged epidemic, uses the profile's ``epidemic_profile``
+(cn-national → cn-epidemic).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from service.anomalies.models import Severity
 
 PROFILE_PACKAGE = "service.anomalies.profiles"
+PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,40}")
 DEFAULT_PROFILE = "cn-national"
 
 
@@ -56,11 +62,25 @@ class Profile:
         return self.rules[kind]
 
 
+def _local_dir() -> Path | None:
+    """The deployment's own profiles (``MEDWASTE_PROFILES_DIR``), read before the shipped ones."""
+    from service.config import get_settings
+
+    return get_settings().profiles_dir
+
+
 def _read(name: str) -> dict[str, Any]:
-    path = resources.files(PROFILE_PACKAGE).joinpath(f"{name}.toml")
-    if not path.is_file():
+    if not PROFILE_NAME.fullmatch(name):
         raise UnknownProfile(f"no anomaly profile named {name!r}")
-    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    local = _local_dir()
+    if local is not None and (local / f"{name}.toml").is_file():
+        text = (local / f"{name}.toml").read_text(encoding="utf-8")
+    else:
+        path = resources.files(PROFILE_PACKAGE).joinpath(f"{name}.toml")
+        if not path.is_file():
+            raise UnknownProfile(f"no anomaly profile named {name!r}")
+        text = path.read_text(encoding="utf-8")
+    data: dict[str, Any] = tomllib.loads(text)
     return data
 
 
@@ -101,8 +121,15 @@ def load_profile(name: str) -> Profile:
 
 @cache
 def jurisdiction_map() -> dict[str, str]:
-    text = resources.files(PROFILE_PACKAGE).joinpath("jurisdictions.toml").read_text("utf-8")
-    return {str(k): str(v) for k, v in tomllib.loads(text).get("profiles", {}).items()}
+    """Jurisdiction -> profile: the shipped map, with the deployment's own entries over it."""
+    texts = [resources.files(PROFILE_PACKAGE).joinpath("jurisdictions.toml").read_text("utf-8")]
+    local = _local_dir()
+    if local is not None and (local / "jurisdictions.toml").is_file():
+        texts.append((local / "jurisdictions.toml").read_text(encoding="utf-8"))
+    mapping: dict[str, str] = {}
+    for text in texts:
+        mapping.update({str(k): str(v) for k, v in tomllib.loads(text).get("profiles", {}).items()})
+    return mapping
 
 
 def profile_name_for(
@@ -123,19 +150,36 @@ def profile_name_for(
 
 
 def profile_for(
-    jurisdiction: str | None, *, epidemic: bool = False, default: str = DEFAULT_PROFILE
+    jurisdiction: str | None,
+    *,
+    epidemic: bool = False,
+    default: str = DEFAULT_PROFILE,
+    own: str | None = None,
 ) -> Profile:
-    """The profile that applies: the jurisdiction's, or its epidemic one when ``epidemic``."""
-    profile = load_profile(profile_name_for(jurisdiction, default=default))
+    """The profile that applies: an organization's ``own`` profile if it has one, else its
+    jurisdiction's; the epidemic variant of either when ``epidemic``."""
+    profile = load_profile(own or profile_name_for(jurisdiction, default=default))
     if epidemic and profile.epidemic_profile:
         return load_profile(profile.epidemic_profile)
     return profile
 
 
 def all_profiles() -> list[Profile]:
+    files = [p.name for p in resources.files(PROFILE_PACKAGE).iterdir()]
+    local = _local_dir()
+    if local is not None and local.is_dir():
+        files += [p.name for p in local.iterdir()]
     names = sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files(PROFILE_PACKAGE).iterdir()
-        if p.name.endswith(".toml") and p.name != "jurisdictions.toml"
+        {
+            f.removesuffix(".toml")
+            for f in files
+            if f.endswith(".toml") and f != "jurisdictions.toml"
+        }
     )
     return [load_profile(n) for n in names]
+
+
+def check_profile(name: str) -> str:
+    """``name`` if such a profile exists (raises :class:`UnknownProfile` otherwise)."""
+    load_profile(name)
+    return name

@@ -55,19 +55,26 @@ class _Org:
     kind: str
     jurisdiction: str
     epidemic_mode: bool
+    anomaly_profile: str | None = None
 
 
 class _Profiles:
-    """Profile lookups, memoised per (jurisdiction, epidemic) for one sweep."""
+    """Profile lookups, memoised per (jurisdiction, epidemic, own profile) for one sweep."""
 
     def __init__(self, default: str) -> None:
         self.default = default
-        self._cache: dict[tuple[str, bool], Profile] = {}
+        self._cache: dict[tuple[str, bool, str | None], Profile] = {}
 
     def __call__(self, org: _Org | None, epidemic: bool) -> Profile:
-        key = (org.jurisdiction if org else "", epidemic or bool(org and org.epidemic_mode))
+        key = (
+            org.jurisdiction if org else "",
+            epidemic or bool(org and org.epidemic_mode),
+            org.anomaly_profile if org else None,
+        )
         if key not in self._cache:
-            self._cache[key] = profile_for(key[0] or None, epidemic=key[1], default=self.default)
+            self._cache[key] = profile_for(
+                key[0] or None, epidemic=key[1], default=self.default, own=key[2]
+            )
         return self._cache[key]
 
 
@@ -89,7 +96,9 @@ def _orgs(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, _Org]:
         for org in session.exec(
             select(Organization).where(col(Organization.id).in_(wanted[start : start + 1000]))
         ):
-            out[org.id] = _Org(org.id, org.kind, org.jurisdiction, org.epidemic_mode)
+            out[org.id] = _Org(
+                org.id, org.kind, org.jurisdiction, org.epidemic_mode, org.anomaly_profile
+            )
     return out
 
 

@@ -32,6 +32,8 @@ class Organization(SQLModel, table=True):
     )
     # Epidemic mode: the stricter limits of the jurisdiction's epidemic profile apply.
     epidemic_mode: bool = False
+    # An anomaly profile of the organization's own, instead of its jurisdiction's.
+    anomaly_profile: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

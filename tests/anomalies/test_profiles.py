@@ -1,0 +1,67 @@
+"""Profiles as configuration: a deployment's own files, and an organization's own profile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from service.anomalies import profile as profiles
+from service.anomalies.detector import _profile
+from service.anomalies.rules import Kind
+from service.auth.roles import Role
+from service.organizations.models import OrgKind
+from tests.factories import login, make_org, make_user
+
+
+@pytest.fixture
+def local_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setattr(profiles, "_local_dir", lambda: tmp_path)
+    profiles.load_profile.cache_clear()
+    profiles.jurisdiction_map.cache_clear()
+    yield tmp_path
+    profiles.load_profile.cache_clear()
+    profiles.jurisdiction_map.cache_clear()
+
+
+def test_a_deployment_overrides_a_profile_and_maps_a_jurisdiction(local_profiles: Path) -> None:
+    (local_profiles / "cn-guangdong.toml").write_text(
+        'name = "cn-guangdong"\ntitle = "Guangdong"\nextends = "cn-national"\n'
+        "[rules.storage_overdue]\nlimit_hours = 24\n",
+        encoding="utf-8",
+    )
+    (local_profiles / "jurisdictions.toml").write_text(
+        '[profiles]\n"CN-44" = "cn-guangdong"\n', encoding="utf-8"
+    )
+    guangdong = profiles.profile_for("CN-44")
+    assert guangdong.name == "cn-guangdong"
+    assert guangdong.rule(Kind.storage_overdue).hours() == timedelta(hours=24)
+    # Inherited from cn-national, and other provinces keep the national rules.
+    assert guangdong.rule(Kind.disposal_overdue).hours() == timedelta(hours=48)
+    assert guangdong.epidemic_profile == "cn-epidemic"
+    assert profiles.profile_for("CN-15").rule(Kind.storage_overdue).hours() == timedelta(hours=48)
+    assert "cn-guangdong" in {p.name for p in profiles.all_profiles()}
+
+
+def test_an_organization_may_have_its_own_profile(client: TestClient, session: Session) -> None:
+    admin = login(client, make_user(session, Role.admin))
+    body = {"name": "US-run plant", "kind": "disposal", "jurisdiction": "CN-15"}
+    made = client.post(
+        "/api/v1/organizations", json={**body, "anomaly_profile": "us-rcra"}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["anomaly_profile"] == "us-rcra"
+    unknown = client.post(
+        "/api/v1/organizations", json={**body, "anomaly_profile": "mars-2040"}, headers=admin
+    )
+    assert unknown.status_code == 422
+    assert "mars-2040" in unknown.text
+
+    own = make_org(session, OrgKind.disposal, anomaly_profile="us-rcra")
+    plain = make_org(session, OrgKind.disposal)
+    assert _profile(own).name == "us-rcra"
+    assert _profile(plain).name == "cn-national"
