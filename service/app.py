@@ -79,5 +79,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         reports_router,
     ):
         app.include_router(router)
-    install_web(app)
+    install_web(app, settings.web_dir)
     return app

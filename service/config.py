@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Where the phone app and dashboard files are (default: the repository's web/ folder).
+    web_dir: Path | None = None
 
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:

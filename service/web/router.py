@@ -10,7 +10,6 @@ caching), so every response here says ``Cache-Control: no-cache``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,7 +17,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-WEB_DIR = Path(os.environ.get("MEDWASTE_WEB_DIR", Path(__file__).resolve().parents[2] / "web"))
+# The repository's web/ folder; an installed image points MEDWASTE_WEB_DIR elsewhere.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 JSQR_DIST = Path("node_modules") / "jsqr" / "dist" / "jsQR.js"
 
 
@@ -33,8 +33,9 @@ class _Assets(StaticFiles):
         return response
 
 
-def install_web(app: FastAPI, web_dir: Path = WEB_DIR) -> None:
+def install_web(app: FastAPI, web_dir: Path | None = None) -> None:
     """Mount ``/app/`` and ``/dashboard/`` (and their shared modules) on ``app``."""
+    web_dir = web_dir or DEFAULT_WEB_DIR
 
     @app.get("/app", include_in_schema=False)
     def app_root() -> RedirectResponse:

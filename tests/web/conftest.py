@@ -23,7 +23,7 @@ from service.app import create_app
 from service.config import Settings
 from service.db import make_engine
 from service.migrate import upgrade
-from service.web.router import JSQR_DIST, WEB_DIR
+from service.web.router import DEFAULT_WEB_DIR, JSQR_DIST
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,7 +45,7 @@ if not CHROMIUM.exists():
         "Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
         allow_module_level=True,
     )
-if not (WEB_DIR / JSQR_DIST).exists():
+if not (DEFAULT_WEB_DIR / JSQR_DIST).exists():
     pytest.skip(
         "the web front is not built: run `make web` (npm ci in web/)", allow_module_level=True
     )
