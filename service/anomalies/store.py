@@ -73,22 +73,35 @@ def _row(subject: Subject, finding: Finding, now: datetime) -> dict[str, Any]:
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
-    """Insert the rows that are not there yet; return the ids actually inserted."""
+    """Insert the rows that are not there yet; return the ids actually inserted.
+
+    Keys already stored are filtered out first with one indexed lookup (a periodic sweep
+    finds mostly what it found before); ``ON CONFLICT DO NOTHING`` settles races with a
+    concurrent writer."""
+    keys = [row["dedupe_key"] for row in rows]
+    stored = set(session.exec(select(Anomaly.dedupe_key).where(col(Anomaly.dedupe_key).in_(keys))))
+    fresh = [row for row in rows if row["dedupe_key"] not in stored]
+    if not fresh:
+        return []
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     statement = (
         module.insert(Anomaly)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(col(Anomaly.id))
     )
-    return [row[0] for row in session.execute(statement)]
+    return [row[0] for row in session.execute(statement, fresh)]
 
 
 def store_findings(
-    session: Session, found: Sequence[tuple[Subject, Finding]], *, now: datetime
+    session: Session,
+    found: Sequence[tuple[Subject, Finding]],
+    *,
+    now: datetime,
+    named: bool = True,
 ) -> tuple[list[Anomaly], list[Anomaly]]:
-    """Store each finding once. Returns (every anomaly the findings name, the new ones)."""
+    """Store each finding once. Returns (every anomaly the findings name, the new ones); with
+    ``named=False`` only the new ones are loaded (the first list is empty)."""
     if not found:
         return [], []
     rows: dict[str, dict[str, Any]] = {}
@@ -96,22 +109,32 @@ def store_findings(
         row = _row(subject, finding, now)
         rows.setdefault(row["dedupe_key"], row)
     unique = list(rows.values())
-    new_ids: set[uuid.UUID] = set()
+    new_ids: list[uuid.UUID] = []
     for start in range(0, len(unique), CHUNK):
-        new_ids.update(_insert(session, unique[start : start + CHUNK]))
+        new_ids.extend(_insert(session, unique[start : start + CHUNK]))
     session.flush()
-    keys = list(rows)
-    named: list[Anomaly] = []
-    for start in range(0, len(keys), CHUNK):
-        named.extend(
-            session.exec(
-                select(Anomaly).where(col(Anomaly.dedupe_key).in_(keys[start : start + CHUNK]))
+    loaded: list[Anomaly] = []
+    if named:
+        keys = list(rows)
+        for start in range(0, len(keys), CHUNK):
+            loaded.extend(
+                session.exec(
+                    select(Anomaly).where(col(Anomaly.dedupe_key).in_(keys[start : start + CHUNK]))
+                )
             )
-        )
-    new = [a for a in named if a.id in new_ids]
+        inserted = set(new_ids)
+        new = [a for a in loaded if a.id in inserted]
+    else:
+        new = []
+        for start in range(0, len(new_ids), CHUNK):
+            new.extend(
+                session.exec(
+                    select(Anomaly).where(col(Anomaly.id).in_(new_ids[start : start + CHUNK]))
+                )
+            )
     if new:
         enqueue_notifications(session, new, now=now)
-    return named, new
+    return loaded, new
 
 
 def enqueue_notifications(session: Session, anomalies: Sequence[Anomaly], *, now: datetime) -> int:

@@ -257,7 +257,7 @@ def run_sweep(
     found.extend(_manifests(session, now, profiles, report))
     tick("manifests")
 
-    _named, report.new = store_findings(session, found, now=now)
+    _named, report.new = store_findings(session, found, now=now, named=False)
     report.escalated = escalate(session=session, now=now)
     tick("escalation")
     return report
