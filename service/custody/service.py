@@ -267,7 +267,7 @@ def record_scan(
         occurred_at=occurred_at,
         client_time=scan.scanned_at,
         recorded_at=now,
-        device_id=scan.device_id or actor.device_id,
+        device_id=actor.device_id or scan.device_id,
         client_event_id=scan.client_event_id,
         note=scan.note,
     )
@@ -332,7 +332,7 @@ class _Refuser:
             action=self.scan.action,
             actor_user_id=self.actor.user_id,
             actor_organization_id=self.actor.organization_id,
-            device_id=self.scan.device_id or self.actor.device_id,
+            device_id=self.actor.device_id or self.scan.device_id,
             client_event_id=self.scan.client_event_id,
             occurred_at=min(self.scan.scanned_at, self.now),
             recorded_at=self.now,
@@ -554,7 +554,7 @@ def _correct(
         occurred_at=occurred_at,
         client_time=scan.scanned_at,
         recorded_at=now,
-        device_id=scan.device_id or actor.device_id,
+        device_id=actor.device_id or scan.device_id,
         client_event_id=scan.client_event_id,
         note=scan.note,
     )

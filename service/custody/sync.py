@@ -18,7 +18,7 @@ from sqlmodel import Session
 from schemas.custody import ScanCreate
 from service.auth.actor import Actor
 from service.custody.scans import submit_scan
-from service.errors import DomainError, problem_body
+from service.errors import DomainError, Forbidden, problem_body
 
 
 def sync_scans(
@@ -32,7 +32,12 @@ def sync_scans(
     custody_on_receipt_scan: bool = False,
 ) -> list[dict[str, Any]]:
     """One result per scan, in order: ``created``, ``duplicate`` (with the original event) or
-    ``rejected`` (with an RFC 7807 problem)."""
+    ``rejected`` (with an RFC 7807 problem).
+
+    A session opened with a device id syncs for that device only (so that revoking a lost phone
+    means something, and the device recorded on each event is the one that signed in)."""
+    if actor.device_id is not None and device_id != actor.device_id:
+        raise Forbidden("this batch names another device than the one this session signed in on")
     return [
         _one(
             session=session,

@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from service.custody.models import CustodyEvent, ScanRejection
 from tests.conftest import FakeClock
 from tests.custody.helpers import hospital, register
+from tests.factories import PASSWORD
 
 
 def _count(session: Session, table: Any) -> int:
@@ -112,3 +113,28 @@ def test_batch_limits(client: TestClient, session: Session, clock: FakeClock) ->
     assert not_objects.status_code == 200
     assert [r["status"] for r in not_objects.json()["results"]] == ["rejected", "rejected"]
     assert client.post("/mobile/v1/sync", json={"device_id": "p", "scans": []}).status_code == 401
+
+
+def test_a_phone_session_syncs_for_its_own_device_only(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    token = client.post(
+        "/api/v1/auth/token",
+        data={"username": h.user.username, "password": PASSWORD, "device_id": "phone-A"},
+    ).json()["access_token"]
+    phone = {"Authorization": f"Bearer {token}"}
+    scan = _scan(c["qr_payload"], "collect", clock.now.isoformat(), weight_kg=1.0)
+    before = _count(session, CustodyEvent)
+    other = client.post(
+        "/mobile/v1/sync", json={"device_id": "phone-B", "scans": [scan]}, headers=phone
+    )
+    assert other.status_code == 403
+    assert other.headers["content-type"] == "application/problem+json"
+    assert _count(session, CustodyEvent) == before
+    own = client.post(
+        "/mobile/v1/sync", json={"device_id": "phone-A", "scans": [scan]}, headers=phone
+    )
+    assert [r["status"] for r in own.json()["results"]] == ["created"]
+    assert own.json()["results"][0]["event"]["device_id"] == "phone-A"

@@ -113,7 +113,7 @@ $("#login-form").addEventListener("submit", async (e) => {
   const form = e.target;
   $("#login-error").textContent = "";
   try {
-    state.me = await login(form.username.value.trim(), form.password.value);
+    state.me = await login(form.username.value.trim(), form.password.value, deviceId());
     form.password.value = "";
     applyRoles();
     cacheLabelKeys();

@@ -46,11 +46,14 @@ async function problemOf(response) {
   }
 }
 
-export async function login(username, password) {
+// A phone passes its device id, so that an admin can revoke a lost phone's sessions.
+export async function login(username, password, deviceId = null) {
+  const form = new URLSearchParams({ username, password });
+  if (deviceId) form.set("device_id", deviceId);
   const response = await fetch("/api/v1/auth/token", {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ username, password }),
+    body: form,
   });
   if (!response.ok) throw new ApiError(response.status, await problemOf(response));
   save(fromPair(await response.json(), { username }));
