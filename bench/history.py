@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from bench.region import Region
 from service.custody.models import Container, CustodyEvent, ScanReceipt
+from service.labels.signing import short_code
 
 # register, collect, pickup, receive, dispose: a whole life.
 LIFE = (
@@ -131,6 +132,7 @@ def _chunk(
                 "holder_organization_id": plant.organization_id,
                 "batch_id": batch_id,
                 "label_key_id": "filler",
+                "short_code": short_code(cid),
                 "created_at": born,
                 "state_since": born + timedelta(hours=24),
                 "last_seq": len(LIFE),

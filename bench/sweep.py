@@ -22,6 +22,7 @@ from service.anomalies.sweep import run_sweep
 from service.auth.models import User
 from service.custody.models import Container, CustodyEvent
 from service.db import make_engine, session_scope
+from service.labels.signing import short_code
 from service.migrate import upgrade
 from service.organizations.models import Organization
 
@@ -53,6 +54,7 @@ def build(
                 else (orgs[1] if state == "in_transit" else orgs[0]),
                 "batch_id": uuid.uuid4(),
                 "label_key_id": "k",
+                "short_code": short_code(cid),
                 "created_at": since,
                 "state_since": since,
                 "last_seq": per,

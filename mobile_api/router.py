@@ -9,27 +9,39 @@ from fastapi import APIRouter, Query
 from schemas.custody import ContainerPublic
 from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
-from service.custody.resolve import resolve_label
+from service.custody.resolve import resolve_code, resolve_label
 from service.custody.sync import sync_scans
 from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
+from service.errors import InvalidInput
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 
 
 @router.get("/resolve", response_model=ResolveResult)
 def resolve(
-    qr: Annotated[str, Query(min_length=1, max_length=300)],
     session: SessionDep,
     keys: PublicKeysDep,
     actor: CurrentActor,
+    qr: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
+    code: Annotated[
+        str | None, Query(max_length=20, description="the short code typed from the label")
+    ] = None,
 ) -> ResolveResult:
-    found = resolve_label(session=session, actor=actor, qr=qr, public_keys=keys)
+    """Say what the phone scanned (``qr``), or what a typed short code (``code``) names."""
+    if (qr is None) == (code is None):
+        raise InvalidInput("give either qr (a scanned label) or code (a typed short code)")
+    found = (
+        resolve_label(session=session, actor=actor, qr=qr, public_keys=keys)
+        if qr is not None
+        else resolve_code(session=session, actor=actor, code=code or "")
+    )
     return ResolveResult(
         validity=found.validity,
         detail=found.detail,
         container=ContainerPublic.model_validate(found.container) if found.container else None,
         actions=found.actions,
         open_manifests=[ManifestSummary.model_validate(m) for m in found.open_manifests],
+        qr_payload=found.qr_payload,
     )
 
 

@@ -13,7 +13,8 @@ from service.custody.machine import Action
 
 MAX_SYNC_SCANS = 1000
 
-LabelValidity = Literal["valid", "forged", "unknown_key", "malformed"]
+# code_entered: found by its typed short code; the label's signature was not checked.
+LabelValidity = Literal["valid", "forged", "unknown_key", "malformed", "code_entered"]
 
 
 class ResolveResult(BaseModel):
@@ -26,6 +27,8 @@ class ResolveResult(BaseModel):
     actions: list[Action] = Field(default_factory=list)
     # For a driver: the open manifests of their company that may take this container.
     open_manifests: list[ManifestSummary] = Field(default_factory=list)
+    # For a typed short code: the container's QR payload, to send the scan with.
+    qr_payload: str | None = None
 
 
 class SyncRequest(Strict):

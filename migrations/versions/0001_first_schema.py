@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 17:58:49.940671
+Create Date: 2026-11-28 18:10:08.005804
 """
 
 from collections.abc import Sequence
@@ -320,6 +320,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Uuid(), nullable=False),
         sa.Column("label_key_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("qr_payload", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+        sa.Column("short_code", sqlmodel.sql.sqltypes.AutoString(length=9), nullable=False),
         sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("state_since", service.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
@@ -365,6 +366,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_container_origin_state", ["origin_organization_id", "state"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_container_short_code"), ["short_code"], unique=False)
         batch_op.create_index("ix_container_state_since", ["state", "state_since"], unique=False)
 
     op.create_table(
@@ -592,6 +594,7 @@ def downgrade() -> None:
     op.drop_table("manifest_signature")
     with op.batch_alter_table("container", schema=None) as batch_op:
         batch_op.drop_index("ix_container_state_since")
+        batch_op.drop_index(batch_op.f("ix_container_short_code"))
         batch_op.drop_index("ix_container_origin_state")
         batch_op.drop_index("ix_container_holder_state")
         batch_op.drop_index("ix_container_custodian_state")

@@ -39,6 +39,8 @@ class Container(SQLModel, table=True):
     label_key_id: str = Field(max_length=32)
     # The signed QR payload printed on the label (not secret: anyone may read a label).
     qr_payload: str | None = Field(default=None, max_length=300)
+    # The code printed under the QR code (``ABCD-EF23``), to find a label typed by hand.
+    short_code: str = Field(max_length=9, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Event time at which the container entered its current state (drives the overdue rules).
     state_since: datetime = Field(sa_type=UTCDateTime)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -15,6 +16,7 @@ from service.auth.scope import container_scope
 from service.custody.errors import ContainerNotFound
 from service.custody.machine import Action, State, allowed_actions
 from service.custody.models import Container
+from service.errors import Conflict, InvalidInput
 from service.labels.signing import (
     ForgedLabel,
     LabelError,
@@ -28,11 +30,16 @@ from service.organizations.models import Organization, OrgKind
 
 @dataclass(frozen=True)
 class Resolution:
-    validity: Literal["valid", "forged", "unknown_key", "malformed"]
+    validity: Literal["valid", "forged", "unknown_key", "malformed", "code_entered"]
     detail: str | None = None
     container: Container | None = None
     actions: list[Action] = field(default_factory=list)
     open_manifests: list[Manifest] = field(default_factory=list)
+    # Given back for a typed short code, so that the phone can send the scan with it.
+    qr_payload: str | None = None
+
+
+SHORT_CODE = re.compile(r"^[A-Z2-7]{4}-?[A-Z2-7]{4}$")
 
 
 def resolve_label(
@@ -53,6 +60,39 @@ def resolve_label(
     container = session.get(Container, label.container_id)
     if container is None:
         raise ContainerNotFound("no container is registered under this label")
+    found = _for_actor(session, actor, container)
+    if found is None:
+        raise ContainerNotFound("no container is registered under this label")
+    return found
+
+
+def resolve_code(*, session: Session, actor: Actor, code: str) -> Resolution:
+    """The container behind a typed short code (``XXXX-XXXX``, printed under the QR code), for
+    a label the camera cannot read. Only a container the caller may see or act on is found;
+    the answer carries its QR payload so that the phone can send the scan."""
+    text = code.strip().upper()
+    if not SHORT_CODE.match(text):
+        raise InvalidInput("a short code is 8 letters and digits, like ABCD-EF23")
+    compact = text.replace("-", "")
+    candidates = session.exec(
+        select(Container).where(Container.short_code == f"{compact[:4]}-{compact[4:]}").limit(20)
+    ).all()
+    matches = [r for c in candidates if (r := _for_actor(session, actor, c)) is not None]
+    if not matches:
+        raise ContainerNotFound(f"no container of yours has the code {text}")
+    if len(matches) > 1:
+        raise Conflict(f"several containers share the code {text}: scan the QR code instead")
+    match = matches[0]
+    return replace(
+        match,
+        validity="code_entered",
+        detail="typed code: the label itself was not checked",
+        qr_payload=match.container.qr_payload if match.container else None,
+    )
+
+
+def _for_actor(session: Session, actor: Actor, container: Container) -> Resolution | None:
+    """What ``actor`` may do with ``container``; None if they may neither see nor act on it."""
     manifests = open_manifests_for_pickup(session, actor, container.holder_organization_id)
     actions = possible_actions(
         session=session, actor=actor, container=container, has_manifest=bool(manifests)
@@ -61,7 +101,7 @@ def resolve_label(
         select(col(Container.id)).where(Container.id == container.id, container_scope(actor))
     ).first()
     if visible is None and not actions:
-        raise ContainerNotFound("no container is registered under this label")
+        return None
     return Resolution("valid", None, container, actions, manifests)
 
 

@@ -37,6 +37,7 @@ from service.labels.signing import (
     LabelError,
     MalformedLabel,
     UnknownLabelKey,
+    short_code,
     verify_label,
 )
 from service.manifests.models import Manifest, ManifestState
@@ -116,6 +117,7 @@ def register_containers(
             batch_id=batch_id,
             label_key_id=signer.key_id,
             qr_payload=payload,
+            short_code=short_code(container_id),
             created_at=now,
             state_since=now,
         )

@@ -47,6 +47,30 @@ def list_organizations(
     )
 
 
+@router.get("/organizations/{organization_id}/sites", response_model=Page[SitePublic])
+def list_sites(
+    organization_id: uuid.UUID,
+    session: SessionDep,
+    actor: CurrentActor,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page[SitePublic]:
+    after = decode_cursor(cursor)
+    rows = service.sites_of(
+        session=session,
+        actor=actor,
+        organization_id=organization_id,
+        after=_uuid_or_none(after.get("id") if after else None),
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[SitePublic](
+        items=[SitePublic.model_validate(s) for s in rows],
+        next_cursor=encode_cursor({"id": str(rows[-1].id)}) if more else None,
+    )
+
+
 @router.post("/organizations/{organization_id}/sites", status_code=201, response_model=SitePublic)
 def add_site(
     organization_id: uuid.UUID, body: SiteCreate, session: SessionDep, _admin: AdminActor

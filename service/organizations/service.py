@@ -39,3 +39,26 @@ def visible_organizations(
     if after is not None:
         query = query.where(col(Organization.id) > after)
     return list(session.exec(query))
+
+
+def sites_of(
+    *,
+    session: Session,
+    actor: Actor,
+    organization_id: uuid.UUID,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Site]:
+    """The sites of an organization the actor may see (as :func:`visible_organizations`)."""
+    org = session.get(Organization, organization_id)
+    if org is None or (actor.is_regulator and org.jurisdiction != actor.jurisdiction):
+        raise NotFound(f"organization {organization_id} not found")
+    query = (
+        select(Site)
+        .where(Site.organization_id == organization_id)
+        .order_by(col(Site.id))
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(col(Site.id) > after)
+    return list(session.exec(query))

@@ -78,6 +78,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/organizations"): allow(Role.admin),
     ("GET", "/api/v1/organizations"): allow(*ALL),
     ("POST", "/api/v1/organizations/{organization_id}/sites"): allow(Role.admin),
+    ("GET", "/api/v1/organizations/{organization_id}/sites"): allow(*ALL),
     ("POST", "/api/v1/users"): allow(Role.admin),
     ("GET", "/api/v1/users"): allow(Role.admin),
     ("POST", "/api/v1/users/{user_id}/deactivate"): allow(Role.admin),

@@ -73,3 +73,44 @@ def test_bad_labels_are_answers_that_reveal_nothing(
     assert unknown["validity"] == "unknown_key" and unknown["container"] is None
     malformed = _resolve(client, r.hospital.staff, "https://example.com/not-a-label").json()
     assert malformed["validity"] == "malformed" and malformed["container"] is None
+
+
+def test_a_typed_short_code_finds_the_container_and_its_payload(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    r = region(session, client)
+    [c] = collected(client, r, clock, [2.0])
+    code = c["short_code"]
+
+    def by_code(headers: dict[str, str], typed: str):  # type: ignore[no-untyped-def]
+        return client.get("/mobile/v1/resolve", params={"code": typed}, headers=headers)
+
+    for typed in (code, code.lower(), code.replace("-", "")):
+        body = by_code(r.hospital.staff, typed).json()
+        assert body["validity"] == "code_entered", typed
+        assert body["container"]["id"] == c["id"]
+        assert body["qr_payload"] == c["qr_payload"]
+    # The payload it gives back is what a scan needs.
+    manifest = new_manifest(client, r)
+    driver = by_code(r.transporter.headers, code).json()
+    assert driver["actions"] == ["pickup"]
+    picked = client.post(
+        "/api/v1/scans",
+        json={
+            "qr_payload": driver["qr_payload"],
+            "action": "pickup",
+            "client_event_id": "typed-code-0001",
+            "scanned_at": clock.now.isoformat(),
+            "manifest_id": manifest["id"],
+        },
+        headers=r.transporter.headers,
+    )
+    assert picked.status_code == 201, picked.text
+    # Nobody else learns anything from a code; malformed codes and bad calls are 422.
+    assert by_code(r.other_transporter.headers, code).status_code == 404
+    assert by_code(r.hospital.staff, "AAAA-0000").status_code == 422
+    both = {"code": code, "qr": c["qr_payload"]}
+    assert (
+        client.get("/mobile/v1/resolve", params=both, headers=r.hospital.staff).status_code == 422
+    )
+    assert client.get("/mobile/v1/resolve", headers=r.hospital.staff).status_code == 422

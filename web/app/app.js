@@ -197,18 +197,14 @@ async function findByShortCode(code) {
   const cached = await store.byIndex("labels", "short_code", normalized);
   if (cached) return cached.payload;
   try {
-    const body = await api(`/mobile/v1/resolve?qr=${encodeURIComponent(normalized)}`);
-    const payload = body.container && body.container.qr_payload;
-    if (payload) return payload;
-  } catch {
-    // not supported there: look through the containers this user can see
+    // The server finds the container behind a typed code and gives back its label's payload.
+    const body = await api(`/mobile/v1/resolve?code=${encodeURIComponent(normalized)}`);
+    if (body.qr_payload) return body.qr_payload;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) throw new Error(t("scan.noSuchCode"));
+    if (!isNetworkError(error)) throw error;
   }
-  const containers = await listAll("/api/v1/containers", 5000);
-  const found = containers.find((c) => c.short_code === normalized);
-  if (!found) throw new Error(t("scan.noSuchCode"));
-  const label = await store.get("labels", found.id);
-  if (label) return label.payload;
-  return { container: found };
+  throw new Error(t("scan.noSuchCode"));
 }
 
 async function resolve(payload) {
@@ -252,12 +248,7 @@ async function handleCode(text) {
     let payload = text.trim();
     if (!payload.startsWith("MW1.")) {
       if (!/^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$/.test(payload)) throw new Error(t("scan.notALabel"));
-      const found = await findByShortCode(payload);
-      if (typeof found !== "string") {
-        renderResolved({ payload: null, container_id: found.container.id, container: found.container, label: "unverified", actions: [], error: t("scan.needLabel") });
-        return;
-      }
-      payload = found;
+      payload = await findByShortCode(payload);
     }
     renderResolved(await resolve(payload));
   } catch (error) {

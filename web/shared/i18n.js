@@ -38,7 +38,6 @@ const ENTRIES = [
   ["scan.lookup", "Look up", "查询"],
   ["scan.notALabel", "This is not a MedWaste label", "不是本系统的标签"],
   ["scan.noSuchCode", "No container with this short code", "找不到该短码对应的容器"],
-  ["scan.needLabel", "Found by short code; to record a scan, scan the label or paste its text", "已按短码找到；记录操作需扫描标签或粘贴标签内容"],
   ["scan.unknownContainer", "Container details unavailable offline", "离线时无法获取容器详情"],
   ["scan.state", "State", "状态"],
   ["scan.since", "Since", "起始时间"],
