@@ -135,6 +135,7 @@ def _chunk(
                 "short_code": short_code(cid),
                 "created_at": born,
                 "state_since": born + timedelta(hours=24),
+                "stage_since": born + timedelta(hours=22),
                 "last_seq": len(LIFE),
                 "last_hash": prev,
                 "last_event_at": born + timedelta(hours=24),

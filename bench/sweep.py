@@ -57,6 +57,7 @@ def build(
                 "short_code": short_code(cid),
                 "created_at": since,
                 "state_since": since,
+                "stage_since": since,
                 "last_seq": per,
                 "last_hash": "0" * 64,
                 "epidemic": False,

@@ -119,6 +119,7 @@ class ContainerPublic(BaseModel):
     epidemic: bool
     state: str
     state_since: datetime
+    stage_since: datetime
     custodian_organization_id: uuid.UUID
     holder_organization_id: uuid.UUID
     current_manifest_id: uuid.UUID | None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 18:10:08.005804
+Create Date: 2026-11-28 18:12:45.747909
 """
 
 from collections.abc import Sequence
@@ -323,6 +323,7 @@ def upgrade() -> None:
         sa.Column("short_code", sqlmodel.sql.sqltypes.AutoString(length=9), nullable=False),
         sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("state_since", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stage_since", service.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("last_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("last_event_at", service.db.UTCDateTime(timezone=True), nullable=True),
@@ -367,7 +368,9 @@ def upgrade() -> None:
             "ix_container_origin_state", ["origin_organization_id", "state"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_container_short_code"), ["short_code"], unique=False)
-        batch_op.create_index("ix_container_state_since", ["state", "state_since"], unique=False)
+        batch_op.create_index(
+            "ix_container_state_stage_since", ["state", "stage_since"], unique=False
+        )
 
     op.create_table(
         "manifest_signature",
@@ -593,7 +596,7 @@ def downgrade() -> None:
     op.drop_table("anomaly")
     op.drop_table("manifest_signature")
     with op.batch_alter_table("container", schema=None) as batch_op:
-        batch_op.drop_index("ix_container_state_since")
+        batch_op.drop_index("ix_container_state_stage_since")
         batch_op.drop_index(batch_op.f("ix_container_short_code"))
         batch_op.drop_index("ix_container_origin_state")
         batch_op.drop_index("ix_container_holder_state")

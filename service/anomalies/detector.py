@@ -34,19 +34,11 @@ from service.custody.service import Refusal, ScanOutcome
 from service.manifests.models import Manifest
 from service.organizations.models import Organization, OrgKind, Site
 
-# The stage a leaving scan ends, the action that started it, and the rule that times it.
-_STAGE_EXIT: dict[str, tuple[frozenset[str], str, Kind]] = {
-    Action.pickup: (
-        frozenset({State.collected, State.hospital_storage}),
-        Action.collect,
-        Kind.storage_overdue,
-    ),
-    Action.receive: (frozenset({State.in_transit}), Action.pickup, Kind.transit_overdue),
-    Action.dispose: (
-        frozenset({State.received, State.stored}),
-        Action.receive,
-        Kind.disposal_overdue,
-    ),
+# The stage a leaving scan ends (the states it leaves) and the rule that times it.
+_STAGE_EXIT: dict[str, tuple[frozenset[str], Kind]] = {
+    Action.pickup: (frozenset({State.collected, State.hospital_storage}), Kind.storage_overdue),
+    Action.receive: (frozenset({State.in_transit}), Kind.transit_overdue),
+    Action.dispose: (frozenset({State.received, State.stored}), Kind.disposal_overdue),
 }
 
 
@@ -81,17 +73,6 @@ def _sites(session: Session, organization_id: uuid.UUID | None) -> list[SitePoin
         SitePoint(str(s.id), s.latitude, s.longitude, s.radius_m)
         for s in session.exec(select(Site).where(Site.organization_id == organization_id))
     ]
-
-
-def stage_start(session: Session, container_id: str, action: str) -> datetime | None:
-    """When the current stage began: the latest ``action`` event of the container (a handful
-    of rows, found through the (container_id, seq) index)."""
-    return session.exec(
-        select(CustodyEvent.occurred_at)
-        .where(CustodyEvent.container_id == container_id, CustodyEvent.action == action)
-        .order_by(col(CustodyEvent.seq).desc())
-        .limit(1)
-    ).first()
 
 
 def collected_weight(session: Session, container_id: str) -> float | None:
@@ -195,15 +176,15 @@ def on_scan(session: Session, outcome: ScanOutcome, *, now: datetime) -> list[An
     # A late hand-over is caught at the scan itself, with the sweep's own dedupe key.
     stage = _STAGE_EXIT.get(event.action)
     if stage is not None and event.from_state in stage[0]:
-        since = stage_start(session, container.id, stage[1])
+        since = outcome.stage_since_before
         if since is not None:
-            holder = _stage_holder(session, stage[2], origin, actor_org, container)
+            holder = _stage_holder(session, stage[1], origin, actor_org, container)
             stage_profile = _profile(holder, epidemic=container.epidemic)
             late = overdue(
-                stage[2],
+                stage[1],
                 since=since,
                 now=event.occurred_at,
-                setting=stage_profile.rule(stage[2]),
+                setting=stage_profile.rule(stage[1]),
             )
             if late is not None:
                 stage_subject = Subject.container(

@@ -23,8 +23,8 @@ from service.anomalies.profile import Profile, all_profiles, profile_for
 from service.anomalies.rules import Finding, Kind, manifest_hard_limit, overdue
 from service.anomalies.store import Subject, store_findings
 from service.config import get_settings
-from service.custody.machine import Action, State
-from service.custody.models import Container, CustodyEvent
+from service.custody.machine import State
+from service.custody.models import Container
 from service.manifests.models import Manifest, ManifestState
 from service.organizations.models import Organization, OrgKind
 
@@ -103,45 +103,21 @@ def _orgs(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, _Org]:
 
 
 def _stage_rows(
-    session: Session, states: tuple[str, str], start_action: str, cutoff: datetime
+    session: Session, states: tuple[str, ...], cutoff: datetime
 ) -> list[tuple[str, uuid.UUID, uuid.UUID, bool, datetime]]:
-    """Open containers of a two-state stage (e.g. collected, hospital_storage) whose stage began
-    before ``cutoff``: (id, origin, holder, epidemic, stage start).
-
-    The first state's start is ``state_since`` (index range scan); the second state (entered by
-    a store scan that does not stop the clock) starts at the stage's opening event, found per
-    open container through the (container_id, seq) index."""
-    first = session.execute(
+    """Open containers in ``states`` whose current stage began before ``cutoff``: (id, origin,
+    holder, epidemic, stage start). One range scan per state of the (state, stage_since)
+    index: the work follows the open containers, never the history."""
+    rows = session.execute(
         sa_select(
             col(Container.id),
             col(Container.origin_organization_id),
             col(Container.holder_organization_id),
             col(Container.epidemic),
-            col(Container.state_since),
-        ).where(col(Container.state) == states[0], col(Container.state_since) < cutoff)
+            col(Container.stage_since),
+        ).where(col(Container.state).in_(states), col(Container.stage_since) < cutoff)
     ).all()
-    opened = (
-        sa_select(func.max(col(CustodyEvent.occurred_at)))
-        .where(
-            col(CustodyEvent.container_id) == col(Container.id),
-            col(CustodyEvent.action) == start_action,
-        )
-        .correlate(Container)
-        .scalar_subquery()
-    )
-    second = session.execute(
-        sa_select(
-            col(Container.id),
-            col(Container.origin_organization_id),
-            col(Container.holder_organization_id),
-            col(Container.epidemic),
-            func.coalesce(opened, col(Container.state_since)),
-        ).where(
-            col(Container.state) == states[1],
-            func.coalesce(opened, col(Container.state_since)) < cutoff,
-        )
-    ).all()
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in (*first, *second)]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def run_sweep(
@@ -175,9 +151,7 @@ def run_sweep(
         if x is not None
     ]
     held = (
-        _stage_rows(
-            session, (State.collected, State.hospital_storage), Action.collect, now - min(limits)
-        )
+        _stage_rows(session, (State.collected, State.hospital_storage), now - min(limits))
         if limits
         else []
     )
@@ -204,22 +178,12 @@ def run_sweep(
 
     transit_limit = shortest_limit(Kind.transit_overdue)
     transit = (
-        session.execute(
-            sa_select(
-                col(Container.id),
-                col(Container.holder_organization_id),
-                col(Container.epidemic),
-                col(Container.state_since),
-            ).where(
-                col(Container.state) == State.in_transit,
-                col(Container.state_since) < now - transit_limit,
-            )
-        ).all()
+        _stage_rows(session, (State.in_transit,), now - transit_limit)
         if transit_limit is not None
         else []
     )
-    orgs = _orgs(session, [r[1] for r in transit])
-    for cid, holder_id, epidemic, since in transit:
+    orgs = _orgs(session, [r[2] for r in transit])
+    for cid, _origin, holder_id, epidemic, since in transit:
         holder = orgs.get(holder_id)
         hit = overdue(
             Kind.transit_overdue,
@@ -234,7 +198,7 @@ def run_sweep(
 
     disposal_limit = shortest_limit(Kind.disposal_overdue)
     at_plant = (
-        _stage_rows(session, (State.received, State.stored), Action.receive, now - disposal_limit)
+        _stage_rows(session, (State.received, State.stored), now - disposal_limit)
         if disposal_limit is not None
         else []
     )

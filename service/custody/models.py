@@ -15,7 +15,7 @@ from service.db import UTCDateTime, utcnow
 class Container(SQLModel, table=True):
     __table_args__ = (
         # The sweep walks open containers by state and age; lists filter by origin and state.
-        Index("ix_container_state_since", "state", "state_since"),
+        Index("ix_container_state_stage_since", "state", "stage_since"),
         Index("ix_container_origin_state", "origin_organization_id", "state"),
         Index("ix_container_custodian_state", "custodian_organization_id", "state"),
         Index("ix_container_holder_state", "holder_organization_id", "state"),
@@ -44,6 +44,10 @@ class Container(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Event time at which the container entered its current state (drives the overdue rules).
     state_since: datetime = Field(sa_type=UTCDateTime)
+    # Event time at which its current stage began: at the hospital from collection (a store
+    # scan does not stop that clock), in transit from pickup, at a plant from receipt. The
+    # overdue rules time stages; the sweep finds them through (state, stage_since).
+    stage_since: datetime = Field(sa_type=UTCDateTime)
     # The chain head: the last event's number and hash (also detects a truncated chain).
     last_seq: int = 0
     last_hash: str = Field(default="0" * 64, max_length=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -76,13 +77,21 @@ def create_containers(
 def list_containers(
     session: SessionDep,
     actor: CurrentActor,
+    clock: ClockDep,
     state: State | None = None,
     category: Category | None = None,
     organization_id: uuid.UUID | None = None,
+    stage_older_than_hours: Annotated[
+        float | None,
+        Query(gt=0, le=24 * 3650, description="only containers whose stage began longer ago"),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[ContainerPublic]:
     query = select(Container).where(container_scope(actor))
+    if stage_older_than_hours is not None:
+        cutoff = clock() - timedelta(hours=stage_older_than_hours)
+        query = query.where(col(Container.stage_since) < cutoff)
     if state is not None:
         query = query.where(Container.state == state)
     if category is not None:

@@ -120,6 +120,7 @@ def register_containers(
             short_code=short_code(container_id),
             created_at=now,
             state_since=now,
+            stage_since=now,
         )
         session.add(container)
         append_event(
@@ -156,6 +157,8 @@ class ScanOutcome:
     clock_ahead: timedelta | None = None
     clock_behind_previous: timedelta | None = None
     previous_event: CustodyEvent | None = None
+    # When the stage this scan ends (or continues) had begun, before the scan.
+    stage_since_before: datetime | None = None
     signals: list[str] = field(default_factory=list)
 
 
@@ -273,6 +276,7 @@ def record_scan(
         client_event_id=scan.client_event_id,
         note=scan.note,
     )
+    stage_since_before = container.stage_since
     _apply(container, event, actor, manifest)
     session.add(container)
     session.flush()
@@ -283,7 +287,12 @@ def record_scan(
         clock_ahead=outcome_clock_ahead,
         clock_behind_previous=behind,
         previous_event=previous,
+        stage_since_before=stage_since_before,
     )
+
+
+# The actions that begin a stage of a container's life (see Container.stage_since).
+STAGE_STARTS = frozenset({Action.register, Action.collect, Action.pickup, Action.receive})
 
 
 def _apply(
@@ -297,6 +306,8 @@ def _apply(
             container.state_before_loss = None
         container.state = event.to_state
         container.state_since = event.occurred_at
+        if event.action in STAGE_STARTS:
+            container.stage_since = event.occurred_at
     container.custodian_organization_id = event.custodian_after
     if event.action in (Action.pickup, Action.receive):
         assert actor.organization_id is not None
@@ -600,6 +611,8 @@ def _rebuild_current(
     manifest_id = None
     before_loss = None
     for e in standing:
+        if e.action in STAGE_STARTS:
+            container.stage_since = e.occurred_at
         if e.action in (Action.pickup, Action.receive) and e.actor_organization_id is not None:
             holder = e.actor_organization_id
         if e.action == Action.pickup:

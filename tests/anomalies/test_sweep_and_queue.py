@@ -16,6 +16,7 @@ from service.anomalies.sweep import run_sweep
 from service.anomalies.webhooks import SIGNATURE_HEADER, deliver_due, sign
 from service.custody.models import Container
 from service.db import session_scope
+from service.labels.signing import short_code
 from service.organizations.models import OrgKind
 from tests.anomalies.helpers import chain
 from tests.conftest import Database, FakeClock
@@ -218,7 +219,9 @@ def test_concurrent_sweeps_store_one_row(fresh_database: Database) -> None:
                 holder_organization_id=org.id,
                 batch_id=uuid.uuid4(),
                 label_key_id="k",
+                short_code=short_code(cid),
                 state_since=since,
+                stage_since=since,
                 created_at=since,
             )
         )

@@ -292,3 +292,27 @@ def test_list_filters_and_pages(client: TestClient, session: Session, clock: Fak
         client.get("/api/v1/containers", params={"cursor": "!!"}, headers=h.staff).status_code
         == 422
     )
+
+
+def test_the_stage_clock_runs_from_collection_through_the_store(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c, fresh] = register(client, h, count=2)
+    collected_at = clock.now
+    scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=1.0)
+    clock.advance(minutes=10)
+    stored = scan(client, h.staff, c["qr_payload"], "store", clock.now).json()["container"]
+    # The state changed, but the waste has been at the hospital since its collection.
+    assert stored["state_since"] == clock.now.isoformat().replace("+00:00", "Z")
+    assert stored["stage_since"] == collected_at.isoformat().replace("+00:00", "Z")
+    clock.advance(minutes=4)
+    old = client.get(
+        "/api/v1/containers", params={"stage_older_than_hours": 0.2}, headers=h.staff
+    ).json()["items"]
+    # Both bags have been at the hospital for 14 minutes: one collected, one just labelled.
+    assert {x["id"] for x in old} == {c["id"], fresh["id"]}
+    younger = client.get(
+        "/api/v1/containers", params={"stage_older_than_hours": 1}, headers=h.staff
+    ).json()["items"]
+    assert younger == []
