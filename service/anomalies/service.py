@@ -20,7 +20,7 @@ from service.anomalies.errors import AnomalyNotFound, IllegalAnomalyStep
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
 from service.auth.actor import Actor
 from service.errors import Forbidden
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import decode_cursor, page_of
 
 # Legal workflow steps: from → the statuses it may move to.
 TRANSITIONS: dict[AnomalyStatus, frozenset[AnomalyStatus]] = {
@@ -106,18 +106,15 @@ def list_anomalies(
             ).limit(limit + 1)
         )
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if more:
-        last_row = rows[-1]
-        next_cursor = encode_cursor(
-            {
-                "r": SEVERITY_RANK[Severity(last_row.severity)],
-                "at": last_row.detected_at.isoformat(),
-                "id": str(last_row.id),
-            }
-        )
+    rows, next_cursor = page_of(
+        rows,
+        limit,
+        lambda last: {
+            "r": SEVERITY_RANK[Severity(last.severity)],
+            "at": last.detected_at.isoformat(),
+            "id": str(last.id),
+        },
+    )
     return rows, next_cursor
 
 

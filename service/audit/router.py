@@ -14,7 +14,7 @@ from schemas.common import Page
 from service.audit import service
 from service.deps import RegulatorOrAdmin, SessionDep
 from service.errors import InvalidInput
-from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from service.pagination import MAX_LIMIT, decode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -47,9 +47,7 @@ def list_audit(
         after_id=after_id,
         limit=limit + 1,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit, lambda r: {"id": r.id})
     return Page[AuditEntryPublic](
-        items=[AuditEntryPublic.model_validate(r) for r in rows],
-        next_cursor=encode_cursor({"id": rows[-1].id}) if more else None,
+        items=[AuditEntryPublic.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -31,7 +31,7 @@ from service.custody.machine import State
 from service.custody.models import Container
 from service.custody.scans import submit_scan
 from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
-from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from service.pagination import MAX_LIMIT, decode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
 
@@ -101,12 +101,13 @@ def list_containers(
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(col(Container.id) > str(after.get("id", "")))
-    rows = list(session.exec(query.order_by(col(Container.id)).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(
+        list(session.exec(query.order_by(col(Container.id)).limit(limit + 1))),
+        limit,
+        lambda c: {"id": c.id},
+    )
     return Page[ContainerPublic](
-        items=[ContainerPublic.model_validate(c) for c in rows],
-        next_cursor=encode_cursor({"id": rows[-1].id}) if more else None,
+        items=[ContainerPublic.model_validate(c) for c in rows], next_cursor=next_cursor
     )
 
 

@@ -15,7 +15,7 @@ from service.errors import InvalidInput
 from service.manifests import service
 from service.manifests.models import ManifestState
 from service.manifests.pdf import manifest_pdf
-from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from service.pagination import MAX_LIMIT, decode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["manifests"])
 
@@ -39,15 +39,12 @@ def list_manifests(
     rows = service.list_manifests(
         session=session, actor=actor, state=state, after=_after(cursor), limit=limit + 1
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(
+        rows, limit, lambda m: {"at": m.created_at.isoformat(), "id": str(m.id)}
+    )
     return Page[ManifestSummary](
         items=[ManifestSummary.model_validate(m) for m in rows],
-        next_cursor=(
-            encode_cursor({"at": rows[-1].created_at.isoformat(), "id": str(rows[-1].id)})
-            if more
-            else None
-        ),
+        next_cursor=next_cursor,
     )
 
 

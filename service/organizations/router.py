@@ -15,7 +15,7 @@ from service.auth.models import User
 from service.deps import AdminActor, ClockDep, CurrentActor, SessionDep
 from service.organizations import service
 from service.organizations.models import Organization, Site
-from service.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from service.pagination import MAX_LIMIT, decode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["administration"])
 
@@ -39,11 +39,9 @@ def list_organizations(
     rows = service.visible_organizations(
         session=session, actor=actor, after=after_id, limit=limit + 1
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit, lambda r: {"id": str(r.id)})
     return Page[OrganizationPublic](
-        items=[OrganizationPublic.model_validate(o) for o in rows],
-        next_cursor=encode_cursor({"id": str(rows[-1].id)}) if more else None,
+        items=[OrganizationPublic.model_validate(o) for o in rows], next_cursor=next_cursor
     )
 
 
@@ -63,11 +61,9 @@ def list_sites(
         after=_uuid_or_none(after.get("id") if after else None),
         limit=limit + 1,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit, lambda r: {"id": str(r.id)})
     return Page[SitePublic](
-        items=[SitePublic.model_validate(s) for s in rows],
-        next_cursor=encode_cursor({"id": str(rows[-1].id)}) if more else None,
+        items=[SitePublic.model_validate(s) for s in rows], next_cursor=next_cursor
     )
 
 
@@ -101,11 +97,9 @@ def list_users(
     rows = auth_service.list_users(
         session=session, after=_uuid_or_none(after.get("id") if after else None), limit=limit + 1
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = page_of(rows, limit, lambda r: {"id": str(r.id)})
     return Page[UserPublic](
-        items=[UserPublic.model_validate(u) for u in rows],
-        next_cursor=encode_cursor({"id": str(rows[-1].id)}) if more else None,
+        items=[UserPublic.model_validate(u) for u in rows], next_cursor=next_cursor
     )
 
 
