@@ -88,15 +88,14 @@ def on_scan(session: Session, outcome: ScanOutcome, *, now: datetime) -> list[An
     """Evaluate the per-scan rules for an accepted scan; store and return what fired (including
     anomalies this scan names that were already on record, so a replay answers the same)."""
     event, container = outcome.event, outcome.container
-    actor_org = (
-        session.get(Organization, event.actor_organization_id)
-        if event.actor_organization_id
-        else None
-    )
-    origin = session.get(Organization, container.origin_organization_id)
+    # Held for the whole evaluation (the identity map keeps only what something references),
+    # so the helpers' own lookups of these organizations cost no round trip.
+    orgs = {o.id: o for o in _load_organizations(session, event, container)}
+    actor_org = orgs.get(event.actor_organization_id) if event.actor_organization_id else None
+    origin = orgs.get(container.origin_organization_id)
     responsible = actor_org
     if actor_org is None or actor_org.kind == OrgKind.regulator:
-        responsible = session.get(Organization, container.holder_organization_id) or origin
+        responsible = orgs.get(container.holder_organization_id) or origin
     profile = _profile(responsible, epidemic=container.epidemic)
     home = responsible or origin
     jurisdiction = home.jurisdiction if home else ""
@@ -198,6 +197,26 @@ def on_scan(session: Session, outcome: ScanOutcome, *, now: datetime) -> list[An
     pairs = [(subject, f) for f in found if f is not None] + extra
     named, _new = store_findings(session, pairs, now=now)
     return sorted(named, key=lambda a: (a.kind, a.dedupe_key))
+
+
+def _load_organizations(
+    session: Session, event: CustodyEvent, container: Container
+) -> list[Organization]:
+    """Every organization the per-scan rules may look at, in one round trip: the lookups that
+    follow find them in the session's identity map (while the caller holds the list)."""
+    manifest = (
+        session.get(Manifest, container.current_manifest_id)
+        if container.current_manifest_id
+        else None
+    )
+    wanted = {
+        event.actor_organization_id,
+        container.origin_organization_id,
+        container.holder_organization_id,
+        manifest.transporter_organization_id if manifest else None,
+    }
+    ids = [i for i in wanted if i is not None]
+    return list(session.exec(select(Organization).where(col(Organization.id).in_(ids))))
 
 
 def _stage_holder(

@@ -159,6 +159,10 @@ class ScanOutcome:
     previous_event: CustodyEvent | None = None
     # When the stage this scan ends (or continues) had begun, before the scan.
     stage_since_before: datetime | None = None
+    # The rows the scan was checked against, held so that the rules evaluated next find them
+    # in the session (its identity map keeps only what something references).
+    site: Site | None = None
+    manifest: Manifest | None = None
     signals: list[str] = field(default_factory=list)
 
 
@@ -238,7 +242,7 @@ def record_scan(
         ) from None
 
     manifest = _check_custody(session, actor, scan, container, refuse)
-    site_id = _check_site(session, actor, scan, container, refuse)
+    site = _check_site(session, actor, scan, container, refuse)
 
     previous = session.exec(
         select(CustodyEvent).where(
@@ -262,7 +266,7 @@ def record_scan(
         actor_organization_id=actor.organization_id,
         custodian_before=custodian_before,
         custodian_after=custodian_after,
-        site_id=site_id,
+        site_id=site.id if site else None,
         latitude=scan.latitude,
         longitude=scan.longitude,
         weight_kg=scan.weight_kg,
@@ -288,6 +292,8 @@ def record_scan(
         clock_behind_previous=behind,
         previous_event=previous,
         stage_since_before=stage_since_before,
+        site=site,
+        manifest=manifest,
     )
 
 
@@ -457,7 +463,7 @@ def _check_custody(
 
 def _check_site(
     session: Session, actor: Actor, scan: ScanCreate, container: Container, refuse: _Refuser
-) -> Any:
+) -> Site | None:
     if scan.site_id is None:
         return None
     site = session.get(Site, scan.site_id)
@@ -469,7 +475,7 @@ def _check_site(
             "Site not found",
             "the site is not one of your organization's",
         )
-    return site.id
+    return site
 
 
 def _correct(
