@@ -190,3 +190,29 @@ def test_scans_made_offline_queue_and_sync_exactly_once(
         events = events_of(live_server, hospital, container["id"])
         assert [e["action"] for e in events] == ["register", "collect"]
         assert events[-1]["weight_kg"] == 2.5
+
+
+def test_a_typed_short_code_records_a_scan_when_the_label_cannot_be_read(
+    browser: Any, live_server: LiveServer
+) -> None:
+    hospital = make_hospital(live_server)
+    (container,) = register(live_server, hospital, 1)
+    context = new_phone(browser, live_server)
+    try:
+        page = context.new_page()
+        sign_in(page, hospital.username)
+        page.goto("/app/#scan")
+        if page.locator("#manual").get_attribute("open") is None:
+            page.click("#manual summary")
+        # Typed by hand, in lower case and without the dash, as gloved hands do.
+        page.fill("#manual-code", container["short_code"].replace("-", "").lower())
+        page.click("#manual-form button[type=submit]")
+        page.wait_for_selector("#resolved:not([hidden])")
+        assert page.locator("#r-code").inner_text() == container["short_code"]
+        record(page, "collect", "3.2")
+        page.wait_for_selector("#scan-outcome[data-status=created]")
+    finally:
+        context.close()
+    events = events_of(live_server, hospital, container["id"])
+    assert [e["action"] for e in events] == ["register", "collect"]
+    assert events[-1]["weight_kg"] == 3.2
