@@ -6,6 +6,7 @@ Skipped, with the reason, where Chromium, Playwright or the npm-installed decode
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -125,10 +126,12 @@ def browser(playwright: Any) -> Iterator[Any]:
 
 
 def save_screenshot(page: Any, name: str, **kwargs: Any) -> Path:
-    """Save under tests/artifacts/ (ignored by git) and copy to docs/screenshots/."""
+    """Save under tests/artifacts/ (ignored by git); with UPDATE_SCREENSHOTS=1 also refresh the
+    README's copy in docs/screenshots/ (so an ordinary test run leaves the tree clean)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path), **kwargs)
-    shutil.copyfile(path, SCREENSHOTS / name)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, SCREENSHOTS / name)
     return path
