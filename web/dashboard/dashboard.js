@@ -416,8 +416,10 @@ function analyse(containers, chains, anomalies) {
       if (di >= 0 && e.action === "dispose" && lastWeight) weights.disposed[di] += lastWeight;
       const next = events[k + 1];
       if (e.to_state !== "disposed" && e.to_state !== "lost") {
-        const end = next ? new Date(next.occurred_at).getTime() : null;
-        if (end !== null && e.to_state !== (next && next.to_state)) {
+        // A stay still going on (the container has not moved since) counts up to now: the
+        // bags overdue in a store are the ones a regulator most needs to see here.
+        const end = next ? new Date(next.occurred_at).getTime() : now;
+        if (!next || e.to_state !== next.to_state) {
           const hours = (end - at) / HOUR;
           dwell[e.to_state] ||= buckets.map(() => 0);
           dwell[e.to_state][buckets.findIndex((b) => hours < b)] += 1;
