@@ -19,9 +19,21 @@ function niceMax(value) {
   return 10 * exp;
 }
 
-function legend(series, x, y) {
+// Items laid out one after another by the length of their labels, wrapping before maxWidth.
+function legend(series, x, y, maxWidth = 560) {
+  let dx = 0;
+  let row = 0;
   return series
-    .map((s, i) => `<g transform="translate(${x + (i % 4) * 140},${y + Math.floor(i / 4) * 16})"><rect width="12" height="12" rx="2" fill="${s.color}"/><text x="18" y="11" class="lg">${esc(s.label)}</text></g>`)
+    .map((s) => {
+      const width = 18 + s.label.length * 6.6 + 14;
+      if (dx > 0 && dx + width > maxWidth) {
+        dx = 0;
+        row += 1;
+      }
+      const item = `<g transform="translate(${x + dx},${y + row * 16})"><rect width="12" height="12" rx="2" fill="${s.color}"/><text x="18" y="11" class="lg">${esc(s.label)}</text></g>`;
+      dx += width;
+      return item;
+    })
     .join("");
 }
 
