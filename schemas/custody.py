@@ -6,11 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import Strict
 from service.custody.machine import Action, CorrectionReason, DisposalMethod, Incident
-from service.labels.signing import short_code
 
 Category = Literal["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
@@ -112,6 +111,8 @@ class ContainerPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    # What staff type in when a label cannot be scanned (printed under the QR code).
+    short_code: str
     category: str
     origin_organization_id: uuid.UUID
     origin_site_id: uuid.UUID | None
@@ -126,12 +127,6 @@ class ContainerPublic(BaseModel):
     batch_id: uuid.UUID
     created_at: datetime
     last_event_at: datetime | None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def short_code(self) -> str:
-        """What staff type in when a label cannot be scanned."""
-        return short_code(self.id)
 
 
 class ContainerWithLabel(ContainerPublic):

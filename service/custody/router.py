@@ -65,7 +65,7 @@ def create_containers(
         batch_id=batch_id,
         containers=[
             ContainerWithLabel(
-                **ContainerPublic.model_validate(c).model_dump(exclude={"short_code"}),
+                **ContainerPublic.model_validate(c).model_dump(),
                 qr_payload=payload,
             )
             for c, payload in made
