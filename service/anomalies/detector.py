@@ -379,13 +379,13 @@ def flag_refusal(session: Session, refusal: Refusal) -> list[Anomaly]:
                     ),
                 )
             )
-    _named, new = store_findings(session, found, now=now)
-    return new
+    named, _new = store_findings(session, found, now=now)
+    return named
 
 
-def on_refusal(session: Session, refusal: Refusal) -> None:
-    """The ``on_refusal`` callback of ``record_scan``."""
-    flag_refusal(session, refusal)
+def on_refusal(session: Session, refusal: Refusal) -> list[Anomaly]:
+    """The ``on_refusal`` callback of ``record_scan``: what the refusal raised (or named)."""
+    return flag_refusal(session, refusal)
 
 
 def _action(value: str | None) -> Action | None:

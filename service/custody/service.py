@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
-from schemas.custody import ContainersCreate, ScanCreate
+from schemas.custody import AnomalyBrief, ContainersCreate, ScanCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.custody.chain import HASHED_FIELDS, ChainVerdict, event_hash, verify_chain
@@ -174,7 +174,9 @@ class Refusal:
     container: Container | None
 
 
-OnRefusal = Callable[[Session, Refusal], None]
+# Flags a refused scan; returns the anomalies it raised or named (each with the attributes of
+# schemas.custody.AnomalyBrief), which the refusal's problem body lists.
+OnRefusal = Callable[[Session, Refusal], Sequence[Any]]
 
 
 def record_scan(
@@ -363,9 +365,15 @@ class _Refuser:
         )
         self.session.add(rejection)
         self.session.flush()
-        if self.on_refusal is not None:
+        flagged = (
             self.on_refusal(self.session, Refusal(rejection=rejection, container=container))
-        public_extra = {k: str(v) for k, v in extra.items() if k == "state"}
+            if self.on_refusal is not None
+            else []
+        )
+        public_extra: dict[str, Any] = {k: str(v) for k, v in extra.items() if k == "state"}
+        public_extra["anomalies"] = [
+            AnomalyBrief.model_validate(a).model_dump(mode="json") for a in flagged
+        ]
         return ScanRefused(status, code, title, detail, **public_extra)
 
 

@@ -107,7 +107,8 @@ def _rejected(client_event_id: str | None, problem: dict[str, Any]) -> dict[str,
         "status": "rejected",
         "event": None,
         "error": problem,
-        "anomalies": [],
+        # What the refusal raised (a forged label, a scan of a disposed container, ...).
+        "anomalies": problem.get("anomalies", []),
     }
 
 

@@ -144,15 +144,22 @@ def test_forged_label_is_flagged_once_per_payload(
         qr_payload=c["qr_payload"][:-4]
         + ("AAAA" if not c["qr_payload"].endswith("AAAA") else "BBBB"),
     )
+    answers = []
     for _ in range(2):
         response = ch.scan(ch.staff, forged, "collect", clock.now, weight_kg=1.0)
         assert response.status_code == 422
-    [anomaly] = session.exec(select(Anomaly)).all()
+        answers.append(response.json())
+    [anomaly] = session.exec(select(Anomaly).where(_mine(ch))).all()
     assert (anomaly.kind, anomaly.severity, anomaly.container_id) == (
         "forged_label",
         "critical",
         c["id"],
     )
+    # The phone is told what its refused scan raised, both times (the same anomaly).
+    for problem in answers:
+        assert [(a["kind"], a["id"]) for a in problem["anomalies"]] == [
+            ("forged_label", str(anomaly.id))
+        ]
 
 
 def test_missing_step_and_custody_mismatch_on_refused_scans(

@@ -138,3 +138,22 @@ def test_a_phone_session_syncs_for_its_own_device_only(
     )
     assert [r["status"] for r in own.json()["results"]] == ["created"]
     assert own.json()["results"][0]["event"]["device_id"] == "phone-A"
+
+
+def test_a_rejected_scan_says_what_it_raised(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    head, _, signature = c["qr_payload"].rpartition(".")
+    forged = f"{head}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+    batch = {
+        "device_id": "phone-9",
+        "scans": [_scan(forged, "collect", clock.now.isoformat(), weight_kg=1.0)],
+    }
+    [result] = client.post("/mobile/v1/sync", json=batch, headers=h.staff).json()["results"]
+    assert result["status"] == "rejected"
+    assert result["error"]["type"].endswith("/forged-label")
+    assert [(a["kind"], a["severity"]) for a in result["anomalies"]] == [
+        ("forged_label", "critical")
+    ]
