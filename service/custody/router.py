@@ -81,6 +81,13 @@ def list_containers(
     state: State | None = None,
     category: Category | None = None,
     organization_id: uuid.UUID | None = None,
+    short_code: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z2-7]{4}-?[A-Za-z2-7]{4}$",
+            description="the code printed under the QR code, e.g. ABCD-EF23",
+        ),
+    ] = None,
     stage_older_than_hours: Annotated[
         float | None,
         Query(gt=0, le=24 * 3650, description="only containers whose stage began longer ago"),
@@ -89,6 +96,9 @@ def list_containers(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[ContainerPublic]:
     query = select(Container).where(container_scope(actor))
+    if short_code is not None:
+        compact = short_code.replace("-", "").upper()
+        query = query.where(Container.short_code == f"{compact[:4]}-{compact[4:]}")
     if stage_older_than_hours is not None:
         cutoff = clock() - timedelta(hours=stage_older_than_hours)
         query = query.where(col(Container.stage_since) < cutoff)

@@ -279,10 +279,8 @@ $("#export-anomalies").addEventListener("click", () => {
 async function findContainer(text) {
   const value = text.trim();
   if (/^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$/.test(value)) {
-    const code = value.toUpperCase().replace("-", "").replace(/^(.{4})(.{4})$/, "$1-$2");
-    const all = await listAll("/api/v1/containers", 10000);
-    const found = all.find((c) => c.short_code === code);
-    if (found) return found;
+    const page = await api(`/api/v1/containers?short_code=${encodeURIComponent(value)}`);
+    if (page.items.length) return page.items[0];
   }
   const id = value.startsWith("MW1.") ? value.split(".")[1] : value;
   return api(`/api/v1/containers/${encodeURIComponent(id)}`);
@@ -300,7 +298,11 @@ async function loadChain(text) {
     ]);
     const manifestIds = [...new Set(chain.events.map((e) => e.manifest_id).filter(Boolean))];
     const manifests = await Promise.all(manifestIds.map((id) => api(`/api/v1/manifests/${id}`).catch(() => ({ id, number: String(id).slice(0, 8) }))));
-    state.chain = { container, chain, anomalies, manifests };
+    // Site names for the timeline, from the sites of the organizations that scanned.
+    const siteOrgs = [...new Set(chain.events.filter((e) => e.site_id).map((e) => e.actor_organization_id).filter(Boolean))];
+    const siteLists = await Promise.all(siteOrgs.map((id) => listAll(`/api/v1/organizations/${id}/sites`).catch(() => [])));
+    const sites = new Map(siteLists.flat().map((site) => [site.id, site.name]));
+    state.chain = { container, chain, anomalies, manifests, sites };
     renderChain();
   } catch (error) {
     box.innerHTML = "";
@@ -309,14 +311,16 @@ async function loadChain(text) {
 }
 
 function renderChain() {
-  const { container: c, chain, anomalies, manifests } = state.chain;
+  const { container: c, chain, anomalies, manifests, sites } = state.chain;
   const bad = chain.first_bad_event_id;
   const badge = chain.verified
     ? `<span class="badge ok" data-testid="verified">✔ ${esc(t("c.verified"))}</span>`
     : `<span class="badge bad" data-testid="verified">✘ ${esc(t("c.broken"))} #${esc(bad)}</span>`;
   const events = chain.events
     .map((e) => {
-      const where = e.latitude != null ? `${e.latitude.toFixed(4)}, ${e.longitude.toFixed(4)}` : e.site_id ? `${t("c.site")} ${e.site_id.slice(0, 8)}` : "";
+      const site = e.site_id ? sites.get(e.site_id) || `${t("c.site")} ${e.site_id.slice(0, 8)}` : "";
+      const point = e.latitude != null ? `${e.latitude.toFixed(4)}, ${e.longitude.toFixed(4)}` : "";
+      const where = [site, point].filter(Boolean).join(" · ");
       const extra = [
         e.weight_kg != null ? `${e.weight_kg} kg` : "",
         e.method ? t(`method.${e.method}`) : "",
