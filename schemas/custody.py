@@ -14,8 +14,6 @@ from service.custody.machine import Action, CorrectionReason, DisposalMethod, In
 Category = Literal["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
 CATEGORIES: tuple[str, ...] = get_args(Category)
 
-ClientEventId = str
-
 
 class ContainersCreate(Strict):
     count: int = Field(ge=1, le=500)
@@ -39,9 +37,7 @@ class CorrectionData(Strict):
 class ScanCreate(Strict):
     qr_payload: str = Field(min_length=1, max_length=300)
     action: Action
-    client_event_id: ClientEventId = Field(
-        min_length=8, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$"
-    )
+    client_event_id: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
     scanned_at: AwareDatetime
     manifest_id: uuid.UUID | None = None
     weight_kg: float | None = Field(default=None, gt=0, le=1000)

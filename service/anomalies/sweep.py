@@ -176,46 +176,21 @@ def run_sweep(
     found.extend(_collection_interval(session, oldest, now, profiles))
     tick("collection interval")
 
-    transit_limit = shortest_limit(Kind.transit_overdue)
-    transit = (
-        _stage_rows(session, (State.in_transit,), now - transit_limit)
-        if transit_limit is not None
-        else []
+    transit, report.examined["in_transit"] = _stage_overdue(
+        session, now, profiles, Kind.transit_overdue, (State.in_transit,)
     )
-    orgs = _orgs(session, [r[2] for r in transit])
-    for cid, _origin, holder_id, epidemic, since in transit:
-        holder = orgs.get(holder_id)
-        hit = overdue(
-            Kind.transit_overdue,
-            since=since,
-            now=now,
-            setting=profiles(holder, epidemic).rule(Kind.transit_overdue),
-        )
-        if hit is not None:
-            found.append((_container(cid, holder), hit))
-    report.examined["in_transit"] = len(transit)
+    found.extend(transit)
     tick("transit")
 
-    disposal_limit = shortest_limit(Kind.disposal_overdue)
-    at_plant = (
-        _stage_rows(session, (State.received, State.stored), now - disposal_limit)
-        if disposal_limit is not None
-        else []
+    at_plant, report.examined["at_plant"] = _stage_overdue(
+        session,
+        now,
+        profiles,
+        Kind.disposal_overdue,
+        (State.received, State.stored),
+        holder_kind=OrgKind.disposal,
     )
-    orgs = _orgs(session, [r[2] for r in at_plant])
-    for cid, _origin, holder_id, epidemic, since in at_plant:
-        holder = orgs.get(holder_id)
-        if holder is None or holder.kind != OrgKind.disposal:
-            continue
-        hit = overdue(
-            Kind.disposal_overdue,
-            since=since,
-            now=now,
-            setting=profiles(holder, epidemic).rule(Kind.disposal_overdue),
-        )
-        if hit is not None:
-            found.append((_container(cid, holder), hit))
-    report.examined["at_plant"] = len(at_plant)
+    found.extend(at_plant)
     tick("disposal")
 
     found.extend(_manifests(session, now, profiles, report))
@@ -225,6 +200,34 @@ def run_sweep(
     report.escalated = escalate(session=session, now=now)
     tick("escalation")
     return report
+
+
+def _stage_overdue(
+    session: Session,
+    now: datetime,
+    profiles: _Profiles,
+    kind: Kind,
+    states: tuple[str, ...],
+    *,
+    holder_kind: OrgKind | None = None,
+) -> tuple[list[tuple[Subject, Finding]], int]:
+    """Containers in ``states`` whose stage has lasted longer than their holder's profile
+    allows (optionally only where the holder is of ``holder_kind``); with how many were
+    examined."""
+    limit = shortest_limit(kind)
+    if limit is None:
+        return [], 0
+    rows = _stage_rows(session, states, now - limit)
+    orgs = _orgs(session, [r[2] for r in rows])
+    found: list[tuple[Subject, Finding]] = []
+    for cid, _origin, holder_id, epidemic, since in rows:
+        holder = orgs.get(holder_id)
+        if holder_kind is not None and (holder is None or holder.kind != holder_kind):
+            continue
+        hit = overdue(kind, since=since, now=now, setting=profiles(holder, epidemic).rule(kind))
+        if hit is not None:
+            found.append((_container(cid, holder), hit))
+    return found, len(rows)
 
 
 def _container(container_id: str, org: _Org | None) -> Subject:

@@ -9,10 +9,6 @@ class ContainerNotFound(NotFound):
     code, title = "container-not-found", "Container not found"
 
 
-class EventNotFound(NotFound):
-    code, title = "event-not-found", "Event not found"
-
-
 class ScanRefused(DomainError):
     """A scan that does not fit; the refusal is recorded (and committed) as evidence."""
 

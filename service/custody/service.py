@@ -17,7 +17,7 @@ from schemas.custody import AnomalyBrief, ContainersCreate, ScanCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.custody.chain import HASHED_FIELDS, ChainVerdict, event_hash, verify_chain
-from service.custody.errors import ContainerNotFound, EventNotFound, ScanRefused
+from service.custody.errors import ScanRefused
 from service.custody.machine import (
     Action,
     ChainStep,
@@ -665,17 +665,3 @@ def verify_container_chain(container: Container, events: Sequence[CustodyEvent])
             "the chain does not end at the container's recorded head",
         )
     return verdict
-
-
-def get_event(session: Session, event_id: int) -> CustodyEvent:
-    event = session.get(CustodyEvent, event_id)
-    if event is None:
-        raise EventNotFound(f"event {event_id} not found")
-    return event
-
-
-def get_container(session: Session, container_id: str) -> Container:
-    container = session.get(Container, container_id)
-    if container is None:
-        raise ContainerNotFound(f"container {container_id} not found")
-    return container
