@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -23,6 +24,7 @@ from schemas.custody import (
     ScanCreate,
     ScanResult,
 )
+from service.audit.context import note_target
 from service.auth.actor import Actor
 from service.auth.scope import container_scope
 from service.custody import service
@@ -31,6 +33,7 @@ from service.custody.machine import State
 from service.custody.models import Container
 from service.custody.scans import submit_scan
 from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
+from service.labels.signing import LabelError, parse_label
 from service.pagination import MAX_LIMIT, decode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
@@ -61,6 +64,7 @@ def create_containers(
         request=body,
         now=clock(),
     )
+    note_target(request.scope, batch_id)
     return ContainersCreated(
         batch_id=batch_id,
         containers=[
@@ -158,12 +162,16 @@ def container_events(container_id: str, session: SessionDep, actor: CurrentActor
 )
 def post_scan(
     body: ScanCreate,
+    request: Request,
     session: SessionDep,
     actor: CurrentActor,
     clock: ClockDep,
     settings: SettingsDep,
     keys: PublicKeysDep,
 ) -> JSONResponse:
+    with contextlib.suppress(LabelError):
+        # The audit log names the scanned container, even when the scan is refused.
+        note_target(request.scope, parse_label(body.qr_payload).container_id)
     answer = submit_scan(
         session=session,
         actor=actor,

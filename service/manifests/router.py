@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from schemas.common import Page
 from schemas.manifests import ManifestCreate, ManifestPublic, ManifestSummary, SignatureCreate
+from service.audit.context import note_target
 from service.deps import ClockDep, CurrentActor, SessionDep
 from service.errors import InvalidInput
 from service.manifests import service
@@ -22,9 +23,14 @@ router = APIRouter(prefix="/api/v1", tags=["manifests"])
 
 @router.post("/manifests", status_code=201, response_model=ManifestPublic)
 def create_manifest(
-    body: ManifestCreate, session: SessionDep, actor: CurrentActor, clock: ClockDep
+    body: ManifestCreate,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
 ) -> ManifestPublic:
     manifest = service.create_manifest(session=session, actor=actor, request=body, now=clock())
+    note_target(request.scope, manifest.id)
     return service.manifest_view(session, manifest)
 
 

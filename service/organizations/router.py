@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from schemas.auth import DEVICE_ID_PATTERN, DeviceRevocation, UserCreate, UserPublic
 from schemas.common import Page
 from schemas.organizations import OrganizationCreate, OrganizationPublic, SiteCreate, SitePublic
+from service.audit.context import note_target
 from service.auth import service as auth_service
 from service.auth.models import User
 from service.deps import AdminActor, ClockDep, CurrentActor, SessionDep
@@ -22,9 +23,11 @@ router = APIRouter(prefix="/api/v1", tags=["administration"])
 
 @router.post("/organizations", status_code=201, response_model=OrganizationPublic)
 def create_organization(
-    body: OrganizationCreate, session: SessionDep, _admin: AdminActor
+    body: OrganizationCreate, request: Request, session: SessionDep, _admin: AdminActor
 ) -> Organization:
-    return service.create_organization(session=session, request=body)
+    org = service.create_organization(session=session, request=body)
+    note_target(request.scope, org.id)
+    return org
 
 
 @router.get("/organizations", response_model=Page[OrganizationPublic])
@@ -69,14 +72,22 @@ def list_sites(
 
 @router.post("/organizations/{organization_id}/sites", status_code=201, response_model=SitePublic)
 def add_site(
-    organization_id: uuid.UUID, body: SiteCreate, session: SessionDep, _admin: AdminActor
+    organization_id: uuid.UUID,
+    body: SiteCreate,
+    request: Request,
+    session: SessionDep,
+    _admin: AdminActor,
 ) -> Site:
-    return service.add_site(session=session, organization_id=organization_id, request=body)
+    site = service.add_site(session=session, organization_id=organization_id, request=body)
+    note_target(request.scope, site.id)
+    return site
 
 
 @router.post("/users", status_code=201, response_model=UserPublic)
-def create_user(body: UserCreate, session: SessionDep, _admin: AdminActor) -> User:
-    return auth_service.create_user(
+def create_user(
+    body: UserCreate, request: Request, session: SessionDep, _admin: AdminActor
+) -> User:
+    user = auth_service.create_user(
         session=session,
         username=body.username,
         password=body.password,
@@ -84,6 +95,8 @@ def create_user(body: UserCreate, session: SessionDep, _admin: AdminActor) -> Us
         organization_id=body.organization_id,
         display_name=body.display_name,
     )
+    note_target(request.scope, user.id)
+    return user
 
 
 @router.get("/users", response_model=Page[UserPublic])

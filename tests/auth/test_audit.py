@@ -117,3 +117,37 @@ def test_audit_rows_cannot_be_changed(session: Session, clock: FakeClock) -> Non
         )
     with pytest.raises(DBAPIError), session.begin_nested():
         session.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": entry.id})
+
+
+def test_creations_and_scans_name_their_target(
+    client: TestClient, session: Session, settings: Settings, clock: FakeClock
+) -> None:
+    world = build_world(client, session, settings, clock.now)
+    staff = world.headers[Role.hospital_staff]
+    clock.advance(minutes=1)
+    since = clock.now.isoformat()
+    made = client.post(
+        "/api/v1/containers",
+        json={"count": 1, "category": "sharps", "site_id": str(world.sites["hospital"].id)},
+        headers=staff,
+    ).json()
+    container = made["containers"][0]
+    # A refused scan (storing a container never collected) names its container too.
+    refused = client.post(
+        "/api/v1/scans",
+        json={
+            "qr_payload": container["qr_payload"],
+            "action": "store",
+            "client_event_id": "audit-target-0001",
+            "scanned_at": clock.now.isoformat(),
+        },
+        headers=staff,
+    )
+    assert refused.status_code == 409
+    entries = _entries(
+        client, world.headers[Role.admin], user_id=world.users[Role.hospital_staff].id, since=since
+    )
+    assert [(e["path"], e["status_code"], e["target_id"]) for e in entries] == [
+        ("/api/v1/containers", 201, made["batch_id"]),
+        ("/api/v1/scans", 409, container["id"]),
+    ]
