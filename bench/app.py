@@ -27,8 +27,9 @@ from sqlalchemy import (
 )
 
 from service.app import create_app
+from service.auth.dependencies import CurrentActor
 from service.db import UTCDateTime, utcnow
-from service.deps import CurrentActor, SessionDep
+from service.deps import SessionDep
 
 # Its own metadata: the bench table is never part of the product's schema or migrations.
 bench_metadata = MetaData()

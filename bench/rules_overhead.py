@@ -28,15 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-import service.custody.scans as scans
+import service.scanning.service as scans
 from bench.region import Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate, SignatureCreate
+from service.anomalies.receipt import on_manifest_received
 from service.auth.actor import Actor
 from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
-from service.custody.service import register_containers
+from service.custody.containers import register_containers
 from service.db import make_engine, session_scope
 from service.labels.keys import KeyRing, load_signer
 from service.manifests import service as manifests
@@ -62,14 +63,14 @@ def _actor(engine: Engine, username: str) -> Actor:
 @contextmanager
 def _rules(enabled: bool) -> Iterator[None]:
     """Swap the per-scan rules for no-ops (the scan path is otherwise unchanged)."""
-    saved = scans.on_scan, scans.on_refusal
+    saved = scans.on_scan, scans.flag_refusal
     if not enabled:
         scans.on_scan = lambda *_a, **_k: []  # type: ignore[assignment]
-        scans.on_refusal = lambda *_a, **_k: None  # type: ignore[assignment]
+        scans.flag_refusal = lambda *_a, **_k: []  # type: ignore[assignment]
     try:
         yield
     finally:
-        scans.on_scan, scans.on_refusal = saved
+        scans.on_scan, scans.flag_refusal = saved
 
 
 def _lives(engine: Engine, region: Region, settings: Settings, lives: int) -> list[float]:
@@ -124,6 +125,7 @@ def _lives(engine: Engine, region: Region, settings: Settings, lives: int) -> li
                 manifest_id=trip_id,
                 request=SignatureCreate(party=party, printed_name="bench"),
                 now=at,
+                on_received=on_manifest_received,
             )
 
     h, p = hospital, region.plant

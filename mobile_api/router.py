@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query
 from schemas.custody import ContainerPublic
 from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
-from service.custody.resolve import resolve_code, resolve_label
-from service.custody.sync import sync_scans
-from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
+from service.auth.dependencies import CurrentActor
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.errors import InvalidInput
+from service.labels.dependencies import PublicKeysDep
+from service.scanning.resolve import resolve_code, resolve_label
+from service.scanning.sync import sync_scans
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 

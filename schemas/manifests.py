@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +63,48 @@ class ManifestTotals(BaseModel):
     receipt_weight_kg: float
 
 
+class ContainerSet(BaseModel):
+    count: int
+    container_ids: list[str]
+
+
+class WeightDifference(BaseModel):
+    """A container whose receipt weight differs from its collection weight beyond tolerance."""
+
+    container_id: str
+    collection_weight_kg: float
+    receipt_weight_kg: float
+    difference_kg: float
+    # Signed: a container lighter at receipt than at collection has a negative difference.
+    difference_pct: float | None
+
+
+class TotalWeight(BaseModel):
+    """The manifest's total over containers weighed at both ends."""
+
+    collection_weight_kg: float
+    receipt_weight_kg: float
+    difference_kg: float
+    difference_pct: float | None
+    flagged: bool
+
+
+class Tolerance(BaseModel):
+    percent: float
+    floor_kg: float
+
+
+class Discrepancies(BaseModel):
+    """What left against what arrived, computed when the destination signs (SPEC §4)."""
+
+    missing: ContainerSet
+    unexpected: ContainerSet
+    weight: list[WeightDifference]
+    total: TotalWeight
+    tolerance: Tolerance
+    any: bool
+
+
 class ManifestSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -90,4 +131,4 @@ class ManifestPublic(ManifestSummary):
     signatures: list[SignaturePublic]
     totals: ManifestTotals
     # Computed when the destination signs (SPEC §2); null before.
-    discrepancies: dict[str, Any] | None
+    discrepancies: Discrepancies | None

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import Strict
 from schemas.custody import Category
-from service.anomalies.profile import UnknownProfile, check_profile
 from service.organizations.models import OrgKind
 
 
@@ -24,16 +23,6 @@ class OrganizationCreate(Strict):
     anomaly_profile: str | None = Field(
         default=None, max_length=40, description="an anomaly profile instead of the jurisdiction's"
     )
-
-    @field_validator("anomaly_profile")
-    @classmethod
-    def _known_profile(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return check_profile(value)
-        except UnknownProfile as exc:
-            raise ValueError(str(exc)) from None
 
 
 class OrganizationPublic(BaseModel):

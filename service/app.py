@@ -12,19 +12,21 @@ from sqlalchemy import Engine
 from mobile_api.router import router as mobile_router
 from service.anomalies.router import router as anomalies_router
 from service.anomalies.worker import BackgroundWorker
-from service.audit.middleware import AuditMiddleware
+from service.audit.middleware import AuditMiddleware, engine_writer
 from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
+from service.custody.label_router import router as container_labels_router
 from service.custody.router import router as custody_router
-from service.db import make_engine, session_scope
+from service.db import make_engine, session_scope, utcnow
+from service.deps import Clock
 from service.errors import install_handlers
 from service.labels.keys import KeyRing, load_signer
-from service.labels.router import container_labels as container_labels_router
 from service.labels.router import router as labels_router
 from service.manifests.router import router as manifests_router
 from service.organizations.router import router as organizations_router
 from service.reports.router import router as reports_router
+from service.scanning.router import router as scanning_router
 from service.web.router import install_web
 
 
@@ -33,7 +35,11 @@ class Health(BaseModel):
     database: str
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock = utcnow
+) -> FastAPI:
+    """The service. ``clock`` is the time every request and the audit log go by (tests and
+    the demo hand in their own)."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
 
@@ -59,6 +65,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.key_ring = KeyRing()
     app.state.engine = engine
+    app.state.clock = clock
+    # Where the audit log is written (a test writes into its own transaction instead).
+    app.state.audit_writer = engine_writer(engine)
     install_handlers(app)
     app.add_middleware(AuditMiddleware)
 
@@ -70,6 +79,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         auth_router,
         organizations_router,
         custody_router,
+        scanning_router,
         labels_router,
         container_labels_router,
         manifests_router,

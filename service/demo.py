@@ -26,7 +26,6 @@ from service.auth.roles import Role
 from service.auth.service import create_user
 from service.config import Settings
 from service.db import session_scope
-from service.deps import get_clock
 from service.organizations.models import Organization
 
 # (username, password, role, organization key): documented in the README.
@@ -163,7 +162,7 @@ def load_demo(
     app = app_factory(settings, engine=engine)
     with TestClient(app) as client:
         api = _Api(client, {}, {"admin": (f"admin{suffix}", DEMO_USERS[0][1])}, start)
-        app.dependency_overrides[get_clock] = lambda: lambda: api.now
+        app.state.clock = lambda: api.now
         api.at(start)
         orgs = {
             key: api.call("admin", "POST", "/api/v1/organizations", json=body)

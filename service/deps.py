@@ -1,28 +1,21 @@
-"""Request dependencies: settings, clock, database session, the authenticated actor."""
+"""Request dependencies every domain shares: settings, the clock, the database session.
+
+Who is calling lives in :mod:`service.auth.dependencies`; the label keys in
+:mod:`service.labels.dependencies`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from service.audit.context import note_who
-from service.auth.actor import Actor
-from service.auth.guards import regulator_may_write
-from service.auth.models import RevokedDevice, User
-from service.auth.roles import Role
-from service.auth.tokens import InvalidToken, decode_access_token
 from service.config import Settings
-from service.db import WRITE_METHODS, session_scope, utcnow
-from service.errors import Forbidden, Unauthorized
-from service.labels.keys import KeyRing
-from service.organizations.models import Organization, OrgKind
+from service.db import WRITE_METHODS, session_scope
 
 Clock = Callable[[], datetime]
 
@@ -32,8 +25,10 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_clock() -> Clock:
-    return utcnow
+def get_clock(request: Request) -> Clock:
+    """The application's clock (a test or the demo hands in one of its own)."""
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 def get_engine(request: Request) -> Engine:
@@ -54,92 +49,3 @@ def get_session(request: Request, engine: Engine = Depends(get_engine)) -> Itera
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-
-_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token")
-
-
-def current_actor(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    clock: ClockDep,
-) -> Actor:
-    """The authenticated caller, checked on every request: a valid access token (signature,
-    algorithm, issuer, audience, expiry on the service clock), an active user (deactivation
-    works at once), a device that was not revoked (one primary-key lookup). Regulators are
-    refused write routes other than those in :mod:`service.auth.guards`."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer access token is required")
-    try:
-        claims = decode_access_token(credentials.credentials, settings=settings, now=clock())
-    except InvalidToken:
-        raise Unauthorized("the access token is invalid or expired") from None
-    found = session.exec(
-        select(User, Organization)
-        .join(Organization, col(User.organization_id) == col(Organization.id), isouter=True)
-        .where(User.id == claims.user_id)
-    ).first()
-    user, org = found if found is not None else (None, None)
-    if user is None or not user.is_active:
-        raise Unauthorized("the user is unknown or deactivated")
-    if claims.device_id is not None and session.get(RevokedDevice, claims.device_id) is not None:
-        raise Unauthorized("this device has been revoked")
-    actor = Actor(
-        user_id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        organization_id=user.organization_id,
-        organization_kind=OrgKind(org.kind) if org else None,
-        jurisdiction=org.jurisdiction if org else None,
-        device_id=claims.device_id,
-    )
-    note_who(
-        request.scope,
-        user_id=actor.user_id,
-        username=actor.username,
-        organization_id=actor.organization_id,
-        device_id=actor.device_id,
-    )
-    if actor.is_regulator and request.method in WRITE_METHODS:
-        route = request.scope.get("route")
-        if not regulator_may_write(getattr(route, "path", None)):
-            raise Forbidden("regulators have read-only access here")
-    return actor
-
-
-CurrentActor = Annotated[Actor, Depends(current_actor)]
-
-
-def require_role(*roles: Role) -> Callable[[Actor], Actor]:
-    allowed = frozenset(roles)
-
-    def check(actor: CurrentActor) -> Actor:
-        if actor.role not in allowed:
-            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}")
-        return actor
-
-    return check
-
-
-AdminActor = Annotated[Actor, Depends(require_role(Role.admin))]
-RegulatorOrAdmin = Annotated[Actor, Depends(require_role(Role.regulator, Role.admin))]
-
-
-def forbid_regulator(actor: CurrentActor) -> Actor:
-    """For a route (read or write) regulators must not use at all."""
-    if actor.is_regulator:
-        raise Forbidden("regulators have read-only access here")
-    return actor
-
-
-NonRegulatorActor = Annotated[Actor, Depends(forbid_regulator)]
-
-
-def get_public_keys(request: Request, session: SessionDep) -> Mapping[str, Ed25519PublicKey]:
-    """Every label-verifying public key, served from the process's key ring."""
-    ring: KeyRing = request.app.state.key_ring
-    return ring.view(session)
-
-
-PublicKeysDep = Annotated[Mapping[str, Ed25519PublicKey], Depends(get_public_keys)]

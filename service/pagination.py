@@ -1,11 +1,18 @@
-"""Opaque cursors for ``{"items": [...], "next_cursor": ...}`` lists."""
+"""Keyset pagination for ``{"items": [...], "next_cursor": ...}`` lists.
+
+A list sorts on a key (an id, or a time and an id, ...); its cursor is that key of the last row
+of the page, opaque to the client. :func:`read_cursor` gives the key back, each field checked:
+a cursor this service did not give out is a 422 everywhere, never a silent restart.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from service.errors import InvalidInput
@@ -20,17 +27,57 @@ def encode_cursor(values: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "the cursor is not one this service gave out",
+        errors=[{"field": "query.cursor", "message": "unknown cursor", "type": "cursor"}],
+    )
+
+
+def _decode(cursor: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput("the cursor is not one this service gave out") from None
+        raise _bad_cursor() from None
     if not isinstance(value, dict):
-        raise InvalidInput("the cursor is not one this service gave out")
+        raise _bad_cursor()
     return value
+
+
+def read_cursor(cursor: str | None, **fields: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+    """The sort key ``cursor`` carries, one value per named field in the order given, each
+    passed through its converter (None for the first page)."""
+    if not cursor:
+        return None
+    values = _decode(cursor)
+    try:
+        return tuple(convert(values[name]) for name, convert in fields.items())
+    except (KeyError, ValueError, TypeError, OverflowError):
+        raise _bad_cursor() from None
+
+
+def a_uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(str(value))
+
+
+def an_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not an integer")
+    return value
+
+
+def a_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def an_aware_time(value: Any) -> datetime:
+    moment = datetime.fromisoformat(a_str(value))
+    if moment.tzinfo is None:
+        raise ValueError("a cursor time carries its offset")
+    return moment
 
 
 def page_of(

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, unit_of_work
-from service.deps import get_clock, get_session
+from service.deps import get_session
 from service.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -140,14 +140,19 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine, session: Session, clock: FakeClock):  # type: ignore[no-untyped-def]
-    application = create_app(settings, engine=engine)
+    application = create_app(settings, engine=engine, clock=clock)
 
     def test_session() -> Iterator[Session]:
         with unit_of_work(session):
             yield session
 
+    def write_audit(entry: object) -> None:
+        # Into the test's own transaction: a row from a second connection would wait on it.
+        with unit_of_work(session):
+            session.add(entry)
+
     application.dependency_overrides[get_session] = test_session
-    application.dependency_overrides[get_clock] = lambda: clock
+    application.state.audit_writer = write_audit
     return application
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime, utcnow
+from service.db import EnumText, UTCDateTime, utcnow
 
 
 class Severity(StrEnum):
@@ -36,7 +36,7 @@ class Anomaly(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(sa_type=String(40))
-    severity: str = Field(sa_type=String(10))
+    severity: Severity = Field(sa_type=EnumText(Severity, 10))
     container_id: str | None = Field(default=None, foreign_key="container.id", index=True)
     manifest_id: uuid.UUID | None = Field(default=None, foreign_key="manifest.id", index=True)
     organization_id: uuid.UUID | None = Field(default=None, foreign_key="organization.id")
@@ -47,7 +47,7 @@ class Anomaly(SQLModel, table=True):
     facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # One anomaly per (subject, kind, cause): re-running a rule never duplicates.
     dedupe_key: str = Field(max_length=300, unique=True)
-    status: str = Field(default=AnomalyStatus.open, sa_type=String(20))
+    status: AnomalyStatus = Field(default=AnomalyStatus.open, sa_type=EnumText(AnomalyStatus, 20))
     detected_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -60,8 +60,8 @@ class AnomalyStep(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     anomaly_id: uuid.UUID = Field(foreign_key="anomaly.id", index=True)
-    from_status: str = Field(sa_type=String(20))
-    to_status: str = Field(sa_type=String(20))
+    from_status: AnomalyStatus = Field(sa_type=EnumText(AnomalyStatus, 20))
+    to_status: AnomalyStatus = Field(sa_type=EnumText(AnomalyStatus, 20))
     user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id")
     note: str | None = Field(default=None, max_length=2000)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -179,7 +179,10 @@ def all_profiles() -> list[Profile]:
     return [load_profile(n) for n in names]
 
 
-def check_profile(name: str) -> str:
-    """``name`` if such a profile exists (raises :class:`UnknownProfile` otherwise)."""
-    load_profile(name)
-    return name
+def profile_exists(name: str) -> bool:
+    """Whether a profile of that name is configured (shipped or the deployment's own)."""
+    try:
+        load_profile(name)
+    except UnknownProfile:
+        return False
+    return True

@@ -21,7 +21,8 @@ from schemas.common import Page
 from service.anomalies import service, webhooks
 from service.anomalies.models import AnomalyStatus, Severity
 from service.anomalies.rules import Kind
-from service.deps import AdminActor, ClockDep, CurrentActor, SessionDep
+from service.auth.dependencies import AdminActor, CurrentActor
+from service.deps import ClockDep, SessionDep
 from service.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["anomalies"])

@@ -20,7 +20,7 @@ from service.anomalies.errors import AnomalyNotFound, IllegalAnomalyStep
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
 from service.auth.actor import Actor
 from service.errors import Forbidden
-from service.pagination import decode_cursor, page_of
+from service.pagination import a_uuid, an_aware_time, an_int, page_of, read_cursor
 
 # Legal workflow steps: from → the statuses it may move to.
 TRANSITIONS: dict[AnomalyStatus, frozenset[AnomalyStatus]] = {
@@ -80,18 +80,9 @@ def list_anomalies(
         query = query.where(col(Anomaly.organization_id) == filters.organization_id)
     if filters.since is not None:
         query = query.where(col(Anomaly.detected_at) >= filters.since)
-    after = decode_cursor(cursor)
+    after = read_cursor(cursor, r=an_int, at=an_aware_time, id=a_uuid)
     if after is not None:
-        try:
-            r, at, last = (
-                int(after["r"]),
-                datetime.fromisoformat(after["at"]),
-                uuid.UUID(after["id"]),
-            )
-        except (KeyError, ValueError, TypeError):
-            from service.errors import InvalidInput
-
-            raise InvalidInput("the cursor is not one this service gave out") from None
+        r, at, last = after
         query = query.where(
             or_(
                 rank < r,
@@ -110,7 +101,7 @@ def list_anomalies(
         rows,
         limit,
         lambda last: {
-            "r": SEVERITY_RANK[Severity(last.severity)],
+            "r": SEVERITY_RANK[last.severity],
             "at": last.detected_at.isoformat(),
             "id": str(last.id),
         },

@@ -5,28 +5,24 @@ A pure ASGI middleware: it lets the request run, notes the status the response s
 and then writes the row in a short transaction of its own, so a refusal that rolled the
 request's work back is still on record.
 
-Where the row is written: ``app.state.audit_writer`` if set (a callable taking the
-:class:`AuditEntry`); otherwise through ``app.dependency_overrides[get_session]`` if the
-session is overridden (tests run each request in the test's transaction, and an audit row from
-a second connection would wait on that transaction on SQLite); otherwise in a new
-``session_scope(app.state.engine, write=True)``.
+The row is written by ``app.state.audit_writer`` (a callable taking the
+:class:`AuditEntry`; by default :func:`engine_writer`), dated by ``app.state.clock``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
-from sqlmodel import Session
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.audit.context import audit_context
 from service.audit.models import AuditEntry
-from service.db import WRITE_METHODS, session_scope, utcnow
-from service.deps import get_clock, get_session
+from service.audit_context import audit_context
+from service.db import WRITE_METHODS, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -81,37 +77,21 @@ def build_entry(scope: Scope, status: int) -> AuditEntry:
 
 
 def _now(scope: Scope) -> datetime:
-    """The app's clock (the injected one in tests), as the request's dependencies saw it."""
-    overrides = getattr(scope.get("app"), "dependency_overrides", {})
-    now = overrides.get(get_clock, get_clock)()()
-    return now if isinstance(now, datetime) else utcnow()
+    """The app's clock, the one the request's dependencies went by."""
+    clock: Callable[[], datetime] = scope["app"].state.clock
+    return clock()
 
 
 def _writer_for(app: Any) -> AuditWriter:
-    writer: AuditWriter | None = getattr(app.state, "audit_writer", None)
-    if writer is not None:
-        return writer
-    override = app.dependency_overrides.get(get_session)
-    if override is not None:
-        return lambda entry: _write_through(override, entry)
-    engine = app.state.engine
+    writer: AuditWriter = app.state.audit_writer
+    return writer
+
+
+def engine_writer(engine: Engine) -> AuditWriter:
+    """Write each audit row in a short write transaction of its own."""
 
     def write(entry: AuditEntry) -> None:
         with session_scope(engine, write=True) as session:
             session.add(entry)
 
     return write
-
-
-def _write_through(
-    provider: Callable[[], Generator[Session, None, None]], entry: AuditEntry
-) -> None:
-    sessions = provider()
-    session = next(sessions)
-    try:
-        session.add(entry)
-        session.flush()
-    except BaseException as exc:
-        sessions.throw(exc)
-        raise
-    next(sessions, None)

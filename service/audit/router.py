@@ -12,9 +12,10 @@ from fastapi import APIRouter, Query
 from schemas.audit import AuditEntryPublic
 from schemas.common import Page
 from service.audit import service
-from service.deps import RegulatorOrAdmin, SessionDep
+from service.auth.dependencies import RegulatorOrAdmin
+from service.deps import SessionDep
 from service.errors import InvalidInput
-from service.pagination import MAX_LIMIT, decode_cursor, page_of
+from service.pagination import MAX_LIMIT, an_int, page_of, read_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -34,10 +35,8 @@ def list_audit(
     jurisdiction."""
     if since is not None and since.tzinfo is None:
         raise InvalidInput("since needs a UTC offset (RFC 3339)")
-    after = decode_cursor(cursor)
-    after_id = after.get("id") if after else None
-    if after_id is not None and not isinstance(after_id, int):
-        raise InvalidInput("the cursor is not one this service gave out")
+    after = read_cursor(cursor, id=an_int)
+    after_id = after[0] if after else None
     rows = service.list_entries(
         session=session,
         actor=actor,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime, utcnow
+from service.auth.roles import Role
+from service.db import EnumText, UTCDateTime, utcnow
 
 
 class User(SQLModel, table=True):
@@ -16,7 +17,7 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True, index=True)
     display_name: str | None = Field(default=None, max_length=200)
     password_hash: str = Field(max_length=255)
-    role: str = Field(sa_type=String(32))
+    role: Role = Field(sa_type=EnumText(Role, 32))
     organization_id: uuid.UUID | None = Field(
         default=None, foreign_key="organization.id", index=True
     )

@@ -1,19 +1,32 @@
-"""Logging in, refreshing and ending sessions, and who the caller is."""
+"""Logging in, refreshing and ending sessions, who the caller is; users and their phones."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from schemas.auth import DEVICE_ID_PATTERN, LogoutRequest, Me, RefreshRequest, TokenPair, UserPublic
+from schemas.auth import (
+    DEVICE_ID_PATTERN,
+    DeviceRevocation,
+    LogoutRequest,
+    Me,
+    RefreshRequest,
+    TokenPair,
+    UserCreate,
+    UserPublic,
+)
+from schemas.common import Page
 from schemas.organizations import OrganizationPublic
-from service.audit.context import note_who
+from service.audit_context import note_target, note_who
 from service.auth import service
+from service.auth.dependencies import AdminActor, CurrentActor
 from service.auth.models import User
-from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.organizations.models import Organization
+from service.pagination import MAX_LIMIT, a_uuid, page_of, read_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -117,4 +130,63 @@ def me(session: SessionDep, actor: CurrentActor) -> Me:
         user=UserPublic.model_validate(user),
         role=actor.role,
         organization=OrganizationPublic.model_validate(org) if org else None,
+    )
+
+
+@router.post("/users", status_code=201, response_model=UserPublic)
+def create_user(
+    body: UserCreate, request: Request, session: SessionDep, _admin: AdminActor
+) -> User:
+    user = service.create_user(
+        session=session,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        organization_id=body.organization_id,
+        display_name=body.display_name,
+    )
+    note_target(request.scope, user.id)
+    return user
+
+
+@router.get("/users", response_model=Page[UserPublic])
+def list_users(
+    session: SessionDep,
+    _admin: AdminActor,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Page[UserPublic]:
+    after = read_cursor(cursor, id=a_uuid)
+    rows = service.list_users(session=session, after=after[0] if after else None, limit=limit + 1)
+    rows, next_cursor = page_of(rows, limit, lambda r: {"id": str(r.id)})
+    return Page[UserPublic](
+        items=[UserPublic.model_validate(u) for u in rows], next_cursor=next_cursor
+    )
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserPublic)
+def deactivate_user(
+    user_id: uuid.UUID, session: SessionDep, admin: AdminActor, clock: ClockDep
+) -> User:
+    """The user can no longer log in, their access tokens are refused from the next request
+    on, and their refresh tokens are revoked."""
+    return service.deactivate_user(
+        session=session, user_id=user_id, actor_user_id=admin.user_id, now=clock()
+    )
+
+
+@router.post("/devices/{device_id}/revoke", response_model=DeviceRevocation)
+def revoke_device(
+    device_id: Annotated[str, Path(pattern=DEVICE_ID_PATTERN)],
+    session: SessionDep,
+    admin: AdminActor,
+    clock: ClockDep,
+) -> DeviceRevocation:
+    """A lost phone: every session started on it ends, and every access token carrying its
+    device id (`dev` claim) is refused from now on, as is logging in with it."""
+    revoked, ended = service.revoke_device(
+        session=session, device_id=device_id, revoked_by=admin.user_id, now=clock()
+    )
+    return DeviceRevocation(
+        device_id=revoked.device_id, revoked_at=revoked.revoked_at, sessions_revoked=ended
     )

@@ -82,9 +82,6 @@ _ACTION_STAGE = {
 class TransitionError(Exception):
     """A scan that does not fit the state machine."""
 
-    status = 409
-    code = "invalid-transition"
-
     def __init__(self, detail: str, *, skips_step: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -92,13 +89,11 @@ class TransitionError(Exception):
 
 
 class RoleNotAllowed(TransitionError):
-    status = 403
-    code = "role-not-allowed"
+    """The action is not one the role performs."""
 
 
 class MissingField(TransitionError):
-    status = 422
-    code = "missing-field"
+    """The action records a fact the scan did not give (a weight, a method, ...)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime, utcnow
+from service.custody.machine import Action, CorrectionReason, DisposalMethod, Incident, State
+from service.db import EnumText, UTCDateTime, utcnow
 
 
 class Container(SQLModel, table=True):
@@ -28,7 +29,7 @@ class Container(SQLModel, table=True):
     origin_site_id: uuid.UUID | None = Field(default=None, foreign_key="site.id")
     department: str | None = Field(default=None, max_length=200)
     epidemic: bool = False
-    state: str = Field(sa_type=String(20))
+    state: State = Field(sa_type=EnumText(State, 20))
     # The legal custodian: changes with the manifest's signatures (SPEC §3).
     custodian_organization_id: uuid.UUID = Field(foreign_key="organization.id")
     # Who physically holds it: changes with the scans (collect, pickup, receive).
@@ -53,7 +54,7 @@ class Container(SQLModel, table=True):
     last_hash: str = Field(default="0" * 64, max_length=64)
     last_event_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The state before a loss report, so that a found container goes back to it.
-    state_before_loss: str | None = Field(default=None, sa_type=String(20))
+    state_before_loss: State | None = Field(default=None, sa_type=EnumText(State, 20))
 
 
 class CustodyEvent(SQLModel, table=True):
@@ -71,9 +72,9 @@ class CustodyEvent(SQLModel, table=True):
     )
     container_id: str = Field(foreign_key="container.id", max_length=32)
     seq: int
-    action: str = Field(sa_type=String(20))
-    from_state: str | None = Field(default=None, sa_type=String(20))
-    to_state: str = Field(sa_type=String(20))
+    action: Action = Field(sa_type=EnumText(Action, 20))
+    from_state: State | None = Field(default=None, sa_type=EnumText(State, 20))
+    to_state: State = Field(sa_type=EnumText(State, 20))
     actor_user_id: uuid.UUID = Field(foreign_key="user.id")
     actor_organization_id: uuid.UUID | None = Field(default=None, foreign_key="organization.id")
     custodian_before: uuid.UUID | None = None
@@ -83,14 +84,16 @@ class CustodyEvent(SQLModel, table=True):
     longitude: float | None = None
     weight_kg: float | None = None
     manifest_id: uuid.UUID | None = Field(default=None, foreign_key="manifest.id", index=True)
-    method: str | None = Field(default=None, sa_type=String(20))
-    incident: str | None = Field(default=None, sa_type=String(20))
+    method: DisposalMethod | None = Field(default=None, sa_type=EnumText(DisposalMethod, 20))
+    incident: Incident | None = Field(default=None, sa_type=EnumText(Incident, 20))
     corrects_event_id: int | None = Field(
         default=None,
         sa_type=BigInteger().with_variant(Integer(), "sqlite"),
         foreign_key="custody_event.id",
     )
-    correction_reason: str | None = Field(default=None, sa_type=String(20))
+    correction_reason: CorrectionReason | None = Field(
+        default=None, sa_type=EnumText(CorrectionReason, 20)
+    )
     # For an ``incorrect_data`` correction: the fields as they should have been recorded.
     correction_data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # Event time: when it happened (the phone's clock, clamped if in the future).

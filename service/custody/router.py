@@ -1,15 +1,13 @@
-"""Containers and scans over HTTP: parse, call one service function, answer."""
+"""Containers and their chains over HTTP: parse, call one service function, answer."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from schemas.common import Page
 from schemas.custody import (
@@ -21,32 +19,19 @@ from schemas.custody import (
     ContainerWithLabel,
     EventChain,
     EventPublic,
-    ScanCreate,
-    ScanResult,
 )
-from service.audit.context import note_target
-from service.auth.actor import Actor
-from service.auth.scope import container_scope
-from service.custody import service
-from service.custody.errors import ContainerNotFound
+from service.audit_context import note_target
+from service.auth.dependencies import CurrentActor
+from service.custody.containers import register_containers
+from service.custody.ledger import chain_of, verify_container_chain
 from service.custody.machine import State
 from service.custody.models import Container
-from service.custody.scans import submit_scan
-from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
-from service.labels.signing import LabelError, parse_label
-from service.pagination import MAX_LIMIT, decode_cursor, page_of
+from service.custody.scope import container_scope, visible_container
+from service.deps import ClockDep, SessionDep
+from service.labels.dependencies import SignerDep
+from service.pagination import MAX_LIMIT, a_str, page_of, read_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
-
-
-def visible_container(session: Session, actor: Actor, container_id: str) -> Container:
-    """The container if ``actor`` may see it; 404 otherwise (never reveal that it exists)."""
-    container = session.exec(
-        select(Container).where(Container.id == container_id, container_scope(actor))
-    ).first()
-    if container is None:
-        raise ContainerNotFound(f"container {container_id} not found")
-    return container
 
 
 @router.post("/containers", status_code=201, response_model=ContainersCreated)
@@ -56,11 +41,12 @@ def create_containers(
     session: SessionDep,
     actor: CurrentActor,
     clock: ClockDep,
+    signer: SignerDep,
 ) -> ContainersCreated:
-    batch_id, made = service.register_containers(
+    batch_id, made = register_containers(
         session=session,
         actor=actor,
-        signer=request.app.state.signer,
+        signer=signer,
         request=body,
         now=clock(),
     )
@@ -112,9 +98,9 @@ def list_containers(
         query = query.where(Container.category == category)
     if organization_id is not None:
         query = query.where(Container.origin_organization_id == organization_id)
-    after = decode_cursor(cursor)
+    after = read_cursor(cursor, id=a_str)
     if after is not None:
-        query = query.where(col(Container.id) > str(after.get("id", "")))
+        query = query.where(col(Container.id) > after[0])
     rows, next_cursor = page_of(
         list(session.exec(query.order_by(col(Container.id)).limit(limit + 1))),
         limit,
@@ -133,8 +119,8 @@ def get_container(container_id: str, session: SessionDep, actor: CurrentActor) -
 @router.get("/containers/{container_id}/events", response_model=EventChain)
 def container_events(container_id: str, session: SessionDep, actor: CurrentActor) -> EventChain:
     container = visible_container(session, actor, container_id)
-    events = service.chain_of(session, container.id)
-    verdict = service.verify_container_chain(container, events)
+    events = chain_of(session, container.id)
+    verdict = verify_container_chain(container, events)
     corrected_by: dict[int, list[int]] = {}
     for e in events:
         if e.corrects_event_id is not None and e.id is not None:
@@ -152,32 +138,3 @@ def container_events(container_id: str, session: SessionDep, actor: CurrentActor
         first_bad_event_id=verdict.first_bad_event_id,
         verification_detail=verdict.reason,
     )
-
-
-@router.post(
-    "/scans",
-    status_code=201,
-    response_model=ScanResult,
-    responses={200: {"model": ScanResult, "description": "a retry: the original answer"}},
-)
-def post_scan(
-    body: ScanCreate,
-    request: Request,
-    session: SessionDep,
-    actor: CurrentActor,
-    clock: ClockDep,
-    settings: SettingsDep,
-    keys: PublicKeysDep,
-) -> JSONResponse:
-    with contextlib.suppress(LabelError):
-        # The audit log names the scanned container, even when the scan is refused.
-        note_target(request.scope, parse_label(body.qr_payload).container_id)
-    answer = submit_scan(
-        session=session,
-        actor=actor,
-        scan=body,
-        public_keys=keys,
-        now=clock(),
-        custody_on_receipt_scan=settings.custody_on_receipt_scan,
-    )
-    return JSONResponse(answer.body, status_code=answer.status)

@@ -13,44 +13,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from functools import lru_cache
 from typing import Any, cast
 
 import qrcode
 import qrcode.constants
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
-from pylopdf_fonts_zh_cn import sans_path
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
 from service.labels.signing import short_code
+from service.printing import CATEGORY_STYLES, DARK, FONT, RGB, WHITE, font_path
 
 MAX_LABELS_PER_SHEET = 500
 QR_BORDER_MODULES = 4
 _ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_Q
-
-RGB = tuple[int, int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryStyle:
-    name_zh: str
-    name_en: str
-    colour: RGB
-    text_colour: RGB
-
-
-_DARK: RGB = (20, 20, 20)
-_WHITE: RGB = (255, 255, 255)
-
-CATEGORY_STYLES: dict[str, CategoryStyle] = {
-    "infectious": CategoryStyle("感染性", "Infectious", (255, 214, 0), _DARK),
-    "sharps": CategoryStyle("损伤性", "Sharps", (247, 134, 28), _DARK),
-    "pathological": CategoryStyle("病理性", "Pathological", (190, 30, 45), _WHITE),
-    "pharmaceutical": CategoryStyle("药物性", "Pharmaceutical", (0, 94, 170), _WHITE),
-    "chemical": CategoryStyle("化学性", "Chemical", (108, 52, 160), _WHITE),
-}
 
 BIOHAZARD_NOTICE = "医疗废物 MEDICAL WASTE — 生物危害 BIOHAZARD"
 EPIDEMIC_MARK = "EPIDEMIC 涉疫"
@@ -116,19 +93,10 @@ _NOTICE_H = 6.5
 _ID_H = 2.4
 _QR_SIZE = _CELL_H - _BAND_H - _NOTICE_H - _ID_H - 0.6
 _CORNER = 1.5
-_FONT = "NotoSansSC"
 
 _GREY: RGB = (110, 110, 110)
 _EPIDEMIC_RED: RGB = (200, 0, 0)
 _HAZARD_YELLOW: RGB = (255, 214, 0)
-
-
-@lru_cache(maxsize=1)
-def _font_path() -> str:
-    path = sans_path()
-    if not path.is_file():
-        raise RuntimeError(f"CJK font missing: {path}")
-    return str(path)
 
 
 def _text(
@@ -138,12 +106,12 @@ def _text(
     text: str,
     *,
     size: float,
-    colour: RGB = _DARK,
+    colour: RGB = DARK,
     width: float = 0,
     align: str = "L",
 ) -> None:
     """One line of text whose top edge is at y."""
-    pdf.set_font(_FONT, size=size)
+    pdf.set_font(FONT, size=size)
     pdf.set_text_color(*colour)
     pdf.set_xy(x, y)
     height = size * 0.3528 * 1.15
@@ -157,7 +125,7 @@ def _fit_lines(
     lines: list[str] = []
     size = sizes[-1]
     for size in sizes:
-        pdf.set_font(_FONT, size=size)
+        pdf.set_font(FONT, size=size)
         lines = cast(
             list[str],
             pdf.multi_cell(w=width, h=5, text=text, dry_run=True, output=MethodReturnValue.LINES),
@@ -175,7 +143,7 @@ def _fit_lines(
 def _qr_vector(pdf: FPDF, payload: str, x: float, y: float, size: float) -> None:
     matrix = _qr(payload).get_matrix()
     module = size / len(matrix)
-    pdf.set_fill_color(*_WHITE)
+    pdf.set_fill_color(*WHITE)
     pdf.rect(x, y, size, size, style="F")
     pdf.set_fill_color(0, 0, 0)
     overlap = module * 0.02
@@ -278,16 +246,16 @@ def _cell(pdf: FPDF, label: LabelInfo, x: float, y: float, tz: tzinfo | None) ->
     pdf.rect(
         x, top, inner_w, y + _CELL_H - top, style="F", round_corners=True, corner_radius=_CORNER
     )
-    pdf.set_fill_color(*_WHITE)
+    pdf.set_fill_color(*WHITE)
     pdf.rect(x, y + _BAND_H, inner_w, notice_y - y - _BAND_H, style="F")
     _text(pdf, x + 3, y + 2.2, style.name_zh, size=17, colour=style.text_colour)
     zh_w = pdf.get_string_width(style.name_zh)
     _text(pdf, x + 3 + zh_w + 2.5, y + 3.4, style.name_en, size=12.5, colour=style.text_colour)
     if label.epidemic:
-        pdf.set_font(_FONT, size=9)
+        pdf.set_font(FONT, size=9)
         badge_w = pdf.get_string_width(EPIDEMIC_MARK) + 4
         bx, by = x + inner_w - badge_w - 2.5, y + 2.5
-        pdf.set_fill_color(*_WHITE)
+        pdf.set_fill_color(*WHITE)
         pdf.set_draw_color(*_EPIDEMIC_RED)
         pdf.set_line_width(0.6)
         pdf.rect(bx, by, badge_w, _BAND_H - 5, style="DF", round_corners=True, corner_radius=1)
@@ -356,7 +324,7 @@ def _cell(pdf: FPDF, label: LabelInfo, x: float, y: float, tz: tzinfo | None) ->
         align="C",
     )
 
-    pdf.set_draw_color(*(_EPIDEMIC_RED if label.epidemic else _DARK))
+    pdf.set_draw_color(*(_EPIDEMIC_RED if label.epidemic else DARK))
     pdf.set_line_width(1.0 if label.epidemic else 0.4)
     pdf.rect(x, y, inner_w, _CELL_H, style="D", round_corners=True, corner_radius=_CORNER)
 
@@ -374,7 +342,7 @@ def label_sheet_pdf(labels: Sequence[LabelInfo], *, tz: tzinfo | None = None) ->
     pdf.set_creator("medwaste")
     pdf.set_title("医疗废物标签 Medical waste labels")
     pdf.set_lang("zh-CN")
-    pdf.add_font(_FONT, fname=_font_path())
+    pdf.add_font(FONT, fname=font_path())
 
     per_page = _COLS * _ROWS
     pages = (len(labels) + per_page - 1) // per_page

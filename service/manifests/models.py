@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime, utcnow
+from service.db import EnumText, UTCDateTime, utcnow
 
 
 class ManifestState(StrEnum):
@@ -34,7 +34,7 @@ class Manifest(SQLModel, table=True):
     destination_organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
     vehicle_plate: str = Field(max_length=20)
     driver_user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id")
-    state: str = Field(sa_type=String(20), index=True)
+    state: ManifestState = Field(sa_type=EnumText(ManifestState, 20), index=True)
     created_by_user_id: uuid.UUID = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -49,7 +49,7 @@ class ManifestSignature(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     manifest_id: uuid.UUID = Field(foreign_key="manifest.id")
-    party: str = Field(sa_type=String(20))
+    party: Party = Field(sa_type=EnumText(Party, 20))
     user_id: uuid.UUID = Field(foreign_key="user.id")
     organization_id: uuid.UUID = Field(foreign_key="organization.id")
     printed_name: str = Field(max_length=200)

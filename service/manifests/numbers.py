@@ -12,43 +12,22 @@ SQLite serializes writers anyway. Never ``count() + 1``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from service.errors import Conflict
+from service.jurisdictions import CHINA_TIME, is_chinese, province_code
 from service.manifests.models import ManifestSerial
 
 MAX_SERIAL = 999_999
-CHINA_TIME = timezone(timedelta(hours=8))
 UNKNOWN_CITY = "00"
-
-# ISO 3166-2:CN letter codes (2017) to the GB/T 2260 province codes the number uses.
-_CN_PROVINCES = {
-    "BJ": "11", "TJ": "12", "HE": "13", "SX": "14", "NM": "15", "LN": "21", "JL": "22",
-    "HL": "23", "SH": "31", "JS": "32", "ZJ": "33", "AH": "34", "FJ": "35", "JX": "36",
-    "SD": "37", "HA": "41", "HB": "42", "HN": "43", "GD": "44", "GX": "45", "HI": "46",
-    "CQ": "50", "SC": "51", "GZ": "52", "YN": "53", "XZ": "54", "SN": "61", "GS": "62",
-    "QH": "63", "NX": "64", "XJ": "65", "TW": "71", "HK": "81", "MO": "82",
-}  # fmt: skip
 
 
 class SerialsExhausted(Conflict):
     code, title = "manifest-serials-exhausted", "No manifest numbers left"
-
-
-def is_chinese(jurisdiction: str) -> bool:
-    return jurisdiction == "CN" or jurisdiction.startswith("CN-")
-
-
-def province_code(jurisdiction: str) -> str:
-    """The two-digit province code of a ``CN-..`` jurisdiction (``00`` when it has none)."""
-    _, _, sub = jurisdiction.partition("-")
-    if len(sub) == 2 and sub.isdigit():
-        return sub
-    return _CN_PROVINCES.get(sub, "00")
 
 
 def serial_scope(jurisdiction: str, year: int) -> str:

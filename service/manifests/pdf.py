@@ -1,25 +1,21 @@
 """The printable transfer manifest (医疗废物转移联单), bilingual, A4, with an embedded CJK font.
 
-Uses the same embedded Noto Sans SC as the label sheets (``service.labels.render``), so Chinese
-prints the same on any viewer or printer.
+Uses the same embedded Noto Sans SC and category colours as the label sheets
+(:mod:`service.printing`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from datetime import datetime, tzinfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from pylopdf_fonts_zh_cn import sans_path
 
-from schemas.manifests import ManifestPublic, PartyPublic
-from service.labels.render import CATEGORY_STYLES
-from service.manifests.numbers import is_chinese
+from schemas.manifests import Discrepancies, ManifestPublic, PartyPublic
+from service.jurisdictions import local_time
+from service.printing import CATEGORY_STYLES, FONT, font_path
 
-_FONT = "NotoSansSC"
 _W = 190.0  # printable width in mm (A4 with 10 mm margins)
-CHINA_TIME = timezone(timedelta(hours=8))
 
 _STATE_NAMES = {
     "open": "待发 Open",
@@ -49,15 +45,12 @@ class _Doc:
         pdf.set_auto_page_break(auto=True, margin=12)
         pdf.set_creator("medwaste")
         pdf.set_lang("zh-CN")
-        path = sans_path()
-        if not path.is_file():
-            raise RuntimeError(f"CJK font missing: {path}")
-        pdf.add_font(_FONT, fname=str(path))
+        pdf.add_font(FONT, fname=font_path())
         pdf.add_page()
         self.pdf = pdf
 
     def line(self, text: str, *, size: float = 9, height: float = 5, align: str = "L") -> None:
-        self.pdf.set_font(_FONT, size=size)
+        self.pdf.set_font(FONT, size=size)
         self.pdf.multi_cell(
             w=_W, h=height, text=text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
@@ -65,14 +58,14 @@ class _Doc:
     def heading(self, text: str) -> None:
         self.pdf.ln(2)
         self.pdf.set_fill_color(230, 230, 230)
-        self.pdf.set_font(_FONT, size=10.5)
+        self.pdf.set_font(FONT, size=10.5)
         self.pdf.cell(w=_W, h=6.5, text=text, fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(1)
 
     def row(
         self, cells: list[str], widths: list[float], *, size: float = 8, bold: bool = False
     ) -> None:
-        self.pdf.set_font(_FONT, size=size)
+        self.pdf.set_font(FONT, size=size)
         if bold:
             self.pdf.set_fill_color(245, 245, 245)
         for text, width in zip(cells, widths, strict=True):
@@ -83,7 +76,7 @@ class _Doc:
 def manifest_pdf(view: ManifestPublic) -> bytes:
     """The manifest as a PDF: number, parties, vehicle, containers, totals, discrepancies,
     signatures."""
-    tz: tzinfo = CHINA_TIME if is_chinese(view.origin.jurisdiction) else UTC
+    tz: tzinfo = local_time(view.origin.jurisdiction)
     doc = _Doc()
     pdf = doc.pdf
     pdf.set_title(f"医疗废物转移联单 Transfer manifest {view.number}")
@@ -180,31 +173,30 @@ def manifest_pdf(view: ManifestPublic) -> bytes:
     return bytes(pdf.output())
 
 
-def _discrepancy_lines(found: dict[str, Any] | None, view: ManifestPublic) -> list[str]:
+def _discrepancy_lines(found: Discrepancies | None, view: ManifestPublic) -> list[str]:
     if found is None:
         return ["尚未计算 Not yet computed: computed when the destination signs."]
-    if not found.get("any"):
+    if not found.any:
         return ["无差异 No discrepancies."]
     codes = {c.container_id: c.short_code for c in view.containers}
     lines: list[str] = []
-    missing = found.get("missing", {})
-    if missing.get("count"):
-        ids = ", ".join(codes.get(i, i) for i in missing.get("container_ids", []))
-        lines.append(f"未接收 Not received ({missing['count']}): {ids}")
-    unexpected = found.get("unexpected", {})
-    if unexpected.get("count"):
-        ids = ", ".join(unexpected.get("container_ids", []))
-        lines.append(f"不在联单上 Received but not on the manifest ({unexpected['count']}): {ids}")
-    for item in found.get("weight", []):
+    if found.missing.count:
+        ids = ", ".join(codes.get(i, i) for i in found.missing.container_ids)
+        lines.append(f"未接收 Not received ({found.missing.count}): {ids}")
+    if found.unexpected.count:
+        ids = ", ".join(found.unexpected.container_ids)
         lines.append(
-            f"重量差异 Weight {codes.get(item['container_id'], item['container_id'])}: "
-            f"{_kg(item['collection_weight_kg'])} → {_kg(item['receipt_weight_kg'])} kg "
-            f"({item['difference_kg']:+.2f} kg, {item['difference_pct']}%)"
+            f"不在联单上 Received but not on the manifest ({found.unexpected.count}): {ids}"
         )
-    total = found.get("total", {})
-    if total.get("flagged"):
+    for item in found.weight:
         lines.append(
-            f"总重量差异 Total weight: {_kg(total['collection_weight_kg'])} → "
-            f"{_kg(total['receipt_weight_kg'])} kg ({total['difference_kg']:+.2f} kg)"
+            f"重量差异 Weight {codes.get(item.container_id, item.container_id)}: "
+            f"{_kg(item.collection_weight_kg)} → {_kg(item.receipt_weight_kg)} kg "
+            f"({item.difference_kg:+.2f} kg, {item.difference_pct}%)"
+        )
+    if found.total.flagged:
+        lines.append(
+            f"总重量差异 Total weight: {_kg(found.total.collection_weight_kg)} → "
+            f"{_kg(found.total.receipt_weight_kg)} kg ({found.total.difference_kg:+.2f} kg)"
         )
     return lines

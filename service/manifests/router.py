@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from schemas.common import Page
 from schemas.manifests import ManifestCreate, ManifestPublic, ManifestSummary, SignatureCreate
-from service.audit.context import note_target
-from service.deps import ClockDep, CurrentActor, SessionDep
-from service.errors import InvalidInput
+from service.anomalies.receipt import on_manifest_received
+from service.audit_context import note_target
+from service.auth.dependencies import CurrentActor
+from service.deps import ClockDep, SessionDep
 from service.manifests import service
 from service.manifests.models import ManifestState
 from service.manifests.pdf import manifest_pdf
-from service.pagination import MAX_LIMIT, decode_cursor, page_of
+from service.manifests.views import manifest_view
+from service.pagination import MAX_LIMIT, a_uuid, an_aware_time, page_of, read_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["manifests"])
 
@@ -31,7 +32,7 @@ def create_manifest(
 ) -> ManifestPublic:
     manifest = service.create_manifest(session=session, actor=actor, request=body, now=clock())
     note_target(request.scope, manifest.id)
-    return service.manifest_view(session, manifest)
+    return manifest_view(session, manifest)
 
 
 @router.get("/manifests", response_model=Page[ManifestSummary])
@@ -43,7 +44,11 @@ def list_manifests(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[ManifestSummary]:
     rows = service.list_manifests(
-        session=session, actor=actor, state=state, after=_after(cursor), limit=limit + 1
+        session=session,
+        actor=actor,
+        state=state,
+        after=read_cursor(cursor, at=an_aware_time, id=a_uuid),
+        limit=limit + 1,
     )
     rows, next_cursor = page_of(
         rows, limit, lambda m: {"at": m.created_at.isoformat(), "id": str(m.id)}
@@ -54,16 +59,6 @@ def list_manifests(
     )
 
 
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(values["at"])), uuid.UUID(str(values["id"]))
-    except (KeyError, ValueError):
-        raise InvalidInput("the cursor is not one this service gave out") from None
-
-
 # Declared before /manifests/{manifest_id} so that "<id>.pdf" is not taken for an id.
 @router.get(
     "/manifests/{manifest_id}.pdf",
@@ -72,7 +67,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 )
 def manifest_document(manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> Response:
     manifest = service.visible_manifest(session, actor, manifest_id)
-    document = manifest_pdf(service.manifest_view(session, manifest))
+    document = manifest_pdf(manifest_view(session, manifest))
     return Response(
         document,
         media_type="application/pdf",
@@ -84,7 +79,7 @@ def manifest_document(manifest_id: uuid.UUID, session: SessionDep, actor: Curren
 def get_manifest(
     manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> ManifestPublic:
-    return service.manifest_view(session, service.visible_manifest(session, actor, manifest_id))
+    return manifest_view(session, service.visible_manifest(session, actor, manifest_id))
 
 
 @router.post("/manifests/{manifest_id}/sign", response_model=ManifestPublic)
@@ -96,9 +91,14 @@ def sign_manifest(
     clock: ClockDep,
 ) -> ManifestPublic:
     manifest = service.sign_manifest(
-        session=session, actor=actor, manifest_id=manifest_id, request=body, now=clock()
+        session=session,
+        actor=actor,
+        manifest_id=manifest_id,
+        request=body,
+        now=clock(),
+        on_received=on_manifest_received,
     )
-    return service.manifest_view(session, manifest)
+    return manifest_view(session, manifest)
 
 
 @router.post("/manifests/{manifest_id}/close", response_model=ManifestPublic)
@@ -108,4 +108,4 @@ def close_manifest(
     manifest = service.close_manifest(
         session=session, actor=actor, manifest_id=manifest_id, now=clock()
     )
-    return service.manifest_view(session, manifest)
+    return manifest_view(session, manifest)

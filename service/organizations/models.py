@@ -6,10 +6,10 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime, utcnow
+from service.db import EnumText, UTCDateTime, utcnow
 
 
 class OrgKind(StrEnum):
@@ -23,7 +23,7 @@ class OrgKind(StrEnum):
 class Organization(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     name: str = Field(max_length=200)
-    kind: str = Field(sa_type=String(20), index=True)
+    kind: OrgKind = Field(sa_type=EnumText(OrgKind, 20), index=True)
     jurisdiction: str = Field(max_length=16, index=True)
     license_number: str | None = Field(default=None, max_length=64)
     license_expires: date | None = None

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
 from schemas.organizations import OrganizationCreate, SiteCreate
 from service.auth.actor import Actor
-from service.errors import NotFound
+from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization, Site
 
 
-def create_organization(*, session: Session, request: OrganizationCreate) -> Organization:
+def create_organization(
+    *, session: Session, request: OrganizationCreate, profile_exists: Callable[[str], bool]
+) -> Organization:
+    """A new organization. ``profile_exists`` says whether an anomaly profile of that name is
+    configured (the anomaly domain knows; this one only records the choice)."""
+    if request.anomaly_profile is not None and not profile_exists(request.anomaly_profile):
+        message = f"no anomaly profile named {request.anomaly_profile!r}"
+        raise InvalidInput(
+            message,
+            errors=[{"field": "body.anomaly_profile", "message": message, "type": "unknown"}],
+        )
     org = Organization(**request.model_dump())
     session.add(org)
     session.flush()

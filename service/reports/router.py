@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from schemas.reports import ComplianceReport
-from service.deps import ClockDep, CurrentActor, SessionDep, SettingsDep
+from service.auth.dependencies import CurrentActor
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.reports.service import compliance_report, report_csv
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.anomalies import profile as profiles
-from service.anomalies.detector import _profile
+from service.anomalies.detection import org_profile
 from service.anomalies.rules import Kind
 from service.auth.roles import Role
 from service.organizations.models import OrgKind
@@ -63,5 +63,5 @@ def test_an_organization_may_have_its_own_profile(client: TestClient, session: S
 
     own = make_org(session, OrgKind.disposal, anomaly_profile="us-rcra")
     plain = make_org(session, OrgKind.disposal)
-    assert _profile(own).name == "us-rcra"
-    assert _profile(plain).name == "cn-national"
+    assert org_profile(own).name == "us-rcra"
+    assert org_profile(plain).name == "cn-national"

@@ -18,13 +18,14 @@ from schemas.custody import ContainersCreate, ScanCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
-from service.custody.errors import ScanRefused
+from service.custody.containers import register_containers
+from service.custody.errors import ScanRefusal
+from service.custody.ledger import chain_of, verify_container_chain
 from service.custody.models import Container, ScanRejection
-from service.custody.scans import submit_scan
-from service.custody.service import chain_of, register_containers, verify_container_chain
 from service.db import make_engine, session_scope
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
+from service.scanning.service import submit_scan
 from tests.conftest import Database, FakeClock
 from tests.custody.helpers import hospital, register, scan
 from tests.factories import make_org, make_site, make_user
@@ -173,7 +174,7 @@ def test_concurrent_scans_make_one_transition_and_one_chain(
                     now=datetime.now(UTC),
                 )
             result = "created"
-        except ScanRefused as exc:
+        except ScanRefusal as exc:
             result = f"refused {exc.status}"
         with lock:
             outcomes.append(result)

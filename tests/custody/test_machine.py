@@ -54,9 +54,8 @@ def test_every_state_changing_combination(action: Action, role: Role, state: Sta
         next_state(state=state, action=action, role=role, facts=FULL)
     if role not in RULES[action].roles:
         assert isinstance(refused.value, RoleNotAllowed)
-        assert refused.value.status == 403
     else:
-        assert refused.value.status == 409
+        assert not isinstance(refused.value, (RoleNotAllowed, MissingField))
         assert (
             str(state) in refused.value.detail
             or "disposed" in refused.value.detail
@@ -150,7 +149,6 @@ def test_missing_records_are_refused(
     with pytest.raises(MissingField) as refused:
         next_state(state=state, action=action, role=role, facts=facts)
     assert field in refused.value.detail
-    assert refused.value.status == 422
 
 
 def test_disposal_without_receipt_skips_a_step() -> None:

@@ -18,7 +18,6 @@ from PIL import Image
 from service.labels import render
 from service.labels.render import (
     BIOHAZARD_NOTICE,
-    CATEGORY_STYLES,
     EPIDEMIC_MARK,
     MAX_LABELS_PER_SHEET,
     LabelInfo,
@@ -27,6 +26,7 @@ from service.labels.render import (
     label_svg,
 )
 from service.labels.signing import generate_key, key_id_for, short_code, sign_label
+from service.printing import CATEGORY_STYLES
 
 CATEGORIES = ["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
 HOHHOT = "呼和浩特市第一医院 Hohhot First Hospital"

@@ -18,14 +18,15 @@ from service.auth.actor import Actor
 from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
-from service.custody.errors import ScanRefused
+from service.custody.containers import register_containers
+from service.custody.errors import ScanRefusal
+from service.custody.ledger import chain_of, verify_container_chain
 from service.custody.models import Container, ScanRejection
-from service.custody.scans import submit_scan
-from service.custody.service import chain_of, register_containers, verify_container_chain
 from service.db import make_engine, session_scope
 from service.labels.keys import load_signer, public_keys
 from service.manifests.service import create_manifest
 from service.organizations.models import Organization, OrgKind
+from service.scanning.service import submit_scan
 from tests.conftest import Database
 from tests.factories import make_org, make_site, make_user
 
@@ -174,7 +175,7 @@ def test_concurrent_pickups_by_two_companies_have_one_winner(
                     public_keys=public_keys(s),
                     now=datetime.now(UTC),
                 )
-        except ScanRefused as exc:
+        except ScanRefusal as exc:
             return f"refused {exc.status}"
         return "created"
 

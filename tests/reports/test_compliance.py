@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.anomalies.detector import on_manifest_received
-from service.manifests.service import WeighedLine, compute_discrepancies
+from service.anomalies.receipt import on_manifest_received
+from service.manifests.discrepancies import WeighedLine, compute_discrepancies
 from tests.anomalies.helpers import chain
 from tests.conftest import FakeClock
 
@@ -68,27 +68,26 @@ def test_manifest_discrepancies_raise_count_and_weight_once(
 ) -> None:
     ch = chain(session, client)
     c = ch.register()
-    m = ch.manifest(
-        discrepancies=compute_discrepancies(
-            [
-                WeighedLine(
-                    container_id=c["id"],
-                    collection_weight_kg=5.0,
-                    received=True,
-                    receipt_weight_kg=4.0,
-                ),
-                WeighedLine(
-                    container_id="gone-1",
-                    collection_weight_kg=2.0,
-                    received=False,
-                    receipt_weight_kg=None,
-                ),
-            ],
-            unexpected=[],
-        )
+    found = compute_discrepancies(
+        [
+            WeighedLine(
+                container_id=c["id"],
+                collection_weight_kg=5.0,
+                received=True,
+                receipt_weight_kg=4.0,
+            ),
+            WeighedLine(
+                container_id="gone-1",
+                collection_weight_kg=2.0,
+                received=False,
+                receipt_weight_kg=None,
+            ),
+        ],
+        unexpected=[],
     )
-    first = on_manifest_received(session=session, manifest=m, now=clock.now)
-    again = on_manifest_received(session=session, manifest=m, now=clock.now)
+    m = ch.manifest(discrepancies=found.model_dump(mode="json"))
+    first = on_manifest_received(session, m, found, clock.now)
+    again = on_manifest_received(session, m, found, clock.now)
     assert sorted(a.kind for a in first) == [
         "count_discrepancy",
         "weight_discrepancy",

@@ -12,10 +12,10 @@ from sqlmodel import Session, col, select
 
 from service.auth.actor import Actor
 from service.auth.roles import Role
-from service.auth.scope import container_scope
 from service.custody.errors import ContainerNotFound
-from service.custody.machine import Action, State, allowed_actions
+from service.custody.machine import Action, allowed_actions
 from service.custody.models import Container
+from service.custody.scope import container_scope
 from service.errors import Conflict, InvalidInput
 from service.labels.signing import (
     ForgedLabel,
@@ -109,11 +109,11 @@ def possible_actions(
     *, session: Session, actor: Actor, container: Container, has_manifest: bool
 ) -> list[Action]:
     """The state machine's actions for the role, narrowed by the custody checks the scan will
-    meet (see ``service.custody.service._check_custody``)."""
+    meet (see :func:`service.scanning.checks.check_custody`)."""
     org = actor.organization_id
     result: list[Action] = []
     for action in allowed_actions(
-        state=State(container.state), role=actor.role, has_manifest=has_manifest
+        state=container.state, role=actor.role, has_manifest=has_manifest
     ):
         if action is Action.inspect:
             ok = (

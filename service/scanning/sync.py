@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from schemas.custody import ScanCreate
 from service.auth.actor import Actor
-from service.custody.scans import submit_scan
 from service.errors import DomainError, Forbidden, problem_body
+from service.scanning.service import submit_scan
 
 
 def sync_scans(

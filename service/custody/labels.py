@@ -1,4 +1,4 @@
-"""Which labels a caller may print, and what goes on them."""
+"""Which containers' labels a caller may print, and what goes on them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from service.auth.actor import Actor
-from service.auth.scope import container_scope
 from service.custody.errors import ContainerNotFound
 from service.custody.models import Container
+from service.custody.scope import container_scope
 from service.errors import Conflict, InvalidInput
 from service.labels.keys import LabelSigner
 from service.labels.render import MAX_LABELS_PER_SHEET, LabelInfo

@@ -1,4 +1,5 @@
-"""The scan use case: idempotency by ``client_event_id``, the custody write, the answer.
+"""The scan use case: idempotency by ``client_event_id``, the custody write, the anomaly rules,
+the stored answer.
 
 A retried scan (same ``client_event_id`` from the same user) gets the stored answer back,
 whatever it was, and changes nothing.
@@ -16,11 +17,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
-from service.anomalies.detector import on_refusal, on_scan
+from service.anomalies.refusal import flag_refusal
+from service.anomalies.scan import on_scan
 from service.auth.actor import Actor
-from service.custody.errors import ClientEventIdReused, ScanRefused
+from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
 from service.custody.models import ScanReceipt
-from service.custody.service import record_scan
+from service.scanning.record import record_scan
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,15 @@ def submit_scan(
     now: datetime,
     custody_on_receipt_scan: bool = False,
 ) -> ScanAnswer:
-    """Record one scan exactly once. Raises :class:`ScanRefused` (recorded) for a refusal."""
+    """Record one scan exactly once. Raises :class:`ScanRefusal` (recorded) for a refusal, and
+    :class:`StoredRefusal` (the first answer, recording nothing) for a retry of one."""
     _serialize_on_key(session, scan.client_event_id)
     receipt = session.get(ScanReceipt, scan.client_event_id)
     if receipt is not None:
         if receipt.user_id != actor.user_id:
             raise ClientEventIdReused("this client_event_id was used for another user's scan")
         if receipt.status_code >= 400:
-            raise _replayed_refusal(receipt)
+            raise StoredRefusal(receipt.body)
         return ScanAnswer(status=200, body=receipt.body, duplicate=True)
     try:
         outcome = record_scan(
@@ -56,9 +59,9 @@ def submit_scan(
             public_keys=public_keys,
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
-            on_refusal=on_refusal,
+            on_refusal=flag_refusal,
         )
-    except ScanRefused as exc:
+    except ScanRefusal as exc:
         session.add(
             ScanReceipt(
                 client_event_id=scan.client_event_id,
@@ -94,16 +97,3 @@ def _serialize_on_key(session: Session, key: str) -> None:
     serializes every write already)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-
-
-def _replayed_refusal(receipt: ScanReceipt) -> ScanRefused:
-    body = dict(receipt.body)
-    error = ScanRefused(
-        receipt.status_code,
-        str(body.get("type", "")).rsplit("/", 1)[-1],
-        str(body.get("title", "Scan refused")),
-        str(body.get("detail", "")),
-        **{k: v for k, v in body.items() if k not in ("type", "title", "status", "detail")},
-    )
-    error.keep_changes = False
-    return error

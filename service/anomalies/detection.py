@@ -1,0 +1,25 @@
+"""What every detection trigger (an accepted scan, a refused scan, a manifest receipt) shares:
+whose profile judges, and the small conversions facts need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.anomalies.profile import Profile, profile_for
+from service.config import get_settings
+from service.organizations.models import Organization
+
+
+def org_profile(org: Organization | None, *, epidemic: bool = False) -> Profile:
+    """The profile that judges what happens at ``org``: its own, else its jurisdiction's; the
+    epidemic variant for epidemic waste or an organization in epidemic mode."""
+    return profile_for(
+        org.jurisdiction if org else None,
+        epidemic=epidemic or bool(org and org.epidemic_mode),
+        default=get_settings().default_profile,
+        own=org.anomaly_profile if org else None,
+    )
+
+
+def as_str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,267 @@
+"""Detection on an accepted scan: the per-scan rules, evaluated inside the scan's transaction
+and stored exactly once (a replay answers the same anomalies)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from service.anomalies.detection import as_str, org_profile
+from service.anomalies.models import Anomaly
+from service.anomalies.profile import Profile
+from service.anomalies.rules import (
+    Finding,
+    Kind,
+    SitePoint,
+    clock_skew,
+    flagged,
+    geofence_violation,
+    impossible_travel,
+    overdue,
+    unlicensed_receiver,
+    weight_discrepancy,
+)
+from service.anomalies.store import Subject, store_findings
+from service.custody.machine import Action, State
+from service.custody.models import Container, CustodyEvent
+from service.manifests.models import Manifest
+from service.organizations.models import Organization, OrgKind, Site
+
+
+@dataclass(frozen=True)
+class AcceptedScan:
+    """An accepted scan as the rules read it: the event, the container after it, and the rows
+    the scan was checked against (so the rules need not look them up again)."""
+
+    event: CustodyEvent
+    container: Container
+    previous_event: CustodyEvent | None = None
+    # When the stage this scan ends (or continues) had begun, before the scan.
+    stage_since_before: datetime | None = None
+    site: Site | None = None
+    manifest: Manifest | None = None
+    clock_ahead: timedelta | None = None
+
+
+# The stage a leaving scan ends (the states it leaves) and the rule that times it.
+_STAGE_EXIT: dict[str, tuple[frozenset[str], Kind]] = {
+    Action.pickup: (frozenset({State.collected, State.hospital_storage}), Kind.storage_overdue),
+    Action.receive: (frozenset({State.in_transit}), Kind.transit_overdue),
+    Action.dispose: (frozenset({State.received, State.stored}), Kind.disposal_overdue),
+}
+
+
+def _point(session: Session, event: CustodyEvent, site: Site | None) -> tuple[float, float] | None:
+    """Where an event happened: its GPS point, else its site's coordinates (``site``, when
+    the caller has it already)."""
+    if event.latitude is not None and event.longitude is not None:
+        return (event.latitude, event.longitude)
+    if event.site_id is not None:
+        if site is None or site.id != event.site_id:
+            site = session.get(Site, event.site_id)
+        if site is not None:
+            return (site.latitude, site.longitude)
+    return None
+
+
+def _sites(session: Session, organization_id: uuid.UUID | None) -> list[SitePoint]:
+    if organization_id is None:
+        return []
+    return [
+        SitePoint(str(s.id), s.latitude, s.longitude, s.radius_m)
+        for s in session.exec(select(Site).where(Site.organization_id == organization_id))
+    ]
+
+
+def collected_weight(session: Session, container_id: str) -> float | None:
+    return session.exec(
+        select(CustodyEvent.weight_kg)
+        .where(CustodyEvent.container_id == container_id, CustodyEvent.action == Action.collect)
+        .order_by(col(CustodyEvent.seq).desc())
+        .limit(1)
+    ).first()
+
+
+def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[Anomaly]:
+    """Evaluate the per-scan rules for an accepted scan; store and return what fired (including
+    anomalies this scan names that were already on record, so a replay answers the same)."""
+    event, container = outcome.event, outcome.container
+    # Held for the whole evaluation (the identity map keeps only what something references),
+    # so the helpers' own lookups of these organizations cost no round trip.
+    manifest = outcome.manifest or _current_manifest(session, container)
+    orgs = {o.id: o for o in _load_organizations(session, event, container, manifest)}
+    actor_org = orgs.get(event.actor_organization_id) if event.actor_organization_id else None
+    origin = orgs.get(container.origin_organization_id)
+    responsible = actor_org
+    if actor_org is None or actor_org.kind == OrgKind.regulator:
+        responsible = orgs.get(container.holder_organization_id) or origin
+    profile = org_profile(responsible, epidemic=container.epidemic)
+    home = responsible or origin
+    jurisdiction = home.jurisdiction if home else ""
+    subject = Subject.container(
+        container.id,
+        jurisdiction=jurisdiction,
+        organization_id=responsible.id if responsible else None,
+        event_id=event.id,
+    )
+    cause = f"event:{event.id}"
+    found: list[Finding | None] = []
+    extra: list[tuple[Subject, Finding]] = []
+    previous = outcome.previous_event
+
+    found.append(
+        clock_skew(
+            client_time=event.client_time,
+            recorded_at=event.recorded_at,
+            occurred_at=event.occurred_at,
+            previous_occurred_at=previous.occurred_at if previous else None,
+            setting=profile.rule(Kind.clock_skew),
+            cause=cause,
+        )
+    )
+    if previous is not None:
+        found.append(
+            impossible_travel(
+                previous=_point(session, previous, None),
+                previous_at=previous.occurred_at,
+                current=_point(session, event, outcome.site),
+                current_at=event.occurred_at,
+                setting=profile.rule(Kind.impossible_travel),
+                cause=cause,
+            )
+        )
+    found.append(_geofence(session, outcome, actor_org, profile, cause))
+
+    if event.from_state == State.disposed:
+        found.append(
+            flagged(
+                Kind.scan_after_disposal,
+                setting=profile.rule(Kind.scan_after_disposal),
+                cause=cause,
+                threshold="any scan of a disposed container",
+                facts={
+                    "action": event.action,
+                    "actor_organization_id": as_str(actor_org and actor_org.id),
+                },
+            )
+        )
+
+    if event.action in (Action.receive, Action.pickup) and actor_org is not None:
+        found.append(
+            unlicensed_receiver(
+                license_number=actor_org.license_number,
+                license_expires=actor_org.license_expires,
+                licensed_categories=actor_org.licensed_categories,
+                category=container.category,
+                at=event.occurred_at,
+                setting=profile.rule(Kind.unlicensed_receiver),
+                cause=cause,
+            )
+        )
+
+    if event.action == Action.receive and event.weight_kg is not None:
+        collected = collected_weight(session, container.id)
+        if collected is not None:
+            found.append(
+                weight_discrepancy(
+                    collected_kg=collected,
+                    received_kg=event.weight_kg,
+                    setting=profile.rule(Kind.weight_discrepancy),
+                    cause=f"manifest:{container.current_manifest_id or event.id}",
+                )
+            )
+
+    # A late hand-over is caught at the scan itself, with the sweep's own dedupe key.
+    stage = _STAGE_EXIT.get(event.action)
+    if stage is not None and event.from_state in stage[0]:
+        since = outcome.stage_since_before
+        if since is not None:
+            holder = _stage_holder(stage[1], origin, actor_org, manifest, orgs)
+            stage_profile = org_profile(holder, epidemic=container.epidemic)
+            late = overdue(
+                stage[1],
+                since=since,
+                now=event.occurred_at,
+                setting=stage_profile.rule(stage[1]),
+            )
+            if late is not None:
+                stage_subject = Subject.container(
+                    container.id,
+                    jurisdiction=holder.jurisdiction if holder else jurisdiction,
+                    organization_id=holder.id if holder else None,
+                    event_id=event.id,
+                )
+                extra.append((stage_subject, late))
+
+    pairs = [(subject, f) for f in found if f is not None] + extra
+    named, _new = store_findings(session, pairs, now=now)
+    return sorted(named, key=lambda a: (a.kind, a.dedupe_key))
+
+
+def _current_manifest(session: Session, container: Container) -> Manifest | None:
+    if container.current_manifest_id is None:
+        return None
+    return session.get(Manifest, container.current_manifest_id)
+
+
+def _load_organizations(
+    session: Session, event: CustodyEvent, container: Container, manifest: Manifest | None
+) -> list[Organization]:
+    """Every organization the per-scan rules may look at, in one round trip."""
+    wanted = {
+        event.actor_organization_id,
+        container.origin_organization_id,
+        container.holder_organization_id,
+        manifest.transporter_organization_id if manifest else None,
+    }
+    ids = [i for i in wanted if i is not None]
+    return list(session.exec(select(Organization).where(col(Organization.id).in_(ids))))
+
+
+def _stage_holder(
+    kind: Kind,
+    origin: Organization | None,
+    actor_org: Organization | None,
+    manifest: Manifest | None,
+    orgs: dict[uuid.UUID, Organization],
+) -> Organization | None:
+    """Who held the container during the stage that a scan ends (whose profile times it)."""
+    if kind is Kind.storage_overdue:
+        return origin
+    if kind is Kind.transit_overdue and manifest is not None:
+        return orgs.get(manifest.transporter_organization_id)
+    return actor_org
+
+
+def _geofence(
+    session: Session,
+    outcome: AcceptedScan,
+    actor_org: Organization | None,
+    profile: Profile,
+    cause: str,
+) -> Finding | None:
+    event = outcome.event
+    if event.latitude is None or event.longitude is None or actor_org is None:
+        return None
+    if actor_org.kind == OrgKind.regulator:
+        return None
+    sites: list[SitePoint]
+    if event.site_id is not None:
+        site = outcome.site if outcome.site is not None else session.get(Site, event.site_id)
+        sites = (
+            [SitePoint(str(site.id), site.latitude, site.longitude, site.radius_m)] if site else []
+        )
+    elif event.action == Action.pickup and event.manifest_id is not None:
+        manifest = outcome.manifest or session.get(Manifest, event.manifest_id)
+        sites = _sites(session, manifest.origin_organization_id if manifest else None)
+    else:
+        sites = _sites(session, actor_org.id)
+    return geofence_violation(
+        point=(event.latitude, event.longitude),
+        sites=sites,
+        setting=profile.rule(Kind.geofence_violation),
+        cause=cause,
+    )

@@ -1,0 +1,83 @@
+"""Who is calling: the authenticated actor and the role guards routes declare."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import col, select
+
+from service.audit_context import note_who
+from service.auth.actor import Actor
+from service.auth.guards import regulator_may_write
+from service.auth.models import RevokedDevice, User
+from service.auth.roles import Role
+from service.auth.tokens import InvalidToken, decode_access_token
+from service.db import WRITE_METHODS
+from service.deps import ClockDep, SessionDep, SettingsDep
+from service.errors import Forbidden, Unauthorized
+from service.organizations.models import Organization
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token")
+
+
+def current_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    clock: ClockDep,
+) -> Actor:
+    """The authenticated caller, checked on every request: a valid access token (signature,
+    algorithm, issuer, audience, expiry on the service clock), an active user (deactivation
+    works at once), a device that was not revoked (one primary-key lookup). Regulators are
+    refused write routes other than those in :mod:`service.auth.guards`."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("a bearer access token is required")
+    try:
+        claims = decode_access_token(credentials.credentials, settings=settings, now=clock())
+    except InvalidToken:
+        raise Unauthorized("the access token is invalid or expired") from None
+    found = session.exec(
+        select(User, Organization)
+        .join(Organization, col(User.organization_id) == col(Organization.id), isouter=True)
+        .where(User.id == claims.user_id)
+    ).first()
+    user, org = found if found is not None else (None, None)
+    if user is None or not user.is_active:
+        raise Unauthorized("the user is unknown or deactivated")
+    if claims.device_id is not None and session.get(RevokedDevice, claims.device_id) is not None:
+        raise Unauthorized("this device has been revoked")
+    actor = Actor.of(user, org, device_id=claims.device_id)
+    note_who(
+        request.scope,
+        user_id=actor.user_id,
+        username=actor.username,
+        organization_id=actor.organization_id,
+        device_id=actor.device_id,
+    )
+    if actor.is_regulator and request.method in WRITE_METHODS:
+        route = request.scope.get("route")
+        if not regulator_may_write(getattr(route, "path", None)):
+            raise Forbidden("regulators have read-only access here")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+    allowed = frozenset(roles)
+
+    def check(actor: CurrentActor) -> Actor:
+        if actor.role not in allowed:
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}")
+        return actor
+
+    return check
+
+
+AdminActor = Annotated[Actor, Depends(require_role(Role.admin))]
+RegulatorOrAdmin = Annotated[Actor, Depends(require_role(Role.regulator, Role.admin))]

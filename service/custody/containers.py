@@ -1,0 +1,139 @@
+"""Containers: registering labelled ones, and keeping their current-state columns in step with
+the events of their chain."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from schemas.custody import ContainersCreate
+from service.auth.actor import Actor
+from service.auth.roles import Role
+from service.custody.ledger import append_event
+from service.custody.machine import Action, Incident, State
+from service.custody.models import Container, CustodyEvent
+from service.errors import Forbidden, NotFound
+from service.labels.keys import LabelSigner
+from service.labels.signing import short_code
+from service.organizations.models import Site
+
+# The actions that begin a stage of a container's life (see Container.stage_since).
+STAGE_STARTS = frozenset({Action.register, Action.collect, Action.pickup, Action.receive})
+
+
+def new_container_id() -> str:
+    """128 random bits as 26 lowercase base32 characters: opaque and unguessable."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+def register_containers(
+    *,
+    session: Session,
+    actor: Actor,
+    signer: LabelSigner,
+    request: ContainersCreate,
+    now: datetime,
+) -> tuple[uuid.UUID, list[tuple[Container, str]]]:
+    """Make ``request.count`` labelled containers at one of the actor's sites.
+
+    Returns the batch id and each container with its signed QR payload.
+    """
+    if actor.role is not Role.hospital_staff or actor.organization_id is None:
+        raise Forbidden("only hospital staff register containers")
+    site = session.get(Site, request.site_id)
+    if site is None or site.organization_id != actor.organization_id:
+        raise NotFound(f"site {request.site_id} not found")
+    batch_id = uuid.uuid4()
+    made: list[tuple[Container, str]] = []
+    for _ in range(request.count):
+        container_id = new_container_id()
+        payload = signer.sign(container_id)
+        container = Container(
+            id=container_id,
+            category=request.category,
+            origin_organization_id=actor.organization_id,
+            origin_site_id=site.id,
+            department=request.department,
+            epidemic=request.epidemic,
+            state=State.labelled,
+            custodian_organization_id=actor.organization_id,
+            holder_organization_id=actor.organization_id,
+            batch_id=batch_id,
+            label_key_id=signer.key_id,
+            qr_payload=payload,
+            short_code=short_code(container_id),
+            created_at=now,
+            state_since=now,
+            stage_since=now,
+        )
+        session.add(container)
+        append_event(
+            session,
+            container,
+            action=Action.register,
+            from_state=None,
+            to_state=State.labelled,
+            actor_user_id=actor.user_id,
+            actor_organization_id=actor.organization_id,
+            custodian_before=None,
+            custodian_after=actor.organization_id,
+            site_id=site.id,
+            occurred_at=now,
+            client_time=None,
+            recorded_at=now,
+            device_id=actor.device_id,
+            note=None,
+        )
+        made.append((container, payload))
+    session.flush()
+    return batch_id, made
+
+
+def apply_event(container: Container, event: CustodyEvent) -> None:
+    """Move the container's current-state columns along with an accepted event."""
+    if event.to_state != container.state:
+        if event.to_state == State.lost:
+            container.state_before_loss = container.state
+        elif container.state == State.lost:
+            container.state_before_loss = None
+        container.state = event.to_state
+        container.state_since = event.occurred_at
+        if event.action in STAGE_STARTS:
+            container.stage_since = event.occurred_at
+    container.custodian_organization_id = event.custodian_after
+    if event.action in (Action.pickup, Action.receive):
+        assert event.actor_organization_id is not None
+        container.holder_organization_id = event.actor_organization_id
+    if event.action == Action.pickup and event.manifest_id is not None:
+        container.current_manifest_id = event.manifest_id
+
+
+def rebuild_current(
+    container: Container, standing: Sequence[CustodyEvent], correction: CustodyEvent
+) -> None:
+    """After an event is voided, the current-state columns follow the events still standing."""
+    last = standing[-1]
+    if container.state != correction.to_state:
+        container.state = correction.to_state
+        container.state_since = last.occurred_at
+    container.custodian_organization_id = correction.custodian_after
+    holder = container.origin_organization_id
+    manifest_id = None
+    before_loss = None
+    for e in standing:
+        if e.action in STAGE_STARTS:
+            container.stage_since = e.occurred_at
+        if e.action in (Action.pickup, Action.receive) and e.actor_organization_id is not None:
+            holder = e.actor_organization_id
+        if e.action == Action.pickup:
+            manifest_id = e.manifest_id
+        if e.incident == Incident.lost:
+            before_loss = e.from_state
+    container.holder_organization_id = holder
+    container.current_manifest_id = manifest_id
+    container.state_before_loss = before_loss if container.state == State.lost else None

@@ -1,0 +1,82 @@
+"""A manifest as its parties and regulators read it: parties, containers with their weights,
+signatures, totals and discrepancies."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session
+
+from schemas.manifests import (
+    Discrepancies,
+    ManifestContainer,
+    ManifestPublic,
+    ManifestSummary,
+    ManifestTotals,
+    PartyPublic,
+    SignaturePublic,
+)
+from service.manifests.models import Manifest
+from service.manifests.service import signatures_of
+from service.manifests.trip import trip_of
+from service.organizations.models import Organization
+
+
+def _party(org: Organization | None, org_id: uuid.UUID) -> PartyPublic:
+    if org is None:  # a foreign key guarantees it; kept total for the type checker
+        return PartyPublic(organization_id=org_id, name="?", kind="?", jurisdiction="?",
+                           license_number=None)  # fmt: skip
+    return PartyPublic(
+        organization_id=org.id,
+        name=org.name,
+        kind=org.kind,
+        jurisdiction=org.jurisdiction,
+        license_number=org.license_number,
+    )
+
+
+def manifest_view(session: Session, manifest: Manifest) -> ManifestPublic:
+    trip = trip_of(session, manifest)
+    containers = [
+        ManifestContainer(
+            container_id=line.container.id,
+            short_code=line.container.short_code,
+            category=line.container.category,
+            epidemic=line.container.epidemic,
+            state=line.container.state,
+            picked_up_at=line.pickup.occurred_at,
+            collection_weight_kg=line.collection_weight_kg,
+            pickup_weight_kg=line.pickup_weight_kg,
+            received_at=line.receipt.occurred_at if line.receipt else None,
+            receipt_weight_kg=line.receipt_weight_kg,
+        )
+        for line in trip.lines
+    ]
+    totals = ManifestTotals(
+        containers=len(containers),
+        received_containers=sum(1 for c in containers if c.received_at is not None),
+        collection_weight_kg=round(sum(c.collection_weight_kg or 0 for c in containers), 3),
+        receipt_weight_kg=round(sum(c.receipt_weight_kg or 0 for c in containers), 3),
+    )
+    summary = ManifestSummary.model_validate(manifest)
+    return ManifestPublic(
+        **summary.model_dump(),
+        origin=_party(
+            session.get(Organization, manifest.origin_organization_id),
+            manifest.origin_organization_id,
+        ),
+        transporter=_party(
+            session.get(Organization, manifest.transporter_organization_id),
+            manifest.transporter_organization_id,
+        ),
+        destination=_party(
+            session.get(Organization, manifest.destination_organization_id),
+            manifest.destination_organization_id,
+        ),
+        containers=containers,
+        signatures=[SignaturePublic.model_validate(s) for s in signatures_of(session, manifest.id)],
+        totals=totals,
+        discrepancies=Discrepancies.model_validate(manifest.discrepancies)
+        if manifest.discrepancies is not None
+        else None,
+    )

@@ -1,0 +1,204 @@
+"""The custody write of one scan: verify the label, lock the container, apply the state machine
+and the custody checks, append the chained event. A refused scan is recorded as evidence (with
+what the anomaly rules make of it) and raised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session, select
+
+from schemas.custody import AnomalyBrief, ScanCreate
+from service.anomalies.refusal import RefusedScan
+from service.anomalies.scan import AcceptedScan
+from service.auth.actor import Actor
+from service.custody.containers import apply_event
+from service.custody.corrections import correct
+from service.custody.errors import (
+    ScanRefusal,
+    UnregisteredContainer,
+    label_refusal,
+    transition_refusal,
+)
+from service.custody.ledger import append_event
+from service.custody.machine import Action, ScanFacts, TransitionError, next_state
+from service.custody.models import Container, CustodyEvent, ScanRejection
+from service.labels.signing import LabelError, verify_label
+from service.scanning.checks import check_custody, check_site
+
+# A phone clock this far ahead of the server is wrong (SPEC §4, clock_skew).
+MAX_CLOCK_AHEAD = timedelta(minutes=10)
+
+# Flags a refused scan; returns the anomalies it raised or named (each with the attributes of
+# schemas.custody.AnomalyBrief), which the refusal's problem body lists.
+OnRefusal = Callable[[Session, RefusedScan], Sequence[Any]]
+
+
+def record_scan(
+    *,
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    now: datetime,
+    custody_on_receipt_scan: bool = False,
+    on_refusal: OnRefusal | None = None,
+) -> AcceptedScan:
+    """Apply one scan. A refused scan is recorded, flagged through ``on_refusal``, and raised
+    as its :class:`ScanRefusal`."""
+    container: Container | None = None
+    try:
+        try:
+            label = verify_label(scan.qr_payload, public_keys)
+        except LabelError as exc:
+            raise label_refusal(exc) from None
+        container = _lock_container(session, label.container_id)
+        if container is None:
+            raise UnregisteredContainer("no container is registered under this label")
+        return _apply_scan(session, actor, scan, container, now, custody_on_receipt_scan)
+    except ScanRefusal as refusal:
+        _record_refusal(session, actor, scan, now, container, refusal, on_refusal)
+        raise
+
+
+def _apply_scan(
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    container: Container,
+    now: datetime,
+    custody_on_receipt_scan: bool,
+) -> AcceptedScan:
+    occurred_at = min(scan.scanned_at, now)
+    ahead = scan.scanned_at - now
+    clock_ahead = ahead if ahead > MAX_CLOCK_AHEAD else None
+
+    if scan.action is Action.correct:
+        event = correct(
+            session=session,
+            actor=actor,
+            scan=scan,
+            container=container,
+            occurred_at=occurred_at,
+            now=now,
+        )
+        return AcceptedScan(event=event, container=container, clock_ahead=clock_ahead)
+
+    state = container.state
+    facts = ScanFacts(
+        weight_kg=scan.weight_kg,
+        method=scan.method,
+        incident=scan.incident,
+        has_manifest=scan.manifest_id is not None,
+    )
+    try:
+        to_state = next_state(
+            state=state,
+            action=scan.action,
+            role=actor.role,
+            facts=facts,
+            state_before_loss=container.state_before_loss,
+        )
+    except TransitionError as exc:
+        raise transition_refusal(exc, state) from None
+
+    manifest = check_custody(session, actor, scan, container)
+    site = check_site(session, actor, scan)
+
+    previous = session.exec(
+        select(CustodyEvent).where(
+            CustodyEvent.container_id == container.id, CustodyEvent.seq == container.last_seq
+        )
+    ).one()
+
+    custodian_before = container.custodian_organization_id
+    custodian_after = custodian_before
+    if scan.action is Action.receive and custody_on_receipt_scan:
+        assert actor.organization_id is not None
+        custodian_after = actor.organization_id
+
+    event = append_event(
+        session,
+        container,
+        action=scan.action,
+        from_state=state,
+        to_state=to_state,
+        actor_user_id=actor.user_id,
+        actor_organization_id=actor.organization_id,
+        custodian_before=custodian_before,
+        custodian_after=custodian_after,
+        site_id=site.id if site else None,
+        latitude=scan.latitude,
+        longitude=scan.longitude,
+        weight_kg=scan.weight_kg,
+        manifest_id=scan.manifest_id,
+        method=scan.method,
+        incident=scan.incident,
+        occurred_at=occurred_at,
+        client_time=scan.scanned_at,
+        recorded_at=now,
+        device_id=actor.device_id or scan.device_id,
+        client_event_id=scan.client_event_id,
+        note=scan.note,
+    )
+    stage_since_before = container.stage_since
+    apply_event(container, event)
+    session.add(container)
+    session.flush()
+    return AcceptedScan(
+        event=event,
+        container=container,
+        previous_event=previous,
+        stage_since_before=stage_since_before,
+        site=site,
+        manifest=manifest,
+        clock_ahead=clock_ahead,
+    )
+
+
+def _lock_container(session: Session, container_id: str) -> Container | None:
+    """Load a container for writing: row-locked on PostgreSQL (SQLite writes are serialized)."""
+    return session.exec(
+        select(Container).where(Container.id == container_id).with_for_update()
+    ).first()
+
+
+def _record_refusal(
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    now: datetime,
+    container: Container | None,
+    refusal: ScanRefusal,
+    on_refusal: OnRefusal | None,
+) -> None:
+    """Keep the refused scan as evidence; its problem lists the anomalies it raised."""
+    rejection = ScanRejection(
+        container_id=container.id if container else None,
+        qr_payload=scan.qr_payload[:300],
+        action=scan.action,
+        actor_user_id=actor.user_id,
+        actor_organization_id=actor.organization_id,
+        device_id=actor.device_id or scan.device_id,
+        client_event_id=scan.client_event_id,
+        occurred_at=min(scan.scanned_at, now),
+        recorded_at=now,
+        latitude=scan.latitude,
+        longitude=scan.longitude,
+        status_code=refusal.status,
+        problem_type=refusal.code,
+        detail=refusal.detail[:2000],
+    )
+    session.add(rejection)
+    session.flush()
+    flagged = (
+        on_refusal(session, RefusedScan(rejection=rejection, container=container, error=refusal))
+        if on_refusal is not None
+        else []
+    )
+    refusal.extra["anomalies"] = [
+        AnomalyBrief.model_validate(a).model_dump(mode="json") for a in flagged
+    ]

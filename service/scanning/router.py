@@ -1,0 +1,47 @@
+"""Scans over HTTP: parse, call the scan use case, answer."""
+
+from __future__ import annotations
+
+import contextlib
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from schemas.custody import ScanCreate, ScanResult
+from service.audit_context import note_target
+from service.auth.dependencies import CurrentActor
+from service.deps import ClockDep, SessionDep, SettingsDep
+from service.labels.dependencies import PublicKeysDep
+from service.labels.signing import LabelError, parse_label
+from service.scanning.service import submit_scan
+
+router = APIRouter(prefix="/api/v1", tags=["custody"])
+
+
+@router.post(
+    "/scans",
+    status_code=201,
+    response_model=ScanResult,
+    responses={200: {"model": ScanResult, "description": "a retry: the original answer"}},
+)
+def post_scan(
+    body: ScanCreate,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    keys: PublicKeysDep,
+) -> JSONResponse:
+    with contextlib.suppress(LabelError):
+        # The audit log names the scanned container, even when the scan is refused.
+        note_target(request.scope, parse_label(body.qr_payload).container_id)
+    answer = submit_scan(
+        session=session,
+        actor=actor,
+        scan=body,
+        public_keys=keys,
+        now=clock(),
+        custody_on_receipt_scan=settings.custody_on_receipt_scan,
+    )
+    return JSONResponse(answer.body, status_code=answer.status)
