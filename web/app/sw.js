@@ -1,18 +1,28 @@
 // The service worker: the app shell comes from the cache when there is no network, so the app
 // opens in a basement. API calls are never cached here (the app queues writes itself).
 
-const CACHE = "medwaste-shell-v1";
+const CACHE = "medwaste-shell-v2";
 const SHELL = [
   "./",
   "index.html",
   "app.css",
   "app.js",
+  "labels.js",
+  "outbox.js",
+  "phone.js",
   "scanner.js",
   "store.js",
+  "views/batch.js",
+  "views/home.js",
+  "views/queue.js",
+  "views/scan.js",
+  "views/trip.js",
   "manifest.webmanifest",
   "icon.svg",
   "shared/api.js",
+  "shared/format.js",
   "shared/i18n.js",
+  "shared/shell.js",
   "vendor/jsQR.js",
 ];
 

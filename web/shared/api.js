@@ -9,10 +9,6 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem || {};
   }
-  // A route that does not exist (yet) answers FastAPI's plain 404/405, not a problem+json.
-  get routeMissing() {
-    return (this.status === 404 || this.status === 405) && !this.problem.type;
-  }
 }
 
 export function session() {

@@ -28,7 +28,6 @@ const ENTRIES = [
   ["common.offlineShort", "Offline", "离线"],
   ["common.network", "Network", "网络"],
   ["common.note", "Note", "说明"],
-  ["common.notYet", "This part of the service is not available yet", "服务端尚未提供此功能"],
   ["common.updated", "Updated", "更新于"],
   ["scan.camera", "Scan with camera", "摄像头扫码"],
   ["scan.looking", "Hold the label inside the frame", "将标签对准框内"],

@@ -1,0 +1,203 @@
+// Scan: read a label (camera or typed code), see what it is, record a custody action on it.
+// The scan is queued on the phone first and sent from the queue, so it works offline.
+
+import { escapeHtml, rfc3339, uuid } from "../shared/api.js";
+import { fmtDateTime } from "../shared/format.js";
+import { t } from "../shared/i18n.js";
+import { $, isNetworkError } from "../shared/shell.js";
+import { findByShortCode, resolve } from "../labels.js";
+import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
+import { deviceId, manifestId, setManifest } from "../phone.js";
+import { Scanner } from "../scanner.js";
+
+const WEIGHT_REQUIRED = new Set(["collect", "receive"]);
+const WEIGHT_SHOWN = new Set(["collect", "receive", "pickup", "inspect"]);
+const METHODS = ["incineration", "autoclave", "microwave", "chemical", "other"];
+const INCIDENTS = ["damaged", "leaking", "lost", "found"];
+
+let shell;
+let scanner;
+const state = { resolved: null, action: null, position: null };
+
+async function handleCode(text) {
+  $("#scan-error").textContent = "";
+  $("#scan-outcome").hidden = true;
+  $("#action-form").hidden = true;
+  try {
+    let payload = text.trim();
+    if (!payload.startsWith("MW1.")) {
+      if (!/^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$/.test(payload)) throw new Error(t("scan.notALabel"));
+      payload = await findByShortCode(payload);
+    }
+    renderResolved(await resolve(payload, shell.role));
+  } catch (error) {
+    $("#scan-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+  }
+}
+
+function renderResolved(info) {
+  state.resolved = info;
+  const c = info.container;
+  $("#resolved").hidden = false;
+  $("#r-code").textContent = c ? c.short_code : info.container_id;
+  $("#r-code").classList.toggle("long", !c);
+  $("#r-what").textContent = c ? `${t(`cat.${c.category}`)} · ${c.department || ""}` : t("scan.unknownContainer");
+  const verdict = $("#r-label");
+  verdict.dataset.verdict = info.label;
+  verdict.textContent = t(`label.${info.label}`);
+  const facts = [];
+  if (c) {
+    facts.push([t("scan.state"), t(`state.${c.state}`)]);
+    facts.push([t("scan.since"), fmtDateTime(c.state_since)]);
+    if (c.epidemic) facts.push([t("batch.epidemic"), "✔"]);
+  }
+  if (info.offline) facts.push([t("common.network"), t("common.offlineShort")]);
+  if (info.error) facts.push([t("common.note"), info.error]);
+  $("#r-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("");
+  const actions = info.payload ? info.actions : [];
+  $("#r-actions").innerHTML = actions.length
+    ? actions.map((a) => `<button type="button" class="action" data-action="${escapeHtml(a)}">${escapeHtml(t(`action.${a}`))}</button>`).join("")
+    : `<p class="muted">${escapeHtml(t("scan.noActions"))}</p>`;
+  $("#resolved").scrollIntoView({ block: "start" });
+}
+
+function chooseAction(action) {
+  state.action = action;
+  $("#af-title").textContent = t(`action.${action}`);
+  $("#af-weight-row").hidden = !WEIGHT_SHOWN.has(action);
+  $("#af-weight").required = WEIGHT_REQUIRED.has(action);
+  $("#af-weight").value = "";
+  $("#af-method-row").hidden = action !== "dispose";
+  $("#af-method").required = action === "dispose";
+  $("#af-incident-row").hidden = action !== "report_incident";
+  $("#af-incident").required = action === "report_incident";
+  $("#af-note").value = "";
+  const mid = manifestId();
+  const open = (state.resolved && state.resolved.openManifests) || [];
+  const select = $("#af-manifest-select");
+  select.innerHTML = open.map((m) => `<option value="${escapeHtml(m.id)}">${escapeHtml(m.number)} · ${escapeHtml(m.vehicle_plate)}</option>`).join("");
+  if (mid && !open.some((m) => m.id === mid)) select.insertAdjacentHTML("afterbegin", `<option value="${escapeHtml(mid)}">${escapeHtml(t("trip.current"))} ${escapeHtml(mid.slice(0, 8))}…</option>`);
+  if (mid) select.value = mid;
+  $("#af-manifest-row").hidden = action !== "pickup";
+  select.required = action === "pickup";
+  $("#af-manifest").textContent = mid && action === "receive" ? `${t("trip.current")}: ${mid.slice(0, 8)}…` : "";
+  $("#action-form").hidden = false;
+  locate();
+  (WEIGHT_SHOWN.has(action) ? $("#af-weight") : $("#af-submit")).focus();
+}
+
+function locate() {
+  state.position = null;
+  const line = $("#af-gps");
+  if (!navigator.geolocation) {
+    line.textContent = t("gps.none");
+    return;
+  }
+  line.textContent = t("gps.finding");
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      state.position = { latitude: +pos.coords.latitude.toFixed(6), longitude: +pos.coords.longitude.toFixed(6) };
+      line.textContent = `${t("gps.at")} ${state.position.latitude}, ${state.position.longitude} (±${Math.round(pos.coords.accuracy)} m)`;
+    },
+    () => (line.textContent = t("gps.none")),
+    { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 },
+  );
+}
+
+async function submitAction(e) {
+  e.preventDefault();
+  const info = state.resolved;
+  const action = state.action;
+  const weightText = $("#af-weight").value.replace(",", ".").trim();
+  const weight = weightText ? Number(weightText) : null;
+  if (weightText && !(weight > 0 && weight <= 1000)) {
+    $("#af-weight").setCustomValidity(t("scan.badWeight"));
+    $("#af-weight").reportValidity();
+    $("#af-weight").setCustomValidity("");
+    return;
+  }
+  const scan = {
+    qr_payload: info.payload,
+    action,
+    client_event_id: uuid(),
+    scanned_at: rfc3339(),
+    device_id: deviceId(),
+  };
+  if (weight !== null && WEIGHT_SHOWN.has(action)) scan.weight_kg = weight;
+  if (state.position) Object.assign(scan, state.position);
+  if (action === "dispose") scan.method = $("#af-method").value;
+  if (action === "report_incident") scan.incident = $("#af-incident").value;
+  const note = $("#af-note").value.trim();
+  if (note) scan.note = note;
+  if (action === "pickup" && $("#af-manifest-select").value) {
+    scan.manifest_id = $("#af-manifest-select").value;
+    setManifest(scan.manifest_id);
+  }
+  await enqueue(scan, info.container ? info.container.short_code : info.container_id);
+  $("#action-form").hidden = true;
+  $("#resolved").hidden = true;
+  const outcome = $("#scan-outcome");
+  outcome.hidden = false;
+  outcome.dataset.status = "queued";
+  outcome.dataset.id = scan.client_event_id;
+  outcome.innerHTML = `<b>${escapeHtml(t(`action.${action}`))}</b> · ${escapeHtml(info.container ? info.container.short_code : info.container_id)}<br>${escapeHtml(t("queue.queued"))}`;
+  syncQueue();
+}
+
+// The server's answer for the scan this view is showing.
+function showOutcome(result, item) {
+  const outcome = $("#scan-outcome");
+  if (outcome.dataset.id !== result.client_event_id) return;
+  outcome.dataset.status = result.status;
+  const anomalies = (result.anomalies || []).map((a) => t(`kind.${a.kind}`)).join(", ");
+  outcome.innerHTML =
+    `<b>${escapeHtml(t(`action.${item.scan.action}`))}</b> · ${escapeHtml(item.short_code)}<br>` +
+    `<span class="status s-${escapeHtml(result.status)}">${escapeHtml(t(`status.${result.status}`))}</span> ${escapeHtml(reason(result))}` +
+    (anomalies ? `<br><span class="warn">⚠ ${escapeHtml(anomalies)}</span>` : "");
+}
+
+async function startCamera() {
+  $("#scan-error").textContent = "";
+  $("#camera-box").classList.add("live");
+  $("#camera-status").textContent = t("scan.looking");
+  try {
+    const engine = await scanner.start((text) => {
+      $("#camera-box").classList.remove("live");
+      $("#camera-status").textContent = "";
+      handleCode(text);
+    });
+    $("#camera-box").dataset.engine = engine;
+  } catch (error) {
+    $("#camera-box").classList.remove("live");
+    $("#camera-status").textContent = "";
+    $("#scan-error").textContent = `${t("scan.noCamera")} (${error.message})`;
+    $("#manual").open = true;
+  }
+}
+
+export default {
+  name: "scan",
+  init(s) {
+    shell = s;
+    scanner = new Scanner($("#video"));
+    $("#r-actions").addEventListener("click", (e) => {
+      const button = e.target.closest("button[data-action]");
+      if (button) chooseAction(button.dataset.action);
+    });
+    $("#af-cancel").addEventListener("click", () => ($("#action-form").hidden = true));
+    $("#action-form").addEventListener("submit", submitAction);
+    $("#camera-start").addEventListener("click", startCamera);
+    $("#manual-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      handleCode($("#manual-code").value);
+    });
+    onResult((result, item) => result && showOutcome(result, item));
+  },
+  leave() {
+    scanner.stop();
+  },
+  language() {
+    $("#af-method").innerHTML = METHODS.map((m) => `<option value="${m}">${escapeHtml(t(`method.${m}`))}</option>`).join("");
+    $("#af-incident").innerHTML = INCIDENTS.map((m) => `<option value="${m}">${escapeHtml(t(`incident.${m}`))}</option>`).join("");
+  },
+};

@@ -1,0 +1,180 @@
+// Trip: the transfer manifest this phone works on (its containers, weights, discrepancies and
+// signatures), opening another one, starting a new one.
+
+import { api, escapeHtml, listAll, openDocument } from "../shared/api.js";
+import { fmtDateTime } from "../shared/format.js";
+import { t } from "../shared/i18n.js";
+import { $, isNetworkError } from "../shared/shell.js";
+import { manifestId, setManifest } from "../phone.js";
+
+let shell;
+
+function orgName(party) {
+  return party ? party.name : "";
+}
+
+async function render() {
+  $("#trip-error").textContent = "";
+  fillNewTripForm();
+  loadTripList();
+  const box = $("#trip-current");
+  const id = manifestId();
+  if (!id) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  box.innerHTML = `<p class="muted">${escapeHtml(t("common.loading"))}</p>`;
+  let m;
+  try {
+    m = await api(`/api/v1/manifests/${encodeURIComponent(id)}`);
+  } catch (error) {
+    box.innerHTML = `<p class="error">${escapeHtml(isNetworkError(error) ? t("common.offline") : error.message)}</p>
+      <button class="secondary" type="button" id="trip-close">${escapeHtml(t("trip.leave"))}</button>`;
+    $("#trip-close").onclick = () => {
+      setManifest(null);
+      render();
+    };
+    return;
+  }
+  const totals = m.totals;
+  const signed = new Map((m.signatures || []).map((s) => [s.party, s]));
+  const role = shell.role;
+  const receiving = role === "storage_operator" || role === "disposal_operator";
+  const rows = (m.containers || [])
+    .map((c) => {
+      const missing = receiving && !c.received_at && m.state !== "open";
+      const diff = c.receipt_weight_kg != null && c.collection_weight_kg != null ? c.receipt_weight_kg - c.collection_weight_kg : null;
+      const flag = missing ? `<span class="status s-rejected">${escapeHtml(t("trip.missing"))}</span>` : diff !== null && Math.abs(diff) >= 0.2 ? `<span class="status s-warn">${diff > 0 ? "+" : ""}${diff.toFixed(1)} kg</span>` : "";
+      return `<tr><td class="mono">${escapeHtml(c.short_code)}</td><td>${escapeHtml(t(`cat.${c.category}`))}</td><td>${c.collection_weight_kg ?? "–"}</td><td>${c.receipt_weight_kg ?? "–"}</td><td>${flag}</td></tr>`;
+    })
+    .join("");
+  const parties = ["origin", "transporter", "destination"];
+  const sigs = parties
+    .map((p) => {
+      const s = signed.get(p);
+      return s
+        ? `<li>✔ ${escapeHtml(t(`party.${p}`))}: <b>${escapeHtml(s.printed_name)}</b> <span class="muted">${escapeHtml(fmtDateTime(s.signed_at))}</span></li>`
+        : `<li><button type="button" class="secondary sign" data-party="${p}">${escapeHtml(t("trip.signAs"))} ${escapeHtml(t(`party.${p}`))}</button></li>`;
+    })
+    .join("");
+  const disc = m.discrepancies ? renderDiscrepancies(m.discrepancies) : "";
+  box.innerHTML = `
+    <div class="row"><div><div class="big mono">${escapeHtml(m.number)}</div>
+      <div class="muted">${escapeHtml(orgName(m.origin))} → ${escapeHtml(orgName(m.destination))}</div>
+      <div class="muted">${escapeHtml(m.vehicle_plate)}</div></div>
+      <span class="pill">${escapeHtml(t(`mstate.${m.state}`))}</span></div>
+    <div class="counters"><div><b data-testid="trip-count">${totals.containers}</b><span>${escapeHtml(t("trip.containers"))}</span></div>
+      <div><b>${(+totals.collection_weight_kg || 0).toFixed(1)}</b><span>kg ${escapeHtml(t("trip.collected"))}</span></div>
+      <div><b>${totals.received_containers}</b><span>${escapeHtml(t("trip.received"))}</span></div>
+      <div><b>${(+totals.receipt_weight_kg || 0).toFixed(1)}</b><span>kg ${escapeHtml(t("trip.received"))}</span></div></div>
+    ${disc}
+    <table class="grid"><thead><tr><th>${escapeHtml(t("trip.code"))}</th><th>${escapeHtml(t("batch.category"))}</th><th>kg ↑</th><th>kg ↓</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+    <ul class="list sigs">${sigs}</ul>
+    <div class="actions">
+      <a class="button primary" href="#scan">${escapeHtml(t("trip.scanOnto"))}</a>
+      <button type="button" class="secondary" id="trip-pdf">${escapeHtml(t("trip.pdf"))}</button>
+      <button type="button" class="secondary" id="trip-close">${escapeHtml(t("trip.leave"))}</button>
+    </div>`;
+  for (const b of box.querySelectorAll("button.sign")) b.onclick = () => sign(m, b.dataset.party);
+  $("#trip-pdf").onclick = () => openDocument(`/api/v1/manifests/${m.id}.pdf`, `${m.number}.pdf`).catch((e) => ($("#trip-error").textContent = e.message));
+  $("#trip-close").onclick = () => {
+    setManifest(null);
+    render();
+  };
+}
+
+function renderDiscrepancies(d) {
+  const parts = [];
+  const list = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x : x.short_code || x.container_id || JSON.stringify(x))).join(", ") : String(v));
+  for (const [key, value] of Object.entries(d)) {
+    if (value == null || (Array.isArray(value) && !value.length)) continue;
+    parts.push(`<li><b>${escapeHtml(t(`disc.${key}`) || key)}</b>: ${escapeHtml(typeof value === "object" && !Array.isArray(value) ? JSON.stringify(value) : list(value))}</li>`);
+  }
+  return parts.length ? `<div class="alert"><b>${escapeHtml(t("trip.discrepancies"))}</b><ul>${parts.join("")}</ul></div>` : `<div class="ok">${escapeHtml(t("trip.noDiscrepancies"))}</div>`;
+}
+
+function sign(m, party) {
+  const dialog = $("#sign-dialog");
+  $("#sign-title").textContent = `${t("trip.signAs")} ${t(`party.${party}`)} · ${m.number}`;
+  $("#sign-name").value = "";
+  dialog.returnValue = "";
+  dialog.onclose = async () => {
+    if (dialog.returnValue !== "ok") return;
+    const name = $("#sign-name").value.trim();
+    if (!name) return;
+    try {
+      await api(`/api/v1/manifests/${m.id}/sign`, { method: "POST", body: { party, printed_name: name } });
+    } catch (error) {
+      $("#trip-error").textContent = error.message;
+    }
+    render();
+  };
+  dialog.showModal();
+}
+
+let orgsCache = null;
+function organizations() {
+  orgsCache ||= listAll("/api/v1/organizations").catch(() => []);
+  return orgsCache;
+}
+
+async function fillNewTripForm() {
+  const form = $("#trip-new-form");
+  if (form.origin.options.length) return;
+  const orgs = await organizations();
+  const opt = (o) => `<option value="${o.id}">${escapeHtml(o.name)}</option>`;
+  form.origin.innerHTML = orgs.filter((o) => o.kind === "hospital" || o.kind === "storage").map(opt).join("");
+  form.destination.innerHTML = orgs.filter((o) => o.kind === "storage" || o.kind === "disposal").map(opt).join("");
+}
+
+async function loadTripList() {
+  const list = $("#trip-list");
+  try {
+    const items = await listAll("/api/v1/manifests", 50);
+    list.innerHTML = items
+      .filter((m) => m.state !== "closed")
+      .map((m) => `<li><button type="button" class="linkish" data-id="${m.id}"><b class="mono">${escapeHtml(m.number)}</b> ${escapeHtml(m.vehicle_plate)} · ${escapeHtml(t(`mstate.${m.state}`))}</button></li>`)
+      .join("");
+    for (const b of list.querySelectorAll("button[data-id]")) {
+      b.onclick = () => {
+        setManifest(b.dataset.id);
+        $("#trip-open").open = false;
+        render();
+      };
+    }
+  } catch {
+    list.innerHTML = "";
+  }
+}
+
+export default {
+  name: "trip",
+  init(s) {
+    shell = s;
+    $("#trip-open-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const id = e.target.id.value.trim();
+      if (!id) return;
+      setManifest(id);
+      $("#trip-open").open = false;
+      render();
+    });
+    $("#trip-new-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const form = e.target;
+      try {
+        const m = await api("/api/v1/manifests", {
+          method: "POST",
+          body: { origin_organization_id: form.origin.value, destination_organization_id: form.destination.value, vehicle_plate: form.plate.value.trim() },
+        });
+        setManifest(m.id);
+        $("#trip-new").open = false;
+        render();
+      } catch (error) {
+        $("#trip-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+      }
+    });
+  },
+  show: render,
+};

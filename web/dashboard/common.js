@@ -1,0 +1,44 @@
+// What the dashboard's views share: the organizations of the jurisdiction, dates, the order of
+// the anomaly queue and CSV downloads.
+
+import { listAll } from "./shared/api.js";
+import { fmtDateTime } from "./shared/format.js";
+
+const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
+
+// The organizations the signed-in user may see, loaded once after signing in.
+export const orgs = [];
+
+export async function loadOrgs() {
+  const items = await listAll("/api/v1/organizations").catch(() => []);
+  orgs.splice(0, orgs.length, ...items);
+}
+
+export const orgName = (id) => (orgs.find((o) => o.id === id) || {}).name || (id ? `${String(id).slice(0, 8)}…` : "–");
+
+export const fmt = (v) => fmtDateTime(v, "medium");
+
+// Most severe first, then the most recent.
+export function compareAnomalies(a, b) {
+  return (SEVERITY_RANK[b.severity] || 0) - (SEVERITY_RANK[a.severity] || 0) || String(b.detected_at).localeCompare(String(a.detected_at));
+}
+
+function toCsv(rows) {
+  const cell = (v) => {
+    const s = v == null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return rows.map((r) => r.map(cell).join(",")).join("\r\n");
+}
+
+// Save rows as a CSV file (with a BOM, so that spreadsheet programs read the Chinese).
+export function download(name, rows) {
+  const blob = new Blob(["\ufeff", toCsv(rows)], { type: "text/csv;charset=utf-8" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 30000);
+}
