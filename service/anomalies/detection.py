@@ -10,13 +10,16 @@ from service.config import get_settings
 from service.organizations.models import Organization
 
 
-def org_profile(org: Organization | None, *, epidemic: bool = False) -> Profile:
-    """The profile that judges what happens at ``org``: its own, else its jurisdiction's; the
-    epidemic variant for epidemic waste or an organization in epidemic mode."""
+def org_profile(
+    org: Organization | None, *, epidemic: bool = False, default: str | None = None
+) -> Profile:
+    """The profile that judges what happens at ``org``: its own, else its jurisdiction's (or
+    ``default``, the deployment's); the epidemic variant for epidemic waste or an organization
+    in epidemic mode. The scan, the sweep and the reports all judge by this."""
     return profile_for(
         org.jurisdiction if org else None,
         epidemic=epidemic or bool(org and org.epidemic_mode),
-        default=get_settings().default_profile,
+        default=default or get_settings().default_profile,
         own=org.anomaly_profile if org else None,
     )
 

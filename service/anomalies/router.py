@@ -37,6 +37,9 @@ def list_anomalies(
     severity: Severity | None = None,
     organization_id: uuid.UUID | None = None,
     since: AwareDatetime | None = None,
+    container_id: Annotated[
+        str | None, Query(max_length=32, description="one container's anomalies")
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[AnomalyPublic]:
@@ -49,6 +52,7 @@ def list_anomalies(
             severity=severity,
             organization_id=organization_id,
             since=since,
+            container_id=container_id,
         ),
         cursor=cursor,
         limit=limit,

@@ -36,6 +36,14 @@ class Kind(StrEnum):
     clock_skew = "clock_skew"
 
 
+# The rule that times each stage of a container's life (service.custody.stages).
+STAGE_RULE: dict[str, Kind] = {
+    "storage": Kind.storage_overdue,
+    "transit": Kind.transit_overdue,
+    "disposal": Kind.disposal_overdue,
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     """What a rule found: the caller adds the subject and stores it exactly once."""

@@ -13,6 +13,7 @@ from service.anomalies.detection import as_str, org_profile
 from service.anomalies.models import Anomaly
 from service.anomalies.profile import Profile
 from service.anomalies.rules import (
+    STAGE_RULE,
     Finding,
     Kind,
     SitePoint,
@@ -27,6 +28,7 @@ from service.anomalies.rules import (
 from service.anomalies.store import Subject, store_findings
 from service.custody.machine import Action, State
 from service.custody.models import Container, CustodyEvent
+from service.custody.stages import stage_ended_by
 from service.manifests.models import Manifest
 from service.organizations.models import Organization, OrgKind, Site
 
@@ -44,14 +46,6 @@ class AcceptedScan:
     site: Site | None = None
     manifest: Manifest | None = None
     clock_ahead: timedelta | None = None
-
-
-# The stage a leaving scan ends (the states it leaves) and the rule that times it.
-_STAGE_EXIT: dict[str, tuple[frozenset[str], Kind]] = {
-    Action.pickup: (frozenset({State.collected, State.hospital_storage}), Kind.storage_overdue),
-    Action.receive: (frozenset({State.in_transit}), Kind.transit_overdue),
-    Action.dispose: (frozenset({State.received, State.stored}), Kind.disposal_overdue),
-}
 
 
 def _point(session: Session, event: CustodyEvent, site: Site | None) -> tuple[float, float] | None:
@@ -175,17 +169,18 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
             )
 
     # A late hand-over is caught at the scan itself, with the sweep's own dedupe key.
-    stage = _STAGE_EXIT.get(event.action)
-    if stage is not None and event.from_state in stage[0]:
+    stage = stage_ended_by(event.action, event.from_state)
+    if stage is not None:
         since = outcome.stage_since_before
         if since is not None:
-            holder = _stage_holder(stage[1], origin, actor_org, manifest, orgs)
+            kind = STAGE_RULE[stage.name]
+            holder = _stage_holder(kind, origin, actor_org, manifest, orgs)
             stage_profile = org_profile(holder, epidemic=container.epidemic)
             late = overdue(
-                stage[1],
+                kind,
                 since=since,
                 now=event.occurred_at,
-                setting=stage_profile.rule(stage[1]),
+                setting=stage_profile.rule(kind),
             )
             if late is not None:
                 stage_subject = Subject.container(

@@ -62,6 +62,7 @@ class AnomalyFilter:
     severity: Severity | None = None
     organization_id: uuid.UUID | None = None
     since: datetime | None = None
+    container_id: str | None = None
 
 
 def list_anomalies(
@@ -78,6 +79,8 @@ def list_anomalies(
         query = query.where(col(Anomaly.severity) == filters.severity)
     if filters.organization_id is not None:
         query = query.where(col(Anomaly.organization_id) == filters.organization_id)
+    if filters.container_id is not None:
+        query = query.where(col(Anomaly.container_id) == filters.container_id)
     if filters.since is not None:
         query = query.where(col(Anomaly.detected_at) >= filters.since)
     after = read_cursor(cursor, r=an_int, at=an_aware_time, id=a_uuid)

@@ -20,11 +20,11 @@ from sqlmodel import Session, col, select
 
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
 from service.anomalies.profile import Profile, all_profiles, profile_for
-from service.anomalies.rules import Finding, Kind, manifest_hard_limit, overdue
+from service.anomalies.rules import STAGE_RULE, Finding, Kind, manifest_hard_limit, overdue
 from service.anomalies.store import Subject, store_findings
 from service.config import get_settings
-from service.custody.machine import State
 from service.custody.models import Container
+from service.custody.stages import DISPOSAL, STORAGE, TRANSIT
 from service.manifests.models import Manifest, ManifestState
 from service.organizations.models import Organization, OrgKind
 
@@ -150,11 +150,7 @@ def run_sweep(
         )
         if x is not None
     ]
-    held = (
-        _stage_rows(session, (State.collected, State.hospital_storage), now - min(limits))
-        if limits
-        else []
-    )
+    held = _stage_rows(session, tuple(sorted(STORAGE.states)), now - min(limits)) if limits else []
     orgs = _orgs(session, [r[1] for r in held])
     oldest: dict[uuid.UUID, datetime] = {}
     for cid, origin_id, holder_id, epidemic, since in held:
@@ -177,7 +173,7 @@ def run_sweep(
     tick("collection interval")
 
     transit, report.examined["in_transit"] = _stage_overdue(
-        session, now, profiles, Kind.transit_overdue, (State.in_transit,)
+        session, now, profiles, STAGE_RULE[TRANSIT.name], tuple(sorted(TRANSIT.states))
     )
     found.extend(transit)
     tick("transit")
@@ -186,8 +182,8 @@ def run_sweep(
         session,
         now,
         profiles,
-        Kind.disposal_overdue,
-        (State.received, State.stored),
+        STAGE_RULE[DISPOSAL.name],
+        tuple(sorted(DISPOSAL.states)),
         holder_kind=OrgKind.disposal,
     )
     found.extend(at_plant)

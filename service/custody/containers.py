@@ -17,13 +17,11 @@ from service.auth.roles import Role
 from service.custody.ledger import append_event
 from service.custody.machine import Action, Incident, State
 from service.custody.models import Container, CustodyEvent
+from service.custody.stages import STAGE_STARTS
 from service.errors import Forbidden, NotFound
 from service.labels.keys import LabelSigner
 from service.labels.signing import short_code
 from service.organizations.models import Site
-
-# The actions that begin a stage of a container's life (see Container.stage_since).
-STAGE_STARTS = frozenset({Action.register, Action.collect, Action.pickup, Action.receive})
 
 
 def new_container_id() -> str:

@@ -1,9 +1,10 @@
 """Compliance figures per organization and period.
 
 Containers counted: those the organization originated, held or had custody of, registered in
-the period. Stages: storage (collect → pickup), transit (pickup → receive), disposal (receive →
-dispose), measured on event time; a stage is on time when it ended (or, if still open, has
-lasted) within the organization's profile limit.
+the period. Stages (:mod:`service.custody.stages`): storage (collect → pickup), transit (pickup →
+receive), disposal (receive → dispose), measured on event time over the events that still
+stand after corrections, with corrected weights; a stage is on time when it ended (or, if still
+open, has lasted) within the limit of the profile the anomaly rules judge the organization by.
 """
 
 from __future__ import annotations
@@ -19,20 +20,16 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from schemas.reports import ComplianceReport, DwellStats, OnTime, Weights
+from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly, AnomalyStatus
-from service.anomalies.profile import profile_for
-from service.anomalies.rules import Kind
+from service.anomalies.rules import STAGE_RULE
 from service.auth.actor import Actor
+from service.custody.ledger import corrected_weights, standing_events
 from service.custody.machine import Action, State
 from service.custody.models import Container, CustodyEvent
+from service.custody.stages import STAGES
 from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
-
-STAGES: dict[str, tuple[str, str, Kind]] = {
-    "storage": (Action.collect, Action.pickup, Kind.storage_overdue),
-    "transit": (Action.pickup, Action.receive, Kind.transit_overdue),
-    "disposal": (Action.receive, Action.dispose, Kind.disposal_overdue),
-}
 
 
 def _visible_org(session: Session, actor: Actor, organization_id: uuid.UUID) -> Organization:
@@ -76,7 +73,7 @@ def compliance_report(
     if period_to <= period_from:
         raise InvalidInput("'to' must be after 'from'")
     org = _visible_org(session, actor, organization_id)
-    profile = profile_for(org.jurisdiction, epidemic=org.epidemic_mode, default=default_profile)
+    profile = org_profile(org, default=default_profile)
     containers = list(
         session.exec(
             select(Container).where(
@@ -100,24 +97,28 @@ def compliance_report(
         ):
             events[e.container_id].append(e)
 
-    dwell: dict[str, list[float]] = {name: [] for name in STAGES}
+    dwell: dict[str, list[float]] = {stage.name: [] for stage in STAGES}
     on_time: list[OnTime] = []
     late: Counter[str] = Counter()
     total: Counter[str] = Counter()
     collected = received = disposed = 0.0
     for c in containers:
         chain = events.get(c.id, [])
+        weights = corrected_weights(chain)
         first: dict[str, CustodyEvent] = {}
-        for e in chain:
+        for e in standing_events(chain):
             first.setdefault(e.action, e)
         collect, receive = first.get(Action.collect), first.get(Action.receive)
-        if collect is not None and collect.weight_kg:
-            collected += collect.weight_kg
-        if receive is not None and receive.weight_kg:
-            received += receive.weight_kg
+        collect_kg = weights.get(collect.id or 0) if collect is not None else None
+        receive_kg = weights.get(receive.id or 0) if receive is not None else None
+        if collect_kg:
+            collected += collect_kg
+        if receive_kg:
+            received += receive_kg
             if c.state == State.disposed:
-                disposed += receive.weight_kg
-        for name, (begin, end, kind) in STAGES.items():
+                disposed += receive_kg
+        for stage in STAGES:
+            name, begin, end, kind = stage.name, stage.begins, stage.ends, STAGE_RULE[stage.name]
             started = first.get(begin)
             if started is None:
                 continue
@@ -130,7 +131,8 @@ def compliance_report(
             total[name] += 1
             if limit is not None and timedelta(hours=hours) > limit:
                 late[name] += 1
-    for name, (_b, _e, kind) in STAGES.items():
+    for stage in STAGES:
+        name, kind = stage.name, STAGE_RULE[stage.name]
         limit = profile.rule(kind).hours()
         on_time.append(
             OnTime(

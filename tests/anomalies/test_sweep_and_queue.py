@@ -148,6 +148,31 @@ def test_queue_scoping_order_and_workflow(
     assert rest["next_cursor"] is None
 
 
+def test_the_queue_gives_one_containers_anomalies(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    first, second = ch.register(), ch.register()
+    ch.scan(ch.operator, first, "dispose", clock.now, method="incineration")  # missing_step
+    ch.scan(ch.staff, second, "collect", clock.now + timedelta(hours=1), weight_kg=1.0)  # skew
+    regulator = ch.headers(ch.regulator)
+
+    def kinds_of(container: dict[str, object]) -> list[tuple[str, object]]:
+        r = client.get(f"/api/v1/anomalies?container_id={container['id']}", headers=regulator)
+        assert r.status_code == 200, r.text
+        return [(i["kind"], i["container_id"]) for i in r.json()["items"]]
+
+    assert kinds_of(first) == [("missing_step", first["id"])]
+    assert kinds_of(second) == [("clock_skew", second["id"])]
+    assert kinds_of({"id": "no-such-container"}) == []
+    # Scoped as ever: another jurisdiction's regulator sees none of them.
+    other = chain(session, client, jurisdiction="CN-37")
+    r = client.get(
+        f"/api/v1/anomalies?container_id={first['id']}", headers=ch.headers(other.regulator)
+    )
+    assert r.json()["items"] == []
+
+
 def test_webhook_for_an_unknown_organization_is_404(
     client: TestClient, session: Session, clock: FakeClock
 ) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.anomalies.receipt import on_manifest_received
 from service.manifests.discrepancies import WeighedLine, compute_discrepancies
-from tests.anomalies.helpers import chain
+from tests.anomalies.helpers import Chain, chain
 from tests.conftest import FakeClock
 
 
@@ -94,3 +97,78 @@ def test_manifest_discrepancies_raise_count_and_weight_once(
         "weight_discrepancy",
     ]
     assert {a.id for a in again} == {a.id for a in first}
+
+
+def _report(client: TestClient, ch: Chain, org_id: object, start: datetime, end: datetime) -> Any:
+    r = client.get(
+        "/api/v1/reports/compliance",
+        params={"organization_id": str(org_id), "from": start.isoformat(), "to": end.isoformat()},
+        headers=ch.headers(ch.regulator),
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_report_judges_by_the_organizations_own_profile(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    # The detector times this plant's disposals by its own profile (us-rcra: 2,160 h); so
+    # must the report, or the two disagree about the same container.
+    ch = chain(session, client, anomaly_profile="us-rcra")
+    start = clock.now
+    c = ch.register()
+    ch.scan(ch.staff, c, "collect", clock.now, weight_kg=5.0)
+    m = ch.manifest()
+    ch.scan(ch.driver, c, "pickup", clock.now, manifest_id=m.id)
+    ch.scan(ch.operator, c, "receive", clock.now, weight_kg=5.0)
+    clock.advance(hours=60)  # beyond cn-national's 48 h, well within us-rcra's 2,160 h
+    ch.scan(ch.operator, c, "dispose", clock.now, method="incineration")
+    plant = _report(client, ch, ch.plant.id, start, clock.now)
+    assert plant["profile"] == "us-rcra"
+    disposal = next(o for o in plant["on_time"] if o["rule"] == "disposal_overdue")
+    assert disposal["limit_hours"] == 2160
+    assert (disposal["total"], disposal["late"]) == (1, 0)
+    hospital = _report(client, ch, ch.hospital.id, start, clock.now)
+    assert hospital["profile"] == "cn-national"
+    disposal = next(o for o in hospital["on_time"] if o["rule"] == "disposal_overdue")
+    assert (disposal["limit_hours"], disposal["late"]) == (48, 1)
+
+
+def test_the_report_counts_what_corrections_left_standing(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    start = clock.now
+    c = ch.register()
+    collect = ch.scan(ch.staff, c, "collect", clock.now, weight_kg=5.0).json()["event"]
+    # The scale was wrong: the bag weighed 4.2 kg.
+    fixed = ch.scan(
+        ch.staff,
+        c,
+        "correct",
+        clock.now,
+        corrects_event_id=collect["id"],
+        correction_reason="incorrect_data",
+        correction_data={"weight_kg": 4.2},
+    )
+    assert fixed.status_code == 201, fixed.text
+    m = ch.manifest()
+    clock.advance(hours=1)
+    ch.scan(ch.driver, c, "pickup", clock.now, manifest_id=m.id)
+    clock.advance(hours=1)
+    receipt = ch.scan(ch.operator, c, "receive", clock.now, weight_kg=4.0).json()["event"]
+    # The receipt was scanned on the wrong bag: it did not occur.
+    voided = ch.scan(
+        ch.operator,
+        c,
+        "correct",
+        clock.now,
+        corrects_event_id=receipt["id"],
+        correction_reason="did_not_occur",
+    )
+    assert voided.status_code == 201, voided.text
+    body = _report(client, ch, ch.hospital.id, start, clock.now + timedelta(minutes=1))
+    assert body["weights"] == {"collected_kg": 4.2, "received_kg": 0.0, "disposed_kg": 0.0}
+    # The transit stage is still open (its receipt did not occur): no dwell time measured.
+    assert body["dwell"]["transit"]["count"] == 0
+    assert body["dwell"]["storage"]["count"] == 1

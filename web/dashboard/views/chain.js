@@ -26,7 +26,7 @@ async function loadChain(text) {
     const container = await findContainer(text);
     const [chain, anomalies] = await Promise.all([
       api(`/api/v1/containers/${container.id}/events`),
-      listAll("/api/v1/anomalies", 5000).then((all) => all.filter((a) => a.container_id === container.id)).catch(() => []),
+      listAll(`/api/v1/anomalies?container_id=${encodeURIComponent(container.id)}`, 1000).catch(() => []),
     ]);
     const manifestIds = [...new Set(chain.events.map((e) => e.manifest_id).filter(Boolean))];
     const manifests = await Promise.all(manifestIds.map((id) => api(`/api/v1/manifests/${id}`).catch(() => ({ id, number: String(id).slice(0, 8) }))));
