@@ -3,15 +3,25 @@ whose profile judges, and the small conversions facts need."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from service.anomalies.profile import Profile, profile_for
 from service.config import get_settings
-from service.organizations.models import Organization
+
+
+class ProfiledOrganization(Protocol):
+    """What decides an organization's profile (an Organization row, or the sweep's copy)."""
+
+    @property
+    def jurisdiction(self) -> str: ...
+    @property
+    def epidemic_mode(self) -> bool: ...
+    @property
+    def anomaly_profile(self) -> str | None: ...
 
 
 def org_profile(
-    org: Organization | None, *, epidemic: bool = False, default: str | None = None
+    org: ProfiledOrganization | None, *, epidemic: bool = False, default: str | None = None
 ) -> Profile:
     """The profile that judges what happens at ``org``: its own, else its jurisdiction's (or
     ``default``, the deployment's); the epidemic variant for epidemic waste or an organization

@@ -18,8 +18,9 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
-from service.anomalies.profile import Profile, all_profiles, profile_for
+from service.anomalies.profile import Profile, all_profiles
 from service.anomalies.rules import STAGE_RULE, Finding, Kind, manifest_hard_limit, overdue
 from service.anomalies.store import Subject, store_findings
 from service.config import get_settings
@@ -72,9 +73,7 @@ class _Profiles:
             org.anomaly_profile if org else None,
         )
         if key not in self._cache:
-            self._cache[key] = profile_for(
-                key[0] or None, epidemic=key[1], default=self.default, own=key[2]
-            )
+            self._cache[key] = org_profile(org, epidemic=epidemic, default=self.default)
         return self._cache[key]
 
 

@@ -11,6 +11,7 @@ from service.custody.errors import (
     CustodyMismatch,
     ScanManifestNotFound,
     ScanManifestNotOpen,
+    ScanRefusal,
     ScanSiteNotFound,
     WrongManifest,
 )
@@ -20,13 +21,18 @@ from service.manifests.models import Manifest, ManifestState
 from service.organizations.models import Organization, OrgKind, Site
 
 
-def check_custody(
-    session: Session, actor: Actor, scan: ScanCreate, container: Container
-) -> Manifest | None:
-    """Whether the scanning organization may act on the container now. Returns the manifest
-    the scan belongs to, if any."""
+def custody_refusal(
+    session: Session,
+    actor: Actor,
+    action: Action,
+    container: Container,
+    manifest: Manifest | None,
+) -> ScanRefusal | None:
+    """Whether the scanning organization may take ``action`` on ``container`` now: None if
+    it may, else the refusal. ``manifest`` is the trip the action belongs to (the pickup's
+    manifest; the container's current one for a receipt). The scan and the phone's list of
+    possible actions both ask this."""
     org = actor.organization_id
-    action = scan.action
 
     if action is Action.inspect:
         if actor.is_regulator:
@@ -34,42 +40,61 @@ def check_custody(
             holder = session.get(Organization, container.holder_organization_id)
             jurisdictions = {o.jurisdiction for o in (origin, holder) if o is not None}
             if actor.jurisdiction not in jurisdictions:
-                raise CustodyMismatch("the container is outside your jurisdiction")
+                return CustodyMismatch("the container is outside your jurisdiction")
         elif org not in (container.holder_organization_id, container.custodian_organization_id):
-            raise CustodyMismatch(
+            return CustodyMismatch(
                 "your organization neither holds nor has custody of this container"
             )
         return None
 
     if action is Action.pickup:
-        manifest = session.get(Manifest, scan.manifest_id) if scan.manifest_id else None
         if manifest is None or manifest.transporter_organization_id != org:
-            raise ScanManifestNotFound("no such manifest of your company")
+            return ScanManifestNotFound("no such manifest of your company")
         if manifest.state != ManifestState.open:
-            raise ScanManifestNotOpen(
+            return ScanManifestNotOpen(
                 f"the manifest is {manifest.state}; containers join a trip while open"
             )
         if manifest.origin_organization_id != container.holder_organization_id:
-            raise CustodyMismatch("the container is not held by this manifest's origin")
-        return manifest
+            return CustodyMismatch("the container is not held by this manifest's origin")
+        return None
 
     if action is Action.receive:
-        manifest = (
-            session.get(Manifest, container.current_manifest_id)
-            if container.current_manifest_id
-            else None
-        )
         if manifest is None or manifest.destination_organization_id != org:
-            raise CustodyMismatch("your organization is not this container's destination")
-        if scan.manifest_id is not None and scan.manifest_id != manifest.id:
-            raise WrongManifest("the container travels on another manifest")
-        return manifest
+            return CustodyMismatch("your organization is not this container's destination")
+        return None
 
     # collect, store, dispose, report_incident: the organization holding the container.
     if org != container.holder_organization_id:
-        raise CustodyMismatch("your organization does not hold this container")
+        return CustodyMismatch("your organization does not hold this container")
     if action is Action.dispose and actor.organization_kind is not OrgKind.disposal:
-        raise CustodyMismatch("only a disposal plant disposes of waste")
+        return CustodyMismatch("only a disposal plant disposes of waste")
+    return None
+
+
+def current_manifest(session: Session, container: Container) -> Manifest | None:
+    if container.current_manifest_id is None:
+        return None
+    return session.get(Manifest, container.current_manifest_id)
+
+
+def check_custody(
+    session: Session, actor: Actor, scan: ScanCreate, container: Container
+) -> Manifest | None:
+    """Raise the refusal if the scanning organization may not act on the container now.
+    Returns the manifest the scan belongs to, if any."""
+    manifest: Manifest | None = None
+    if scan.action is Action.pickup and scan.manifest_id is not None:
+        manifest = session.get(Manifest, scan.manifest_id)
+    elif scan.action is Action.receive:
+        manifest = current_manifest(session, container)
+    refusal = custody_refusal(session, actor, scan.action, container, manifest)
+    if refusal is not None:
+        raise refusal
+    travels_on = manifest.id if manifest is not None else None
+    if scan.action is Action.receive and scan.manifest_id not in (None, travels_on):
+        raise WrongManifest("the container travels on another manifest")
+    if scan.action in (Action.pickup, Action.receive):
+        return manifest
     return None
 
 

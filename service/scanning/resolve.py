@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
 from service.auth.actor import Actor
-from service.auth.roles import Role
 from service.custody.errors import ContainerNotFound
 from service.custody.machine import Action, allowed_actions
 from service.custody.models import Container
@@ -25,7 +24,7 @@ from service.labels.signing import (
 )
 from service.manifests.models import Manifest
 from service.manifests.service import open_manifests_for_pickup
-from service.organizations.models import Organization, OrgKind
+from service.scanning.checks import current_manifest, custody_refusal
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def _for_actor(session: Session, actor: Actor, container: Container) -> Resoluti
     """What ``actor`` may do with ``container``; None if they may neither see nor act on it."""
     manifests = open_manifests_for_pickup(session, actor, container.holder_organization_id)
     actions = possible_actions(
-        session=session, actor=actor, container=container, has_manifest=bool(manifests)
+        session=session, actor=actor, container=container, open_manifests=manifests
     )
     visible = session.exec(
         select(col(Container.id)).where(Container.id == container.id, container_scope(actor))
@@ -106,44 +105,21 @@ def _for_actor(session: Session, actor: Actor, container: Container) -> Resoluti
 
 
 def possible_actions(
-    *, session: Session, actor: Actor, container: Container, has_manifest: bool
+    *, session: Session, actor: Actor, container: Container, open_manifests: list[Manifest]
 ) -> list[Action]:
-    """The state machine's actions for the role, narrowed by the custody checks the scan will
-    meet (see :func:`service.scanning.checks.check_custody`)."""
-    org = actor.organization_id
+    """The state machine's actions for the role that the custody checks would let through
+    (:func:`service.scanning.checks.custody_refusal`, the scan's own check)."""
+    current = current_manifest(session, container)
     result: list[Action] = []
     for action in allowed_actions(
-        state=container.state, role=actor.role, has_manifest=has_manifest
+        state=container.state, role=actor.role, has_manifest=bool(open_manifests)
     ):
-        if action is Action.inspect:
-            ok = (
-                _in_jurisdiction(session, actor, container)
-                if actor.role is Role.regulator
-                else org in (container.holder_organization_id, container.custodian_organization_id)
-            )
-        elif action is Action.pickup:
-            ok = has_manifest
+        if action is Action.pickup:
+            manifest = open_manifests[0] if open_manifests else None
         elif action is Action.receive:
-            manifest = (
-                session.get(Manifest, container.current_manifest_id)
-                if container.current_manifest_id
-                else None
-            )
-            ok = manifest is not None and manifest.destination_organization_id == org
-        elif action is Action.dispose:
-            ok = org == container.holder_organization_id and (
-                actor.organization_kind is OrgKind.disposal
-            )
+            manifest = current
         else:
-            ok = org == container.holder_organization_id
-        if ok:
+            manifest = None
+        if custody_refusal(session, actor, action, container, manifest) is None:
             result.append(action)
     return result
-
-
-def _in_jurisdiction(session: Session, actor: Actor, container: Container) -> bool:
-    orgs = [
-        session.get(Organization, container.origin_organization_id),
-        session.get(Organization, container.holder_organization_id),
-    ]
-    return actor.jurisdiction in {o.jurisdiction for o in orgs if o is not None}
