@@ -194,6 +194,19 @@ def verify(
     raise typer.Exit(status)
 
 
+@app.command()
+def witness(
+    log: Annotated[str, typer.Option(help="The log's address, e.g. https://host/api/v1/log.")],
+    log_key: Annotated[list[str], typer.Option("--log-key", help="A log verifier key you trust.")],
+    state: Annotated[Path, typer.Option(help="The file that keeps the last good checkpoint.")],
+) -> None:
+    """One round of a witness: the log's checkpoint must extend the one kept last time (a
+    consistency proof built from the log's tiles). Run it from cron; exit 1 is an alarm."""
+    from service.tlog.verifier import run_witness
+
+    raise typer.Exit(run_witness(log, log_keys=log_key, state=state, echo=typer.echo))
+
+
 def _verify_all() -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

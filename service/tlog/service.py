@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, tuple_, update
+from sqlalchemy import bindparam, insert, select, text, tuple_, update
 from sqlmodel import Session, col
 
 from service.errors import Conflict, InvalidInput, NotFound
@@ -65,9 +65,17 @@ def sequence_now(session: Session) -> None:
     """Put the events this transaction inserted into the log now rather than at commit
     (PostgreSQL; on SQLite each event entered the log as it was inserted)."""
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET CONSTRAINTS {SEQUENCER} IMMEDIATE"))
-        session.execute(text(f"SET CONSTRAINTS {SEQUENCER} DEFERRED"))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            f"SET CONSTRAINTS {SEQUENCER} IMMEDIATE; SET CONSTRAINTS {SEQUENCER} DEFERRED"
+        )
+
+
+# One compiled statement, run on the connection: it sits on every scan's path.
+_INDEXES = text("SELECT event_id, log_index FROM log_leaf WHERE event_id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
 
 
 def log_indexes(
@@ -78,13 +86,9 @@ def log_indexes(
     if sequence:
         sequence_now(session)
     found: dict[int, int] = {}
+    connection = session.connection()
     for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        rows = session.execute(
-            select(col(LogLeaf.event_id), col(LogLeaf.log_index)).where(
-                col(LogLeaf.event_id).in_(chunk)
-            )
-        )
+        rows = connection.execute(_INDEXES, {"ids": ids[start : start + 1000]})
         found.update((int(event_id), int(index)) for event_id, index in rows)
     return found
 
@@ -104,23 +108,24 @@ def head_size(session: Session) -> int:
 # The tree, as tiles
 
 
+_TREE = select(col(LogTree.size), col(LogTree.root_hash)).where(col(LogTree.id) == 1)
+_TILES = select(col(LogTile.level), col(LogTile.idx), col(LogTile.data)).where(
+    tuple_(col(LogTile.level), col(LogTile.idx)).in_(bindparam("keys", expanding=True))
+)
+
+
 def tree_state(session: Session) -> tuple[int, bytes]:
-    size, root = session.execute(
-        select(col(LogTree.size), col(LogTree.root_hash)).where(col(LogTree.id) == 1)
-    ).one()
+    size, root = session.connection().execute(_TREE).one()
     return int(size), bytes.fromhex(root)
 
 
 def fetch_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
     wanted = sorted(set(keys))
     tiles: dict[TileKey, bytes] = {}
+    connection = session.connection()
     for start in range(0, len(wanted), 200):
-        chunk = wanted[start : start + 200]
-        for level, idx, data in session.execute(
-            select(col(LogTile.level), col(LogTile.idx), col(LogTile.data)).where(
-                tuple_(col(LogTile.level), col(LogTile.idx)).in_(chunk)
-            )
-        ):
+        rows = connection.execute(_TILES, {"keys": wanted[start : start + 200]})
+        for level, idx, data in rows:
             tiles[(int(level), int(idx))] = bytes(data)
     return tiles
 

@@ -14,36 +14,40 @@ so a partial tile path names immutable bytes too. Pure module.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from service.tlog.merkle import Node
-from service.tlog.verifier import EMPTY_ROOT, HASH_SIZE, node_hash, root_of
+from service.tlog.verifier import (
+    EMPTY_ROOT,
+    FULL_TILE_BYTES,
+    HASH_SIZE,
+    HEIGHT,
+    WIDTH,
+    encode_index,
+    node_hash,
+    root_of,
+    split_hashes,
+    tile_of_node,
+    tile_path,
+    tile_width,
+)
 
-HEIGHT = 8
-WIDTH = 1 << HEIGHT
-FULL_TILE_BYTES = WIDTH * HASH_SIZE
+__all__ = [
+    "FULL_TILE_BYTES",
+    "HEIGHT",
+    "WIDTH",
+    "encode_index",
+    "split_hashes",
+    "tile_of_node",
+    "tile_path",
+    "tile_width",
+]
+
 MAX_LEVEL = 63
-
 TileKey = tuple[int, int]  # (level, index)
-
-
-def encode_index(index: int) -> str:
-    """``1234067`` -> ``x001/x234/067``."""
-    if index < 0:
-        raise ValueError("a tile index is not negative")
-    groups = [f"{index % 1000:03d}"]
-    index //= 1000
-    while index:
-        groups.append(f"x{index % 1000:03d}")
-        index //= 1000
-    return "/".join(reversed(groups))
-
-
-def tile_path(level: int | str, index: int, width: int = WIDTH) -> str:
-    """The path of a tile (``level`` may be ``"entries"``), relative to the log prefix."""
-    suffix = "" if width == WIDTH else f".p/{width}"
-    return f"tile/{level}/{encode_index(index)}{suffix}"
 
 
 _INDEX = re.compile(r"(?:x\d{3}/)*\d{3}")
@@ -78,14 +82,6 @@ def parse_level(text: str) -> int | None:
     return int(text)
 
 
-def tile_of_node(level: int, index: int) -> tuple[TileKey, int, int]:
-    """Where the perfect subtree ``(level, index)`` lives: the tile, the offset of its first
-    hash in the tile, and how many hashes (a power of two) make it."""
-    tile_level, height = divmod(level, HEIGHT)
-    first = index << height
-    return (tile_level, first >> HEIGHT), first & (WIDTH - 1), 1 << height
-
-
 def partial_tiles(size: int) -> dict[int, TileKey]:
     """The rightmost, partial tile of each level of a tree of ``size`` leaves (levels whose
     partial tile would be empty are left out)."""
@@ -97,16 +93,6 @@ def partial_tiles(size: int) -> dict[int, TileKey]:
             tiles[level] = (level, size >> (HEIGHT * (level + 1)))
         level += 1
     return tiles
-
-
-def tile_width(size: int, level: int, index: int) -> int:
-    """How many hashes tile ``(level, index)`` holds in a tree of ``size`` leaves (0: none)."""
-    entries = size >> (HEIGHT * level)
-    return max(0, min(WIDTH, entries - index * WIDTH))
-
-
-def split_hashes(data: bytes) -> list[bytes]:
-    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
 @dataclass
@@ -194,24 +180,59 @@ def range_root(size: int, partial: Mapping[int, bytes | bytearray]) -> bytes:
     return value
 
 
+def tile_levels(data: bytes) -> list[list[bytes]]:
+    """The hashes a tile's entries make, level by level: ``levels[r][k]`` is the subtree
+    over entries ``[k * 2**r, (k + 1) * 2**r)`` (complete subtrees only)."""
+    level = split_hashes(data)
+    levels = [level]
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        levels.append(level)
+    return levels
+
+
+# The inner hashes of recently read tiles, kept between requests: the top tiles and the right
+# edge serve every proof. Keyed by the tile's bytes (a tile's content names its hashes), so a
+# tile that grew, or was changed behind the service's back, is never answered from here.
+_TILE_LEVELS: OrderedDict[bytes, list[list[bytes]]] = OrderedDict()
+_CACHED_TILES = 512
+_cache_lock = threading.Lock()
+
+
+def _levels_of(data: bytes) -> list[list[bytes]]:
+    with _cache_lock:
+        found = _TILE_LEVELS.get(data)
+        if found is not None:
+            _TILE_LEVELS.move_to_end(data)
+            return found
+    levels = tile_levels(data)
+    with _cache_lock:
+        _TILE_LEVELS[data] = levels
+        while len(_TILE_LEVELS) > _CACHED_TILES:
+            _TILE_LEVELS.popitem(last=False)
+    return levels
+
+
 class TileNodes:
     """A :class:`service.tlog.merkle.NodeSource` over tiles that were fetched already."""
 
     def __init__(self, tiles: Mapping[TileKey, bytes]) -> None:
         self.tiles = tiles
-        self._memo: dict[Node, bytes] = {}
+        self._levels: dict[TileKey, list[list[bytes]]] = {}
 
     def node(self, level: int, index: int) -> bytes:
-        found = self._memo.get((level, index))
-        if found is not None:
-            return found
-        key, offset, count = tile_of_node(level, index)
-        data = self.tiles.get(key)
-        if data is None or len(data) < (offset + count) * HASH_SIZE:
+        key, offset, _ = tile_of_node(level, index)
+        levels = self._levels.get(key)
+        if levels is None:
+            data = self.tiles.get(key)
+            if data is None:
+                raise LookupError(f"tile {key} is not in the log")
+            levels = self._levels[key] = _levels_of(data)
+        height = level % HEIGHT
+        row = levels[height] if height < len(levels) else []
+        if offset >> height >= len(row):
             raise LookupError(f"tile {key} does not hold node ({level}, {index})")
-        value = root_of(split_hashes(data[offset * HASH_SIZE : (offset + count) * HASH_SIZE]))
-        self._memo[(level, index)] = value
-        return value
+        return row[offset >> height]
 
 
 def tiles_for(nodes: Iterable[Node]) -> set[TileKey]:

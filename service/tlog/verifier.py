@@ -19,7 +19,13 @@ court expert can copy this one file and run it without the server and without a 
 - given a checkpoint the analyst saved earlier (``--previous``), that the log only grew since:
   an RFC 9162 consistency proof between the two trees.
 
-It names the first thing that fails. The Merkle tree rules here (RFC 9162 section 2) are the
+It names the first thing that fails.
+
+``python verifier.py witness --log https://host/api/v1/log --log-key KEY --state kept.txt``
+is a witness: each run checks that the log's latest checkpoint extends the one it kept, with a
+consistency proof it builds from the log's C2SP tiles itself.
+
+The Merkle tree rules here (RFC 9162 section 2, and where each hash sits in the tiles) are the
 ones the server builds its log with: the server imports them from this module.
 """
 
@@ -35,7 +41,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -181,6 +187,133 @@ def verify_consistency(
         raise ProofError("the consistency proof does not lead to the first tree's root")
     if sr != second_root:
         raise ProofError("the consistency proof does not lead to the second tree's root")
+
+
+# ---------------------------------------------------------------------------------------------
+# RFC 9162 proofs from subtree hashes, and the log as C2SP tlog-tiles
+#
+# A node ``(level, index)`` is the perfect subtree over leaves ``[index * 2**level,
+# (index + 1) * 2**level)``; a node source is anything with ``node(level, index) -> bytes``.
+
+
+class NodeSource(Protocol):
+    def node(self, level: int, index: int) -> bytes:
+        """The hash of the perfect subtree ``(level, index)``."""
+        ...
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (n > 1): where RFC 9162 splits a tree."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def perfect_nodes(start: int, end: int) -> list[tuple[int, int]]:
+    """The perfect subtrees whose hashes make MTH(D[start:end]), for the ranges that occur in
+    RFC 9162 proofs (``start`` aligned on the largest power of two not above the length)."""
+    n = end - start
+    if n <= 0:
+        return []
+    if n & (n - 1) == 0 and start % n == 0:
+        return [(n.bit_length() - 1, start // n)]
+    k = _split(n)
+    return perfect_nodes(start, start + k) + perfect_nodes(start + k, end)
+
+
+def range_hash(source: NodeSource, start: int, end: int) -> bytes:
+    """MTH(D[start:end]) from perfect subtree hashes."""
+    n = end - start
+    if n == 0:
+        return EMPTY_ROOT
+    if n & (n - 1) == 0 and start % n == 0:
+        return source.node(n.bit_length() - 1, start // n)
+    k = _split(n)
+    return node_hash(range_hash(source, start, start + k), range_hash(source, start + k, end))
+
+
+def inclusion_ranges(leaf_index: int, tree_size: int) -> list[tuple[int, int]]:
+    """The subtrees whose hashes form PATH(leaf_index, D[0:tree_size]), bottom-up
+    (RFC 9162 section 2.1.3.1)."""
+    if not 0 <= leaf_index < tree_size:
+        raise ValueError(f"leaf {leaf_index} is not in a tree of size {tree_size}")
+    ranges: list[tuple[int, int]] = []
+    start, end = 0, tree_size
+    while end - start > 1:
+        k = _split(end - start)
+        if leaf_index < start + k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+    ranges.reverse()
+    return ranges
+
+
+def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
+    """The subtrees whose hashes form PROOF(first, D[0:second]) (RFC 9162 section 2.1.4.1)."""
+    if not 0 < first <= second:
+        raise ValueError(f"no consistency proof from size {first} to size {second}")
+    ranges: list[tuple[int, int]] = []
+    m, start, end, whole = first, 0, second, True
+    while True:
+        n = end - start
+        if m == n:
+            if not whole:
+                ranges.append((start, end))
+            break
+        k = _split(n)
+        if m <= k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            m -= k
+            start += k
+            whole = False
+    ranges.reverse()
+    return ranges
+
+
+HEIGHT = 8
+WIDTH = 1 << HEIGHT
+FULL_TILE_BYTES = WIDTH * HASH_SIZE
+MAX_LEVEL = 63
+
+
+def encode_index(index: int) -> str:
+    """``1234067`` -> ``x001/x234/067``."""
+    if index < 0:
+        raise ValueError("a tile index is not negative")
+    groups = [f"{index % 1000:03d}"]
+    index //= 1000
+    while index:
+        groups.append(f"x{index % 1000:03d}")
+        index //= 1000
+    return "/".join(reversed(groups))
+
+
+def tile_path(level: int | str, index: int, width: int = WIDTH) -> str:
+    """The path of a tile (``level`` may be ``"entries"``), relative to the log prefix."""
+    suffix = "" if width == WIDTH else f".p/{width}"
+    return f"tile/{level}/{encode_index(index)}{suffix}"
+
+
+def tile_of_node(level: int, index: int) -> tuple[tuple[int, int], int, int]:
+    """Where the perfect subtree ``(level, index)`` lives: the tile, the offset of its first
+    hash in the tile, and how many hashes (a power of two) make it."""
+    tile_level, height = divmod(level, HEIGHT)
+    first = index << height
+    return (tile_level, first >> HEIGHT), first & (WIDTH - 1), 1 << height
+
+
+def tile_width(size: int, level: int, index: int) -> int:
+    """How many hashes tile ``(level, index)`` holds in a tree of ``size`` leaves (0: none)."""
+    entries = size >> (HEIGHT * level)
+    return max(0, min(WIDTH, entries - index * WIDTH))
+
+
+def split_hashes(data: bytes) -> list[bytes]:
+    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -720,6 +853,128 @@ def _check_event(
 
 
 # ---------------------------------------------------------------------------------------------
+# A witness: checks that the log only grows, reading nothing but its checkpoint and tiles
+
+Fetch = Callable[[str], bytes]
+
+
+class TileReader:
+    """A node source over a C2SP tlog-tiles log: ``fetch(path)`` returns the bytes at ``path``
+    relative to the log's prefix (``tile/0/x001/234.p/17``); tiles are read as of a tree of
+    ``size`` leaves. Whatever the tiles hold, a proof built from them is only accepted if it
+    leads to both signed roots."""
+
+    def __init__(self, fetch: Fetch, size: int) -> None:
+        self.fetch, self.size = fetch, size
+        self._tiles: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        key, offset, count = tile_of_node(level, index)
+        data = self._tiles.get(key)
+        if data is None:
+            width = tile_width(self.size, *key)
+            if width == 0:
+                raise ProofError(f"no tile {key} in a tree of size {self.size}")
+            data = self.fetch(tile_path(key[0], key[1], width))
+            if len(data) != width * HASH_SIZE:
+                raise ProofError(f"tile {key[0]}/{key[1]} is not {width} hashes long")
+            self._tiles[key] = data
+        return root_of(split_hashes(data[offset * HASH_SIZE : (offset + count) * HASH_SIZE]))
+
+
+@dataclass(frozen=True)
+class WitnessVerdict:
+    ok: bool
+    message: str
+    keep: str | None  # the checkpoint to keep for the next round
+
+
+def witness(fetch: Fetch, verifiers: Sequence[NoteVerifier], kept: str | None) -> WitnessVerdict:
+    """One round of a witness: the log's latest checkpoint must be signed by a trusted key and
+    extend the checkpoint kept from the last round (a consistency proof built from tiles)."""
+    try:
+        latest = fetch("checkpoint").decode("utf-8")
+        new, _ = open_checkpoint(latest, verifiers)
+    except (OSError, UnicodeDecodeError, NoteError) as exc:
+        return WitnessVerdict(False, f"the log's checkpoint cannot be checked: {exc}", kept)
+    if kept is None:
+        return WitnessVerdict(
+            True,
+            f"first checkpoint kept: tree size {new.size}, root {new.root.hex()} "
+            "(compare it with what others see)",
+            latest,
+        )
+    try:
+        old, _ = open_checkpoint(kept, verifiers)
+    except NoteError as exc:
+        return WitnessVerdict(False, f"the kept checkpoint no longer verifies: {exc}", kept)
+    if old.origin != new.origin:
+        return WitnessVerdict(False, f"the log now calls itself {new.origin!r}", kept)
+    if new.size < old.size:
+        return WitnessVerdict(
+            False, f"the log shrank from {old.size} to {new.size} leaves: it was cut back", kept
+        )
+    if new.size == old.size:
+        if new.root != old.root:
+            return WitnessVerdict(False, f"two different trees of size {new.size}", kept)
+        return WitnessVerdict(True, f"no new leaves (tree size {new.size})", latest)
+    try:
+        reader = TileReader(fetch, new.size)
+        proof = [range_hash(reader, a, b) for a, b in consistency_ranges(old.size, new.size)]
+        verify_consistency(old.size, new.size, old.root, new.root, proof)
+    except (OSError, ProofError) as exc:
+        return WitnessVerdict(
+            False,
+            f"the tree of size {new.size} does not extend the kept one of size {old.size}: {exc}",
+            kept,
+        )
+    return WitnessVerdict(
+        True, f"the tree grew from {old.size} to {new.size} leaves, consistently", latest
+    )
+
+
+def run_witness(
+    log_url: str,
+    *,
+    log_keys: Sequence[str],
+    state: Path,
+    echo: Callable[[str], None] = print,
+    fetch: Fetch | None = None,
+) -> int:
+    """One witness round against ``log_url`` (the tiles prefix, e.g.
+    ``https://tracker.example.org/api/v1/log``), keeping the last good checkpoint in
+    ``state``. Returns 0 (consistent), 1 (the log misbehaved) or 2 (unusable input)."""
+    try:
+        verifiers = [parse_vkey(k) for k in log_keys]
+        kept = state.read_text(encoding="utf-8") if state.exists() else None
+    except (ValueError, OSError) as exc:
+        echo(f"cannot start: {exc}")
+        return 2
+    if fetch is None:
+        fetch = _http_fetch(log_url)
+    verdict = witness(fetch, verifiers, kept)
+    echo(("ok: " if verdict.ok else "ALARM: ") + verdict.message)
+    if verdict.ok and verdict.keep is not None and verdict.keep != kept:
+        temporary = state.with_name(state.name + ".tmp")
+        temporary.write_text(verdict.keep, encoding="utf-8")
+        temporary.replace(state)
+    return 0 if verdict.ok else 1
+
+
+def _http_fetch(log_url: str) -> Fetch:
+    import urllib.request
+
+    base = log_url.rstrip("/")
+
+    def fetch(path: str) -> bytes:
+        with urllib.request.urlopen(f"{base}/{path}", timeout=30) as answer:
+            data: bytes = answer.read()
+            return data
+
+    return fetch
+
+
+# ---------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -782,6 +1037,9 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["witness"]:
+        return _witness_main(args_list[1:])
     parser = argparse.ArgumentParser(
         description="Verify a medwaste evidence bundle offline (no server, no login)."
     )
@@ -796,7 +1054,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--consistency", type=Path, help="a consistency proof (JSON)")
     parser.add_argument("--label-keys", type=Path, help="the label keys you trust (JSON)")
     parser.add_argument("--quiet", action="store_true", help="print only failures")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     return run(
         args.bundle,
         log_keys=args.log_key,
@@ -805,6 +1063,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         label_keys_path=args.label_keys,
         quiet=args.quiet,
     )
+
+
+def _witness_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verifier.py witness",
+        description="Check that a medwaste transparency log only grows (run it from cron).",
+    )
+    parser.add_argument("--log", required=True, help="the log's URL, e.g. https://host/api/v1/log")
+    parser.add_argument("--log-key", action="append", required=True, help="a trusted log key")
+    parser.add_argument("--state", type=Path, required=True, help="where the kept checkpoint is")
+    args = parser.parse_args(argv)
+    return run_witness(args.log, log_keys=args.log_key, state=args.state)
 
 
 if __name__ == "__main__":

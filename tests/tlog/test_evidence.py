@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import rfc8785
@@ -21,7 +22,7 @@ from service.custody.chain import event_hash
 from service.custody.models import CustodyEvent
 from service.custody.service import event_fields
 from service.organizations.models import OrgKind
-from service.tlog.verifier import Report, verify_bundle
+from service.tlog.verifier import Report, run_witness, verify_bundle
 from tests.conftest import Database, FakeClock
 from tests.custody.helpers import hospital, register, scan
 from tests.factories import login, make_org, make_site, make_user
@@ -310,16 +311,17 @@ def _cut_back_log(session: Session, keep: int) -> None:
         ),
         ids,
     )
+    last_event = text(
+        "SELECT seq, hash FROM custody_event WHERE container_id = :c ORDER BY seq DESC LIMIT 1"
+    )
     for cid in containers:
-        seq, last = session.execute(
-            text(
-                "SELECT seq, hash FROM custody_event WHERE container_id = :c ORDER BY seq DESC LIMIT 1"
-            ),
-            {"c": cid},
-        ).one()
+        remaining = session.execute(last_event, {"c": cid}).first()
+        if remaining is None:  # nothing left of it: the container goes too
+            session.execute(text("DELETE FROM container WHERE id = :c"), {"c": cid})
+            continue
         session.execute(
             text("UPDATE container SET last_seq = :s, last_hash = :h WHERE id = :c"),
-            {"s": seq, "h": last, "c": cid},
+            {"s": remaining[0], "h": remaining[1], "c": cid},
         )
     session.execute(text("DELETE FROM log_tile"))
     session.execute(
@@ -370,3 +372,48 @@ def test_a_log_cut_back_and_rebuilt_is_caught_with_an_earlier_checkpoint(
     # the rewrite is consistent: the cut containers' chains verify, one event shorter
     chain = client.get(f"/api/v1/containers/{others[0]['id']}/events", headers=h.staff).json()
     assert [e["action"] for e in chain["events"]] == ["register"] and chain["verified"]
+
+
+def test_a_witness_reading_only_tiles_accepts_growth_and_raises_the_alarm_on_a_rewrite(
+    app: FastAPI,
+    client: TestClient,
+    session: Session,
+    clock: FakeClock,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    def fetch(path: str) -> bytes:
+        fetched.append(path)
+        answer = client.get(f"/api/v1/log/{path}")
+        if answer.status_code != 200:
+            raise OSError(f"{path}: HTTP {answer.status_code}")
+        return answer.content
+
+    fetched: list[str] = []
+    state = tmp_path / "kept-checkpoint.txt"
+    keys = [_vkey(client)]
+    said: list[str] = []
+    collected(client, session, clock)
+    issue(app, session)
+    assert run_witness("unused", log_keys=keys, state=state, fetch=fetch, echo=said.append) == 0
+    assert "first checkpoint kept" in said[-1] and state.exists()
+    for _ in range(3):
+        collected(client, session, clock, count=2)
+        issue(app, session)
+        assert run_witness("unused", log_keys=keys, state=state, fetch=fetch, echo=said.append) == 0
+        assert "consistently" in said[-1]
+    # it read tiles, and nothing but the checkpoint and tiles
+    assert any(p.startswith("tile/0/") for p in fetched)
+    assert all(p == "checkpoint" or p.startswith("tile/") for p in fetched)
+    kept = state.read_text()
+
+    guards_off(session, database)
+    _cut_back_log(session, 3)
+    issue(app, session)
+    session.expire_all()
+    assert run_witness("unused", log_keys=keys, state=state, fetch=fetch, echo=said.append) == 1
+    assert "shrank" in said[-1] and state.read_text() == kept  # the alarm keeps the old one
+    collected(client, session, clock, count=6)
+    issue(app, session)
+    assert run_witness("unused", log_keys=keys, state=state, fetch=fetch, echo=said.append) == 1
+    assert "does not extend" in said[-1] and state.read_text() == kept
