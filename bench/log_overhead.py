@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-import service.custody.scans as scans
+import service.scanning.service as scans
 from bench.region import Region, build_region
 from bench.rules_overhead import _actor
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate, SignatureCreate
 from service.config import Settings
-from service.custody.service import register_containers
+from service.custody.containers import register_containers
 from service.db import make_engine, session_scope, utcnow
 from service.labels.keys import KeyRing, load_signer
 from service.manifests import service as manifests

@@ -144,8 +144,8 @@ def test_verify_all_passes_then_names_an_event_rewritten_with_its_hashes(
 
     # rewrite the last event of a chain and its hash, as someone knowing the rule would
     from service.custody.chain import event_hash
+    from service.custody.ledger import event_fields
     from service.custody.models import CustodyEvent
-    from service.custody.service import event_fields
 
     container_id = live.containers[1]["id"]
     _guards_off(live)

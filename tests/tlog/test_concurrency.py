@@ -20,12 +20,12 @@ from schemas.custody import ContainersCreate, ScanCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
-from service.custody.scans import submit_scan
-from service.custody.service import register_containers
-from service.custody.sync import sync_scans
+from service.custody.containers import register_containers
 from service.db import make_engine, session_scope, utcnow
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
+from service.scanning.service import submit_scan
+from service.scanning.sync import sync_scans
 from service.tlog import service as log
 from service.tlog.audit import audit_all
 from service.tlog.keys import load_log_signer

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from service.auth.roles import Role
 from service.custody.chain import event_hash
+from service.custody.ledger import event_fields
 from service.custody.models import CustodyEvent
-from service.custody.service import event_fields
 from service.organizations.models import OrgKind
 from service.tlog.verifier import Report, run_witness, verify_bundle
 from tests.conftest import Database, FakeClock
