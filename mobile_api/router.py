@@ -15,6 +15,7 @@ from service.errors import InvalidInput
 from service.labels.dependencies import PublicKeysDep
 from service.scanning.resolve import resolve_code, resolve_label
 from service.scanning.sync import sync_scans
+from service.tlog.service import with_log_indexes
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 
@@ -65,4 +66,7 @@ def sync(
         now=clock(),
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )
+    # Each recorded event's place in the transparency log, sequenced now for the new ones.
+    events = iter(with_log_indexes(session, [r["event"] for r in results if r.get("event")]))
+    results = [{**r, "event": next(events)} if r.get("event") else r for r in results]
     return SyncResult(results=[SyncItemResult.model_validate(r) for r in results])

@@ -101,6 +101,8 @@ class EventPublic(BaseModel):
     note: str | None
     prev_hash: str
     hash: str
+    # Its leaf in the public transparency log (SPEC §6); null until it is in the log.
+    log_index: int | None = None
 
 
 class ContainerPublic(BaseModel):

@@ -21,12 +21,16 @@ from service.custody.router import router as custody_router
 from service.db import make_engine, session_scope, utcnow
 from service.deps import Clock
 from service.errors import install_handlers
+from service.evidence.router import router as evidence_router
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
 from service.manifests.router import router as manifests_router
 from service.organizations.router import router as organizations_router
 from service.reports.router import router as reports_router
 from service.scanning.router import router as scanning_router
+from service.tlog.keys import load_log_signer
+from service.tlog.router import router as log_router
+from service.tlog.worker import CheckpointWorker
 from service.web.router import install_web
 
 
@@ -47,14 +51,20 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with session_scope(engine, write=True) as session:
             app.state.signer = load_signer(session=session, settings=settings)
+            app.state.log_signer = load_log_signer(session=session, settings=settings)
         worker = BackgroundWorker(
             engine,
             interval_seconds=settings.sweep_interval_seconds,
             default_profile=settings.default_profile,
         )
+        log_worker = CheckpointWorker(
+            engine, app.state.log_signer, interval_seconds=settings.log_checkpoint_seconds
+        )
         worker.start()
+        log_worker.start()
         yield
         worker.stop()
+        log_worker.stop()
 
     app = FastAPI(
         title="Medical waste chain of custody",
@@ -87,6 +97,8 @@ def create_app(
         audit_router,
         anomalies_router,
         reports_router,
+        log_router,
+        evidence_router,
     ):
         app.include_router(router)
     install_web(app, settings.web_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -121,6 +122,122 @@ def rotate_label_key() -> None:
     with session_scope(_engine(), write=True) as session:
         signer = rotate(session=session, settings=get_settings())
     typer.echo(f"new label-signing key {signer.key_id} is active")
+
+
+@app.command("rotate-log-key")
+def rotate_log_key() -> None:
+    """Sign the transparency log's checkpoints with a fresh key; the old verifier keys stay
+    published (restart the servers so that they all sign with it)."""
+    from service.db import session_scope
+    from service.tlog.keys import rotate_log_key as rotate
+
+    with session_scope(_engine(), write=True) as session:
+        signer = rotate(session=session, settings=get_settings())
+    typer.echo(f"new log key: {signer.vkey}")
+
+
+@app.command()
+def checkpoint() -> None:
+    """Integrate new events into the transparency log and print its latest checkpoint."""
+    from service.db import session_scope, utcnow
+    from service.tlog.keys import load_log_signer
+    from service.tlog.service import issue_checkpoint
+
+    with session_scope(_engine(), write=True) as session:
+        signer = load_log_signer(session=session, settings=get_settings())
+        issued = issue_checkpoint(session, signer=signer, now=utcnow())
+    typer.echo(issued.note, nl=False)
+
+
+@app.command()
+def verify(
+    bundle: Annotated[
+        Path | None, typer.Argument(help="An evidence bundle (JSON) to check offline.")
+    ] = None,
+    log_key: Annotated[
+        list[str] | None,
+        typer.Option("--log-key", help="A log verifier key you trust; repeat for older keys."),
+    ] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="A checkpoint you saved earlier (text file).")
+    ] = None,
+    consistency: Annotated[
+        Path | None, typer.Option(help="A consistency proof (JSON) to that checkpoint.")
+    ] = None,
+    label_keys: Annotated[
+        Path | None, typer.Option(help="The label keys you trust (JSON of /api/v1/labels/keys).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Print only what fails.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Audit this server's database: every chain and the log.")
+    ] = False,
+) -> None:
+    """Verify an evidence bundle offline (BUNDLE --log-key KEY), or the whole database (--all)."""
+    if all_:
+        if bundle is not None:
+            raise typer.BadParameter("give either a bundle or --all")
+        _verify_all()
+        return
+    if bundle is None or not log_key:
+        raise typer.BadParameter("give a bundle and at least one --log-key (or --all)")
+    from service.tlog.verifier import run
+
+    status = run(
+        bundle,
+        log_keys=log_key,
+        previous_path=previous,
+        consistency_path=consistency,
+        label_keys_path=label_keys,
+        quiet=quiet,
+        echo=typer.echo,
+    )
+    raise typer.Exit(status)
+
+
+@app.command()
+def witness(
+    log: Annotated[str, typer.Option(help="The log's address, e.g. https://host/api/v1/log.")],
+    log_key: Annotated[list[str], typer.Option("--log-key", help="A log verifier key you trust.")],
+    state: Annotated[Path, typer.Option(help="The file that keeps the last good checkpoint.")],
+) -> None:
+    """One round of a witness: the log's checkpoint must extend the one kept last time (a
+    consistency proof built from the log's tiles). Run it from cron; exit 1 is an alarm."""
+    from service.tlog.verifier import run_witness
+
+    raise typer.Exit(run_witness(log, log_keys=log_key, state=state, echo=typer.echo))
+
+
+def _verify_all() -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from service.db import session_scope
+    from service.tlog.audit import audit_all
+
+    with (
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+        ) as bar,
+        session_scope(_engine()) as session,
+    ):
+        task = bar.add_task("verifying", total=None)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"verifying {label}")
+
+        report = audit_all(session, progress=progress)
+    typer.echo(
+        f"{report.containers} containers, {report.events} events, {report.leaves} log leaves, "
+        f"tree of {report.tree_size} leaves, {report.checkpoints} checkpoints"
+    )
+    if report.ok:
+        typer.echo(f"VERIFIED: every chain, the log and its root {report.root_hash}")
+        return
+    typer.echo(f"NOT VERIFIED: {len(report.problems) + report.more_problems} problems")
+    for problem in report.problems:
+        typer.echo(f"  {problem}")
+    if report.more_problems:
+        typer.echo(f"  ... and {report.more_problems} more")
+    raise typer.Exit(1)
 
 
 @app.command()

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     # Ed25519 label-signing private key (PKCS#8 PEM); generated into data_dir in development.
     label_signing_key: SecretStr | None = None
+    # The transparency log's Ed25519 signing key (PKCS#8 PEM, or a signed-note signer key
+    # PRIVATE+KEY+<origin>+<id>+<key>); generated into data_dir in development.
+    log_signing_key: SecretStr | None = None
+    # The log's name in its checkpoints and key (C2SP origin): its public address without the
+    # scheme, e.g. "tracker.example.org/api/v1/log". Unset: the origin the log's checkpoints
+    # carry, or for a new log "<host name>/api/v1/log".
+    log_origin: str | None = None
+    # How often the server integrates new events into the tree and signs a checkpoint (when
+    # the tree grew); 0 disables it (``medwaste checkpoint`` issues one by hand).
+    log_checkpoint_seconds: float = Field(default=5, ge=0)
     # The anomaly profile used where a jurisdiction has none of its own.
     default_profile: str = "cn-national"
     # A directory of the deployment's own anomaly profiles (TOML) and jurisdictions.toml.
@@ -58,6 +68,7 @@ class Settings(BaseSettings):
                 for name, value in (
                     ("MEDWASTE_JWT_SECRET", self.jwt_secret),
                     ("MEDWASTE_LABEL_SIGNING_KEY", self.label_signing_key),
+                    ("MEDWASTE_LOG_SIGNING_KEY", self.log_signing_key),
                     ("DATABASE_URL", self.database_url),
                 )
                 if not value

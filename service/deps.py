@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -36,13 +36,28 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def writes_on_read(endpoint: Endpoint) -> Endpoint:
+    """Mark a GET route whose work may write (it gets a write transaction, as a POST does)."""
+    endpoint.__dict__["medwaste_writes"] = True
+    return endpoint
+
+
+def _writes(request: Request) -> bool:
+    route = request.scope.get("route")
+    marked = getattr(getattr(route, "endpoint", None), "medwaste_writes", False)
+    return request.method in WRITE_METHODS or bool(marked)
+
+
 def get_session(request: Request, engine: Engine = Depends(get_engine)) -> Iterator[Session]:
     """One unit of work per request, committed when the endpoint returns.
 
     Declared with ``scope="function"`` below so the commit happens before the response is
     sent: a client never sees 2xx for a write that failed to commit.
     """
-    with session_scope(engine, write=request.method in WRITE_METHODS) as session:
+    with session_scope(engine, write=_writes(request)) as session:
         yield session
 
 

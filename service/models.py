@@ -7,6 +7,7 @@ from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRej
 from service.labels.models import LabelKey
 from service.manifests.models import Manifest, ManifestSerial, ManifestSignature
 from service.organizations.models import Organization, Site
+from service.tlog.models import LogCheckpoint, LogHead, LogKey, LogLeaf, LogTile, LogTree
 
 __all__ = [
     "Anomaly",
@@ -15,6 +16,12 @@ __all__ = [
     "Container",
     "CustodyEvent",
     "LabelKey",
+    "LogCheckpoint",
+    "LogHead",
+    "LogKey",
+    "LogLeaf",
+    "LogTile",
+    "LogTree",
     "LoginFailure",
     "Manifest",
     "ManifestSerial",

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 from service.app import create_app
@@ -120,12 +120,23 @@ def session(engine: Engine) -> Iterator[Session]:
     db_session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    if engine.dialect.name == "postgresql":
+        # What a real COMMIT does on PostgreSQL: run the deferred trigger that appends the
+        # transaction's custody events to the transparency log (commits here only release a
+        # savepoint, and the outer transaction never commits).
+        event.listen(db_session, "before_commit", _enter_log)
     try:
         yield db_session
     finally:
         db_session.close()
         outer.rollback()
         connection.close()
+
+
+def _enter_log(db_session: Session) -> None:
+    db_session.flush()
+    db_session.execute(text("SET CONSTRAINTS custody_event_enters_log IMMEDIATE"))
+    db_session.execute(text("SET CONSTRAINTS custody_event_enters_log DEFERRED"))
 
 
 @pytest.fixture
@@ -135,7 +146,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", sweep_interval_seconds=0)
+    return Settings(data_dir=tmp_path / "data", sweep_interval_seconds=0, log_checkpoint_seconds=0)
 
 
 @pytest.fixture

@@ -64,10 +64,15 @@ def canonical_value(value: Any) -> Any:
     return str(value)  # UUIDs and enums
 
 
-def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
+def canonical_content(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON object an event's hash covers (evidence bundles carry it as is)."""
     content = {name: canonical_value(fields.get(name)) for name in HASHED_FIELDS}
     content["v"] = HASH_VERSION
-    return rfc8785.dumps(content)
+    return content
+
+
+def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
+    return rfc8785.dumps(canonical_content(fields))
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ from service.custody.scope import container_scope, visible_container
 from service.deps import ClockDep, SessionDep
 from service.labels.dependencies import SignerDep
 from service.pagination import MAX_LIMIT, a_str, page_of, read_cursor
+from service.tlog.service import log_indexes
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
 
@@ -121,6 +122,7 @@ def container_events(container_id: str, session: SessionDep, actor: CurrentActor
     container = visible_container(session, actor, container_id)
     events = chain_of(session, container.id)
     verdict = verify_container_chain(container, events)
+    in_log = log_indexes(session, [e.id for e in events if e.id is not None])
     corrected_by: dict[int, list[int]] = {}
     for e in events:
         if e.corrects_event_id is not None and e.id is not None:
@@ -129,7 +131,8 @@ def container_events(container_id: str, session: SessionDep, actor: CurrentActor
         container_id=container.id,
         events=[
             ChainEvent(
-                **EventPublic.model_validate(e).model_dump(),
+                **EventPublic.model_validate(e).model_dump(exclude={"log_index"}),
+                log_index=in_log.get(e.id or 0),
                 corrected_by=corrected_by.get(e.id or 0, []),
             )
             for e in events

@@ -14,6 +14,7 @@ from service.deps import ClockDep, SessionDep, SettingsDep
 from service.labels.dependencies import PublicKeysDep
 from service.labels.signing import LabelError, parse_label
 from service.scanning.service import submit_scan
+from service.tlog.service import with_log_indexes
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
 
@@ -44,4 +45,6 @@ def post_scan(
         now=clock(),
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )
-    return JSONResponse(answer.body, status_code=answer.status)
+    # The event's place in the transparency log (read from the log, never from the receipt).
+    [event] = with_log_indexes(session, [answer.body["event"]])
+    return JSONResponse({**answer.body, "event": event}, status_code=answer.status)

@@ -37,9 +37,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("service.auth",),
     ("service.labels", "service.audit"),
     ("service.custody",),
+    # The transparency log: every custody event a leaf (reads the events, nothing above).
+    ("service.tlog",),
     ("service.manifests",),
     ("service.anomalies",),
-    ("service.scanning", "service.reports"),
+    ("service.scanning", "service.reports", "service.evidence"),
     ("routers", "mobile_api", "service.web"),
     # The application, the command line, and the registry of every table (for migrations).
     ("service.app", "service.cli", "service.demo", "service.models"),

@@ -117,6 +117,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/webhooks"): allow(Role.admin),
     # reports: per organization, for the organization itself, its regulators and admins
     ("GET", "/api/v1/reports/compliance"): allow(*ALL),
+    # the transparency log: public, hashes reveal no content
+    ("GET", "/api/v1/log/checkpoint"): PUBLIC,
+    ("GET", "/api/v1/log/checkpoints"): PUBLIC,
+    ("GET", "/api/v1/log/key"): PUBLIC,
+    ("GET", "/api/v1/log/keys"): PUBLIC,
+    ("GET", "/api/v1/log/proof/inclusion"): PUBLIC,
+    ("GET", "/api/v1/log/proof/consistency"): PUBLIC,
+    ("GET", "/api/v1/log/tile/entries/{path}"): PUBLIC,
+    ("GET", "/api/v1/log/tile/{level}/{path}"): PUBLIC,
+    # evidence bundles: scoped like what they are of
+    ("GET", "/api/v1/containers/{container_id}/evidence"): allow(*ALL, scoped="container"),
+    ("GET", "/api/v1/manifests/{manifest_id}/evidence"): allow(*ALL, scoped="manifest"),
     # phones
     ("GET", "/mobile/v1/resolve"): allow(*ALL),
     ("POST", "/mobile/v1/sync"): allow(*ALL),

@@ -143,7 +143,12 @@ def test_issued_access_token_is_short_lived_and_carries_the_claims(
 def test_production_refuses_to_start_without_explicit_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("MEDWASTE_JWT_SECRET", "MEDWASTE_LABEL_SIGNING_KEY", "DATABASE_URL"):
+    for name in (
+        "MEDWASTE_JWT_SECRET",
+        "MEDWASTE_LABEL_SIGNING_KEY",
+        "MEDWASTE_LOG_SIGNING_KEY",
+        "DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MEDWASTE_ENV", "production")
     monkeypatch.setenv("MEDWASTE_DATA_DIR", str(tmp_path))
@@ -154,6 +159,9 @@ def test_production_refuses_to_start_without_explicit_secrets(
     monkeypatch.setenv("MEDWASTE_JWT_SECRET", "x" * 64)
     monkeypatch.setenv("MEDWASTE_LABEL_SIGNING_KEY", "pem")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/medwaste")
+    with pytest.raises(MissingSecret, match="MEDWASTE_LOG_SIGNING_KEY"):
+        Settings()
+    monkeypatch.setenv("MEDWASTE_LOG_SIGNING_KEY", "pem")
     settings = Settings()
     assert settings.jwt_key() == "x" * 64
     assert not (tmp_path / "jwt_secret").exists()
