@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, tuple_, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlmodel import Session, col
 
 from service.errors import Conflict, InvalidInput, NotFound
@@ -109,8 +109,11 @@ def head_size(session: Session) -> int:
 
 
 _TREE = select(col(LogTree.size), col(LogTree.root_hash)).where(col(LogTree.id) == 1)
-_TILES = select(col(LogTile.level), col(LogTile.idx), col(LogTile.data)).where(
-    tuple_(col(LogTile.level), col(LogTile.idx)).in_(bindparam("keys", expanding=True))
+# One level per query: a plain ``idx IN (...)`` under ``level =`` walks the primary key on
+# both databases (SQLite scans the whole table for a row-value IN list).
+_TILES = select(col(LogTile.idx), col(LogTile.data)).where(
+    col(LogTile.level) == bindparam("level"),
+    col(LogTile.idx).in_(bindparam("idxs", expanding=True)),
 )
 
 
@@ -120,13 +123,17 @@ def tree_state(session: Session) -> tuple[int, bytes]:
 
 
 def fetch_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-    wanted = sorted(set(keys))
+    by_level: dict[int, list[int]] = {}
+    for level, idx in set(keys):
+        by_level.setdefault(level, []).append(idx)
     tiles: dict[TileKey, bytes] = {}
     connection = session.connection()
-    for start in range(0, len(wanted), 200):
-        rows = connection.execute(_TILES, {"keys": wanted[start : start + 200]})
-        for level, idx, data in rows:
-            tiles[(int(level), int(idx))] = bytes(data)
+    for level, idxs in sorted(by_level.items()):
+        idxs.sort()
+        for start in range(0, len(idxs), 500):
+            rows = connection.execute(_TILES, {"level": level, "idxs": idxs[start : start + 500]})
+            for idx, data in rows:
+                tiles[(level, int(idx))] = bytes(data)
     return tiles
 
 
