@@ -6,6 +6,7 @@
 #   docker run -p 8000:8000 -v medwaste-data:/data medwaste                       # SQLite in /data
 #   docker run -p 8000:8000 -e DATABASE_URL=postgresql+psycopg://user:pw@db:5432/medwaste \
 #       -e MEDWASTE_ENV=production -e MEDWASTE_JWT_SECRET=... -e MEDWASTE_LABEL_SIGNING_KEY="$(cat key.pem)" \
+#       -e MEDWASTE_LOG_SIGNING_KEY="$(cat log-key.pem)" -e MEDWASTE_LOG_ORIGIN=host.example/api/v1/log \
 #       medwaste
 #
 # Configured by environment only: MEDWASTE_* settings (service/config.py) and DATABASE_URL.

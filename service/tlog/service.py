@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlmodel import Session, col
 
 from service.errors import Conflict, InvalidInput, NotFound
@@ -109,9 +109,29 @@ def head_size(session: Session) -> int:
 
 
 _TREE = select(col(LogTree.size), col(LogTree.root_hash)).where(col(LogTree.id) == 1)
-_TILES = select(col(LogTile.level), col(LogTile.idx), col(LogTile.data)).where(
-    tuple_(col(LogTile.level), col(LogTile.idx)).in_(bindparam("keys", expanding=True))
-)
+_TILE_QUERIES: dict[int, Any] = {}
+
+
+def _tiles_query(levels: int) -> Any:
+    """Tiles of ``levels`` levels in one query: ``level = ? AND idx IN (...)`` per level, which
+    walks the primary key on both databases (SQLite scans the whole table for a row-value IN
+    list). Built once per number of levels."""
+    found = _TILE_QUERIES.get(levels)
+    if found is None:
+        found = _TILE_QUERIES[levels] = select(
+            col(LogTile.level), col(LogTile.idx), col(LogTile.data)
+        ).where(
+            or_(
+                *(
+                    and_(
+                        col(LogTile.level) == bindparam(f"level{i}"),
+                        col(LogTile.idx).in_(bindparam(f"idxs{i}", expanding=True)),
+                    )
+                    for i in range(levels)
+                )
+            )
+        )
+    return found
 
 
 def tree_state(session: Session) -> tuple[int, bytes]:
@@ -123,9 +143,14 @@ def fetch_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, byte
     wanted = sorted(set(keys))
     tiles: dict[TileKey, bytes] = {}
     connection = session.connection()
-    for start in range(0, len(wanted), 200):
-        rows = connection.execute(_TILES, {"keys": wanted[start : start + 200]})
-        for level, idx, data in rows:
+    for start in range(0, len(wanted), 500):
+        by_level: dict[int, list[int]] = {}
+        for level, idx in wanted[start : start + 500]:
+            by_level.setdefault(level, []).append(idx)
+        params: dict[str, Any] = {}
+        for i, (level, idxs) in enumerate(by_level.items()):
+            params[f"level{i}"], params[f"idxs{i}"] = level, idxs
+        for level, idx, data in connection.execute(_tiles_query(len(by_level)), params):
             tiles[(int(level), int(idx))] = bytes(data)
     return tiles
 
