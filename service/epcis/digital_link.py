@@ -16,16 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from service.organizations.gs1 import gs1_check_digit as check_digit
+
 CANONICAL = "https://id.gs1.org"
 
 # Characters the Digital Link syntax wants percent-encoded that an EPC URN leaves bare.
 _DL_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in "!()*+,:"})
-
-
-def check_digit(digits: str) -> str:
-    """The GS1 mod-10 check digit of ``digits`` (weights 3, 1, 3, ... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
 
 
 def _escape(text: str) -> str:
