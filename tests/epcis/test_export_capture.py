@@ -173,7 +173,7 @@ def test_a_life_exported_and_captured_elsewhere_gives_the_same_states_and_ids(
             assert answer["rejected"] == 0, answer
             assert {r["status"] for r in answer["results"]} == {"created"}
             # the same document again changes nothing
-            again = b_client.post("/epcis/v2/capture", json=body, headers=parties_b[role].headers)
+            again = b_client.post("/epcis/v2/capture", json=body, headers=headers)
             assert again.json()["duplicates"] == len(events)
         b_session.expire_all()
         [copy_b] = b_session.exec(select(Container)).all()
@@ -184,3 +184,155 @@ def test_a_life_exported_and_captured_elsewhere_gives_the_same_states_and_ids(
             e["eventID"] for e in exported["epcisBody"]["eventList"]
         ]
         assert exported_b["epcisBody"]["eventList"] == exported["epcisBody"]["eventList"]
+
+
+def test_bad_events_are_refused_one_by_one_and_the_good_one_is_taken(
+    client: TestClient, session: Session, clock: FakeClock, settings: Settings
+) -> None:
+    region = build_region(session, client, new_keys(True))
+    other = build_region(session, client, new_keys(False))
+    start = clock.now - timedelta(days=2)
+    done = live(client, region, start)  # disposed already
+    others = live(client, other, start)
+    fresh = _export(client, region, done)["epcisBody"]["eventList"]
+    h = region.hospital
+    assert h.site is not None
+    made = client.post(
+        "/api/v1/containers",
+        json={"count": 1, "category": "infectious", "site_id": str(h.site.id)},
+        headers=h.headers,
+    ).json()["containers"][0]
+    life = _export(client, region, made["id"])["epcisBody"]["eventList"]
+    collect = {k: v for k, v in fresh[1].items() if k != "eventID"}
+    collect["epcList"] = life[0]["epcList"]
+    collect["eventTime"] = (clock.now - timedelta(hours=1)).isoformat()
+    invalid = {**collect, "eventTime": "yesterday"}
+    unknown = {**collect, "epcList": ["https://id.gs1.org/8004/6901234zzzzzzzzzzzzzzzzzzzzzzz"]}
+    out_of_order = {k: v for k, v in fresh[5].items() if k != "eventID"}
+    out_of_order["epcList"] = life[0]["epcList"]
+    assert other.hospital.site is not None
+    their_new = client.post(
+        "/api/v1/containers",
+        json={"count": 1, "category": "infectious", "site_id": str(other.hospital.site.id)},
+        headers=other.hospital.headers,
+    ).json()["containers"][0]
+    assert others
+    foreign = {k: v for k, v in collect.items() if k not in ("bizLocation", "readPoint")}
+    foreign["epcList"] = _export(client, other, their_new["id"])["epcisBody"]["eventList"][0][
+        "epcList"
+    ]
+    wrong_id = {**collect, "eventID": "ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0"}
+    not_custody = {**collect, "bizStep": "retail_selling"}
+    before = session.exec(select(CustodyEvent)).all()
+    doc = {
+        "@context": [
+            "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+            {"mw": "https://medwaste.example/epcis/"},
+        ],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-02T08:00:00Z",
+        "epcisBody": {
+            "eventList": [invalid, unknown, out_of_order, foreign, wrong_id, not_custody, collect]
+        },
+    }
+    response = client.post("/epcis/v2/capture", json=doc, headers=h.headers)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 6 + ["created"]
+    problems = [r["error"] for r in results[:6]]
+    assert problems[0]["status"] == 422 and problems[0]["errors"][0]["field"] == "eventTime"
+    assert problems[1]["type"].endswith("/unknown-epc") and problems[1]["status"] == 404
+    assert problems[2]["status"] in (403, 409)  # a hospital may not dispose of waste
+    assert problems[3]["type"].endswith("/custody-mismatch") and problems[3]["status"] == 403
+    assert problems[4]["type"].endswith("/event-id-mismatch")
+    assert problems[5]["type"].endswith("/not-a-custody-event")
+    assert all(set(p) >= {"type", "title", "status", "detail"} for p in problems)
+    after = session.exec(select(CustodyEvent)).all()
+    assert len(after) == len(before) + 1  # only the good event was written
+    container = session.get(Container, made["id"])
+    assert container is not None and container.state == "collected"
+    # resent: the good one is a duplicate, nothing new is written
+    again = client.post("/epcis/v2/capture", json=doc, headers=h.headers).json()
+    assert again["duplicates"] == 1 and again["created"] == 0
+    assert len(session.exec(select(CustodyEvent)).all()) == len(after)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"type": "EPCISDocument"},
+        {"type": "ObjectEvent"},
+        "text",
+        {
+            "type": "EPCISDocument",
+            "@context": [],
+            "schemaVersion": "2.0",
+            "creationDate": "x",
+            "epcisBody": {"eventList": []},
+        },
+    ],
+)
+def test_a_body_that_is_no_epcis_document_gets_422(
+    client: TestClient, session: Session, body: Any
+) -> None:
+    region = build_region(session, client, new_keys(False))
+    response = client.post("/epcis/v2/capture", json=body, headers=region.hospital.headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_query_filters_pages_and_scope(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    region = build_region(session, client, new_keys(True))
+    other = build_region(session, client, new_keys(False))
+    start = clock.now - timedelta(days=2)
+    first = live(client, region, start, correct="incorrect_data")
+    live(client, other, start)
+
+    def query(party: Any, **params: Any) -> Any:
+        response = client.get("/epcis/v2/events", params=params, headers=party.headers)
+        assert response.status_code == 200, response.text
+        doc = response.json()
+        assert document_problems(doc) == []
+        assert doc["type"] == "EPCISQueryDocument"
+        return response, doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+
+    epc = _export(client, region, first)["epcisBody"]["eventList"][0]["epcList"][0]
+    _, mine = query(region.hospital, MATCH_anyEPC=epc)
+    assert [e.get("bizStep") for e in mine] == [*LIFE[:5], "receiving", "receiving", "destroying"]
+    _, received = query(region.hospital, EQ_bizStep="receiving", MATCH_anyEPC=epc)
+    assert len(received) == 3 and {e["bizStep"] for e in received} == {"receiving"}
+    # the other hospital's containers are not seen
+    _, theirs = query(other.hospital, MATCH_anyEPC=epc)
+    assert theirs == []
+    # time window: only the collection (start) and nothing before
+    _, window = query(
+        region.hospital,
+        MATCH_anyEPC=epc,
+        GE_eventTime=start.isoformat(),
+        LT_eventTime=(start + timedelta(minutes=1)).isoformat(),
+    )
+    assert [e["bizStep"] for e in window] == ["collecting"]
+    _, none = query(region.hospital, eventType="AggregationEvent")
+    assert none == []
+    # pages of 3 give the same events as one page
+    seen: list[str] = []
+    token = None
+    for _ in range(10):
+        params: dict[str, Any] = {"MATCH_anyEPC": epc, "perPage": 3}
+        if token:
+            params["nextPageToken"] = token
+        response, page = query(region.hospital, **params)
+        assert len(page) <= 3
+        seen += [e["eventID"] + str("errorDeclaration" in e) for e in page]
+        token = response.headers.get("GS1-Next-Page-Token")
+        if token is None:
+            break
+    assert seen == [e["eventID"] + str("errorDeclaration" in e) for e in mine]
+    bad = client.get(
+        "/epcis/v2/events", params={"GE_eventTime": "soon"}, headers=region.hospital.headers
+    )
+    assert bad.status_code == 422
