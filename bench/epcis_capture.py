@@ -25,24 +25,26 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlmodel import Session  # noqa: E402
+from sqlmodel import (
+    Session,
+    select,
+)
 
-from bench.region import build_region  # noqa: E402
-from service.auth.actor import Actor  # noqa: E402
-from service.auth.models import User  # noqa: E402
-from service.auth.roles import Role  # noqa: E402
-from service.custody.service import new_container_id  # noqa: E402
-from service.db import make_engine  # noqa: E402
-from service.epcis.capture import capture_document  # noqa: E402
-from service.epcis.identifiers import Namer  # noqa: E402
-from service.epcis.mapping import CONTEXT, Facts, format_time, identified, object_event  # noqa: E402
-from service.epcis.schema import event_is_valid  # noqa: E402
-from service.custody.machine import Action  # noqa: E402
-from service.labels.keys import LabelSigner  # noqa: E402
-from service.labels.signing import generate_key  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
-from service.organizations.models import OrgKind  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from bench.region import build_region
+from service.auth.actor import Actor
+from service.auth.models import User
+from service.auth.roles import Role
+from service.custody.machine import Action
+from service.custody.service import new_container_id
+from service.db import make_engine
+from service.epcis.capture import capture_document
+from service.epcis.identifiers import Namer
+from service.epcis.mapping import CONTEXT, Facts, format_time, identified, object_event
+from service.epcis.schema import event_is_valid
+from service.labels.keys import LabelSigner
+from service.labels.signing import generate_key
+from service.migrate import upgrade
+from service.organizations.models import OrgKind
 
 BASE = "https://medwaste.example.org"
 
@@ -55,7 +57,14 @@ def make_document(namer: Namer, site_uri: str, count: int, start: datetime) -> d
         at = start + timedelta(seconds=7 * i)
         steps = [
             Facts(Action.register, at, "+08:00", epc, site=site_uri, category="infectious"),
-            Facts(Action.collect, at + timedelta(minutes=5), "+08:00", epc, site=site_uri, weight_kg=3.5 + i % 7 / 10),
+            Facts(
+                Action.collect,
+                at + timedelta(minutes=5),
+                "+08:00",
+                epc,
+                site=site_uri,
+                weight_kg=3.5 + i % 7 / 10,
+            ),
             Facts(Action.store, at + timedelta(minutes=30), "+08:00", epc, site=site_uri),
         ]
         events += [identified(object_event(f)) for f in steps]

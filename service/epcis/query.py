@@ -93,11 +93,12 @@ def query_events(*, session: Session, actor: Actor, namer: Namer, query: EventQu
     after = query.after
     batch = query.per_page + 1
     while True:
+        # The scope is a subquery of its own: some scopes look at custody events themselves.
+        visible = select(col(Container.id)).where(container_scope(actor))
         statement = (
             select(CustodyEvent)
-            .join(Container, col(Container.id) == col(CustodyEvent.container_id))
             .outerjoin(target, col(target.id) == col(CustodyEvent.corrects_event_id))
-            .where(container_scope(actor), *conditions)
+            .where(col(CustodyEvent.container_id).in_(visible), *conditions)
             .order_by(col(CustodyEvent.id))
             .limit(batch)
         )
