@@ -34,8 +34,8 @@ from bench.region import build_region
 from service.auth.actor import Actor
 from service.auth.models import User
 from service.auth.roles import Role
+from service.custody.containers import new_container_id
 from service.custody.machine import Action
-from service.custody.service import new_container_id
 from service.db import make_engine
 from service.epcis.capture import capture_document
 from service.epcis.identifiers import Namer

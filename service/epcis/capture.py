@@ -27,16 +27,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from schemas.custody import CATEGORIES, CorrectionData, EventPublic, ScanCreate
 from schemas.manifests import ManifestCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
+from service.custody.ledger import append_event, chain_of
 from service.custody.machine import Action, CorrectionReason, State
 from service.custody.models import Container, CustodyEvent
-from service.custody.scans import submit_scan
-from service.custody.service import append_event
 from service.epcis.export import records_of
 from service.epcis.hashing import NotAnEvent, document_namespaces, event_hash, hash_hex
 from service.epcis.identifiers import (
@@ -55,6 +54,7 @@ from service.labels.keys import LabelSigner
 from service.labels.signing import short_code
 from service.manifests.models import Manifest
 from service.manifests.service import create_manifest
+from service.scanning.service import submit_scan
 
 DEVICE = "epcis-capture"
 
@@ -487,13 +487,7 @@ def _declaration(ctx: Context, event: Mapping[str, Any], event_id: str) -> dict[
 def _declared_event(ctx: Context, container: Container, event_id: str) -> CustodyEvent:
     """The custody event an error declaration is about: the one whose EPCIS id it carries (for
     a corrective event declared erroneous in turn, the event it corrected)."""
-    chain = list(
-        ctx.session.exec(
-            select(CustodyEvent)
-            .where(CustodyEvent.container_id == container.id)
-            .order_by(col(CustodyEvent.seq))
-        )
-    )
+    chain = chain_of(ctx.session, container.id)
     by_id = {e.id: e for e in chain}
     for record in records_of(ctx.session, ctx.namer, chain):
         if record.event["eventID"] == event_id and "errorDeclaration" not in record.event:

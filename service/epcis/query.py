@@ -20,9 +20,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from service.auth.actor import Actor
-from service.auth.scope import container_scope
 from service.custody.machine import Action
 from service.custody.models import Container, CustodyEvent
+from service.custody.scope import container_scope
 from service.epcis.export import Record, records_of
 from service.epcis.hashing import canonical_time
 from service.epcis.identifiers import Namer, find_container, find_site, read_container_name

@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
-from sqlmodel import select
 
-from service.auth.scope import container_scope
-from service.custody.errors import ContainerNotFound
-from service.custody.models import Container, CustodyEvent
-from service.deps import ClockDep, CurrentActor, PublicKeysDep, SessionDep, SettingsDep
+from service.auth.dependencies import CurrentActor
+from service.custody.ledger import chain_of
+from service.custody.scope import visible_container
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.epcis.capture import capture_document
 from service.epcis.export import records_of
 from service.epcis.identifiers import Namer
 from service.epcis.mapping import document, query_document
 from service.epcis.query import EventQuery, query_events
 from service.errors import InvalidInput
-from service.pagination import decode_cursor, encode_cursor
+from service.labels.dependencies import PublicKeysDep, SignerDep
+from service.pagination import an_int, encode_cursor, read_cursor
 
 router = APIRouter(tags=["epcis"])
 LD_JSON = "application/ld+json"
@@ -60,10 +60,7 @@ def get_events(
     """Events as an ``EPCISQueryDocument``, scoped to the containers the caller may see. When
     more remain, the ``Link`` header names the next page (``rel="next"``) and
     ``GS1-Next-Page-Token`` carries its token."""
-    token = decode_cursor(next_page_token) if next_page_token else None
-    after = token.get("after") if token else None
-    if next_page_token and not isinstance(after, int):
-        raise InvalidInput("nextPageToken is not one this service gave")
+    token = read_cursor(next_page_token, after=an_int)
     page = query_events(
         session=session,
         actor=actor,
@@ -76,7 +73,7 @@ def get_events(
             any_epc=_list(match_any_epc),
             biz_locations=_list(eq_biz_location),
             per_page=per_page,
-            after=after if isinstance(after, int) else None,
+            after=token[0] if token is not None else None,
         ),
     )
     headers = {}
@@ -98,30 +95,20 @@ def container_life(
     clock: ClockDep,
 ) -> JSONResponse:
     """One container's whole life as an ``EPCISDocument``."""
-    container = session.exec(
-        select(Container).where(Container.id == container_id, container_scope(actor))
-    ).first()
-    if container is None:
-        raise ContainerNotFound(f"container {container_id} not found")
-    chain = list(
-        session.exec(
-            select(CustodyEvent)
-            .where(CustodyEvent.container_id == container.id)
-            .order_by(CustodyEvent.seq)  # type: ignore[arg-type]
-        )
-    )
+    container = visible_container(session, actor, container_id)
+    chain = chain_of(session, container.id)
     records = records_of(session, Namer(settings.public_base_url), chain)
     return JSONResponse(document([r.event for r in records], created=clock()), media_type=LD_JSON)
 
 
 @router.post("/epcis/v2/capture", response_class=JSONResponse)
 def capture(
-    request: Request,
     session: SessionDep,
     actor: CurrentActor,
     settings: SettingsDep,
     clock: ClockDep,
     keys: PublicKeysDep,
+    signer: SignerDep,
     body: Annotated[Any, Body(media_type=LD_JSON)],
 ) -> JSONResponse:
     """Take in an ``EPCISDocument``: each event becomes a custody scan of the caller, or is
@@ -133,7 +120,7 @@ def capture(
         actor=actor,
         document=body,
         namer=Namer(settings.public_base_url),
-        signer=request.app.state.signer,
+        signer=signer,
         public_keys=keys,
         now=clock(),
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
