@@ -13,6 +13,15 @@ a duplicate and changes nothing. An event re-sent with an ``errorDeclaration`` b
 correction: ``did_not_occur`` voids the event, ``incorrect_data`` takes the corrected weight,
 site, GPS point or disposal method from the corrective event named in
 ``correctiveEventIDs``, which must come in the same document.
+
+A departing event on a trip not known here opens it (with its number), in the event's own
+savepoint. A refused scan keeps its savepoint (the refusal is evidence), so a trip the refused
+event opened is removed again before that savepoint is kept: a refusal leaves no empty trip.
+
+Names are read once per document (:class:`service.epcis.identifiers.Resolver`): the
+containers the document names are looked up in bulk, each site and party once; the ids
+already captured are read in one query, and the captures a document makes are written
+together at its end (in the same transaction as its events).
 """
 
 from __future__ import annotations
@@ -27,25 +36,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from schemas.custody import CATEGORIES, CorrectionData, EventPublic, ScanCreate
 from schemas.manifests import ManifestCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
+from service.custody.errors import ScanRefusal
 from service.custody.ledger import append_event, chain_of
 from service.custody.machine import Action, CorrectionReason, State
 from service.custody.models import Container, CustodyEvent
 from service.epcis.export import records_of
 from service.epcis.hashing import NotAnEvent, document_namespaces, event_hash, hash_hex
-from service.epcis.identifiers import (
-    Namer,
-    find_container,
-    find_party,
-    find_site,
-    manifest_number,
-    read_container_name,
-)
+from service.epcis.identifiers import ContainerRef, Namer, Resolver, SiteRef, manifest_number
 from service.epcis.mapping import Incoming, Unmappable, parse_time, read_event
 from service.epcis.models import EpcisCapture
 from service.epcis.schema import envelope_problems, event_problems
@@ -71,7 +74,7 @@ class Refused(DomainError):
 class Context:
     session: Session
     actor: Actor
-    namer: Namer
+    names: Resolver
     signer: LabelSigner
     public_keys: Mapping[str, Ed25519PublicKey]
     now: datetime
@@ -80,6 +83,20 @@ class Context:
     # Events of this document by id, and answers given to corrective events already used.
     by_id: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     consumed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Captures on record for this document's keys (read at once), and those it makes.
+    looked_up: set[str] = field(default_factory=set)
+    stored: dict[str, EpcisCapture] = field(default_factory=dict)
+    made: dict[str, EpcisCapture] = field(default_factory=dict)
+    # Trips by number, once found or opened by a kept event.
+    trips: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    @property
+    def namer(self) -> Namer:
+        return self.names.namer
+
+
+# Keys per IN (...) list when the captures on record are read.
+_CHUNK = 500
 
 
 def capture_document(
@@ -104,25 +121,71 @@ def capture_document(
     ctx = Context(
         session=session,
         actor=actor,
-        namer=namer,
+        names=Resolver(session, namer),
         signer=signer,
         public_keys=public_keys,
         now=now,
         custody_on_receipt_scan=custody_on_receipt_scan,
         namespaces=document_namespaces(document.get("@context")),
     )
-    ids: list[str | None] = []
-    for event in events:
-        try:
-            computed = event_hash(event, ctx.namespaces) if isinstance(event, dict) else None
-        except NotAnEvent:
-            computed = None
-        given = event.get("eventID") if isinstance(event, dict) else None
-        event_id = given if isinstance(given, str) else computed
-        ids.append(event_id)
-        if event_id is not None and computed is not None and computed not in ctx.by_id:
-            ctx.by_id[computed] = event
-    return [_one(ctx, event, event_id) for event, event_id in zip(events, ids, strict=True)]
+    read = [_identify(ctx, event) for event in events]
+    _look_up_captures(ctx, [r.key for r in read if r.key is not None])
+    ctx.names.load_containers(
+        epc
+        for event in events
+        if isinstance(event, dict) and isinstance(event.get("epcList"), list)
+        for epc in event["epcList"]
+        if isinstance(epc, str)
+    )
+    answers = [_one(ctx, event, r) for event, r in zip(events, read, strict=True)]
+    session.add_all(ctx.made.values())
+    session.flush()
+    return answers
+
+
+@dataclass(frozen=True)
+class _Read:
+    """An event as first read: its id (given, or else its hash), its hash (``None`` when it
+    has none) and the key its capture is kept under."""
+
+    event_id: str | None
+    computed: str | None
+    key: str | None
+
+
+def _identify(ctx: Context, event: Any) -> _Read:
+    if not isinstance(event, dict):
+        return _Read(None, None, None)
+    try:
+        computed: str | None = event_hash(event, ctx.namespaces)
+    except NotAnEvent:
+        computed = None
+    given = event.get("eventID")
+    if computed is not None and computed not in ctx.by_id:
+        ctx.by_id[computed] = event
+    event_id = given if isinstance(given, str) else computed
+    declared = isinstance(event.get("errorDeclaration"), dict)
+    return _Read(event_id, computed, _key(event_id, declared) if event_id else None)
+
+
+def _look_up_captures(ctx: Context, keys: list[str]) -> None:
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        ctx.looked_up.update(chunk)
+        for row in ctx.session.exec(
+            select(EpcisCapture).where(col(EpcisCapture.capture_key).in_(chunk))
+        ):
+            ctx.stored[row.capture_key] = row
+
+
+def _captured(ctx: Context, key: str) -> EpcisCapture | None:
+    """The capture of ``key`` on record or made by this document, if any."""
+    if key in ctx.made:
+        return ctx.made[key]
+    if key in ctx.looked_up:
+        return ctx.stored.get(key)
+    return ctx.session.get(EpcisCapture, key)
 
 
 def _key(event_id: str, declared: bool) -> str:
@@ -141,12 +204,13 @@ def _rejected(event_id: str | None, problem: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _one(ctx: Context, event: Any, event_id: str | None) -> dict[str, Any]:
+def _one(ctx: Context, event: Any, read: _Read) -> dict[str, Any]:
+    event_id = read.event_id
     problems = event_problems(event)
-    if problems:
-        fields = ", ".join(p["field"] for p in problems[:5])
+    if problems or read.computed is None or event_id is None or read.key is None:
+        fields = ", ".join(p["field"] for p in problems[:5]) or "(event)"
         return _rejected(
-            event_id if isinstance(event_id, str) else None,
+            event_id,
             problem_body(
                 422,
                 "invalid-event",
@@ -155,8 +219,7 @@ def _one(ctx: Context, event: Any, event_id: str | None) -> dict[str, Any]:
                 errors=problems,
             ),
         )
-    assert event_id is not None
-    computed = event_hash(event, ctx.namespaces)
+    computed, key = read.computed, read.key
     if hash_hex(event_id) is not None and event_id != computed:
         return _rejected(
             event_id,
@@ -167,9 +230,7 @@ def _one(ctx: Context, event: Any, event_id: str | None) -> dict[str, Any]:
                 f"the event's content hashes to {computed}",
             ),
         )
-    declared = isinstance(event.get("errorDeclaration"), dict)
-    key = _key(event_id, declared)
-    stored = ctx.session.get(EpcisCapture, key)
+    stored = _captured(ctx, key)
     if stored is not None:
         if stored.organization_id != ctx.actor.organization_id:
             return _rejected(
@@ -187,12 +248,13 @@ def _one(ctx: Context, event: Any, event_id: str | None) -> dict[str, Any]:
         _remember(ctx, key, event_id, answer)
         return answer
 
+    outcome = _Outcome()
     savepoint = ctx.session.begin_nested()
     try:
-        if declared:
+        if isinstance(event.get("errorDeclaration"), dict):
             answer = _declaration(ctx, event, event_id)
         else:
-            answer = _record(ctx, read_event(event), event_id)
+            answer = _record(ctx, read_event(event), event_id, outcome)
     except Unmappable as exc:
         savepoint.rollback()
         return _rejected(
@@ -211,23 +273,40 @@ def _one(ctx: Context, event: Any, event_id: str | None) -> dict[str, Any]:
     except BaseException:
         savepoint.rollback()
         raise
-    _remember(ctx, key, event_id, answer)
     savepoint.commit()
+    _kept(ctx, outcome)
+    _remember(ctx, key, event_id, answer)
     return answer
 
 
+@dataclass
+class _Outcome:
+    """What an event made that later events of the document may name (kept only if the
+    event is)."""
+
+    container: ContainerRef | None = None
+    trip: tuple[str, uuid.UUID] | None = None
+
+
+def _kept(ctx: Context, outcome: _Outcome) -> None:
+    if outcome.container is not None:
+        ctx.names.registered(outcome.container)
+    if outcome.trip is not None:
+        number, trip_id = outcome.trip
+        ctx.trips[number] = trip_id
+
+
 def _remember(ctx: Context, key: str, event_id: str, answer: dict[str, Any]) -> None:
-    ctx.session.add(
-        EpcisCapture(
-            capture_key=key,
-            event_id=event_id[:500],
-            organization_id=ctx.actor.organization_id,
-            user_id=ctx.actor.user_id,
-            body=answer,
-            captured_at=ctx.now,
-        )
+    """Keep the answer under the event's key (written with the others at the document's end:
+    the same transaction as the event, so both are kept or neither)."""
+    ctx.made[key] = EpcisCapture(
+        capture_key=key,
+        event_id=event_id[:500],
+        organization_id=ctx.actor.organization_id,
+        user_id=ctx.actor.user_id,
+        body=answer,
+        captured_at=ctx.now,
     )
-    ctx.session.flush()
 
 
 def _created(event_id: str, events: list[dict[str, Any]], anomalies: list[Any]) -> dict[str, Any]:
@@ -249,41 +328,20 @@ def _client_event_id(event_id: str) -> str:
 # ---- an ordinary event ----------------------------------------------------------------------
 
 
-def _record(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]:
+def _record(ctx: Context, incoming: Incoming, event_id: str, outcome: _Outcome) -> dict[str, Any]:
     if incoming.action is Action.register:
-        return _register(ctx, incoming, event_id)
-    name = read_container_name(ctx.session, ctx.namer, incoming.epc)
-    container = find_container(ctx.session, name) if name is not None else None
+        return _register(ctx, incoming, event_id, outcome)
+    name = ctx.names.container_name(incoming.epc)
+    container = ctx.names.container(name) if name is not None else None
     if container is None:
         raise Refused(404, "unknown-epc", "Unknown EPC", f"no container is known as {incoming.epc}")
-    scan = _scan_for(ctx, incoming, container, event_id)
-    answer = submit_scan(
-        session=ctx.session,
-        actor=ctx.actor,
-        scan=scan,
-        public_keys=ctx.public_keys,
-        now=ctx.now,
-        custody_on_receipt_scan=ctx.custody_on_receipt_scan,
-    )
-    return _created(event_id, [answer.body["event"]], answer.body.get("anomalies", []))
-
-
-def _site_id(ctx: Context, uri: str | None) -> uuid.UUID | None:
-    if uri is None:
-        return None
-    site = find_site(ctx.session, ctx.namer, uri)
-    if site is None:
-        raise Refused(422, "unknown-location", "Unknown location", f"no site is known as {uri}")
-    return site.id
-
-
-def _scan_for(ctx: Context, incoming: Incoming, container: Container, event_id: str) -> ScanCreate:
     if not container.qr_payload:
         raise Refused(409, "no-label", "No label", "the container has no label on record")
+    opened: Manifest | None = None
     manifest_id = None
     if incoming.manifest is not None:
-        manifest_id = _manifest(ctx, incoming, container).id
-    return ScanCreate(
+        manifest_id, opened = _trip(ctx, incoming)
+    scan = ScanCreate(
         qr_payload=container.qr_payload,
         action=incoming.action,
         client_event_id=_client_event_id(event_id),
@@ -297,26 +355,62 @@ def _scan_for(ctx: Context, incoming: Incoming, container: Container, event_id: 
         incident=incoming.incident,
         device_id=DEVICE,
     )
+    try:
+        answer = submit_scan(
+            session=ctx.session,
+            actor=ctx.actor,
+            scan=scan,
+            public_keys=ctx.public_keys,
+            now=ctx.now,
+            custody_on_receipt_scan=ctx.custody_on_receipt_scan,
+        )
+    except ScanRefusal:
+        # The refusal is kept as evidence; the trip this event opened for it is not (no scan,
+        # no signature and no refusal refers to it: it only ever existed in this savepoint).
+        if opened is not None:
+            ctx.session.delete(opened)
+            ctx.session.flush()
+        raise
+    if opened is not None:
+        outcome.trip = (opened.number, opened.id)
+    return _created(event_id, [answer.body["event"]], answer.body.get("anomalies", []))
 
 
-def _manifest(ctx: Context, incoming: Incoming, container: Container) -> Manifest:
-    """The trip a pickup or receipt names; a pickup on a trip not known here opens it, with
-    the number it has (a trip recorded elsewhere keeps its number)."""
+def _site(ctx: Context, uri: str | None) -> SiteRef | None:
+    if uri is None:
+        return None
+    site = ctx.names.site(uri)
+    if site is None:
+        raise Refused(422, "unknown-location", "Unknown location", f"no site is known as {uri}")
+    return site
+
+
+def _site_id(ctx: Context, uri: str | None) -> uuid.UUID | None:
+    site = _site(ctx, uri)
+    return site.id if site is not None else None
+
+
+def _trip(ctx: Context, incoming: Incoming) -> tuple[uuid.UUID, Manifest | None]:
+    """The trip a pickup or receipt names, and the trip itself when this event opens it: a
+    pickup on a trip not known here opens it, with the number it has (a trip recorded
+    elsewhere keeps its number)."""
     assert incoming.manifest is not None
     number = manifest_number(ctx.namer, incoming.manifest)
     if number is None:
         raise Refused(
             422, "unknown-manifest", "Unknown manifest", f"not a manifest name: {incoming.manifest}"
         )
-    manifest = ctx.session.exec(select(Manifest).where(Manifest.number == number)).first()
-    if manifest is not None:
-        return manifest
+    known = (
+        ctx.trips.get(number)
+        or ctx.session.exec(select(Manifest.id).where(Manifest.number == number)).first()
+    )
+    if known is not None:
+        ctx.trips[number] = known
+        return known, None
     if incoming.action is not Action.pickup:
         raise Refused(404, "manifest-not-found", "Manifest not found", f"no manifest {number}")
-    origin = find_party(ctx.session, ctx.namer, incoming.origin) if incoming.origin else None
-    destination = (
-        find_party(ctx.session, ctx.namer, incoming.destination) if incoming.destination else None
-    )
+    origin = ctx.names.party(incoming.origin) if incoming.origin else None
+    destination = ctx.names.party(incoming.destination) if incoming.destination else None
     if origin is None or destination is None or not incoming.vehicle_plate:
         raise Refused(
             422,
@@ -325,23 +419,24 @@ def _manifest(ctx: Context, incoming: Incoming, container: Container) -> Manifes
             f"manifest {number} is not known here: a departing event opens it when it names "
             "the owning parties (source and destination) and the vehicle (mw:vehicle)",
         )
-    return create_manifest(
+    opened = create_manifest(
         session=ctx.session,
         actor=ctx.actor,
         request=ManifestCreate(
-            origin_organization_id=origin.id,
-            destination_organization_id=destination.id,
+            origin_organization_id=origin,
+            destination_organization_id=destination,
             vehicle_plate=incoming.vehicle_plate,
         ),
         now=ctx.now,
         number=number,
     )
+    return opened.id, opened
 
 
 # ---- commissioning ---------------------------------------------------------------------------
 
 
-def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]:
+def _register(ctx: Context, incoming: Incoming, event_id: str, outcome: _Outcome) -> dict[str, Any]:
     """A container commissioned elsewhere, registered here under its own id (as
     ``POST /api/v1/containers`` would, with a label signed by this deployment's key)."""
     actor = ctx.actor
@@ -349,19 +444,19 @@ def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]
         raise Refused(
             403, "role-not-allowed", "Scan refused", "only hospital staff register containers"
         )
-    name = read_container_name(ctx.session, ctx.namer, incoming.epc)
-    if name is None or (name.truncated and find_container(ctx.session, name) is not None):
+    name = ctx.names.container_name(incoming.epc)
+    if name is None or (name.truncated and ctx.names.container(name) is not None):
         raise Refused(
             422, "unknown-epc", "Unknown EPC", f"{incoming.epc} is not a container name of ours"
         )
-    if name.organization is not None and name.organization.id != actor.organization_id:
+    if name.organization_id is not None and name.organization_id != actor.organization_id:
         raise Refused(
             403,
             "not-your-prefix",
             "Not your company prefix",
             "the EPC carries another company prefix",
         )
-    if ctx.session.get(Container, name.reference) is not None:
+    if ctx.names.container_by_id(name.reference) is not None:
         raise Refused(409, "already-registered", "Already registered", f"{incoming.epc} exists")
     if (
         not name.reference.isascii()
@@ -378,12 +473,8 @@ def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]
         raise Refused(
             422, "missing-field", "Scan refused", "commissioning names the waste category (ILMD)"
         )
-    site_id = _site_id(ctx, incoming.site)
-    site_org = None
-    if site_id is not None:
-        site = find_site(ctx.session, ctx.namer, incoming.site or "")
-        site_org = site.organization_id if site else None
-    if site_id is None or site_org != actor.organization_id:
+    site = _site(ctx, incoming.site)
+    if site is None or site.organization_id != actor.organization_id:
         raise Refused(
             404, "site-not-found", "Site not found", "commissioning happens at one of your sites"
         )
@@ -392,7 +483,7 @@ def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]
         id=name.reference,
         category=incoming.category,
         origin_organization_id=actor.organization_id,
-        origin_site_id=site_id,
+        origin_site_id=site.id,
         department=incoming.department,
         epidemic=incoming.epidemic,
         state=State.labelled,
@@ -417,7 +508,7 @@ def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]
         actor_organization_id=actor.organization_id,
         custodian_before=None,
         custodian_after=actor.organization_id,
-        site_id=site_id,
+        site_id=site.id,
         occurred_at=at,
         client_time=at,
         recorded_at=ctx.now,
@@ -426,6 +517,7 @@ def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]
         note=None,
     )
     ctx.session.flush()
+    outcome.container = ContainerRef(container.id, actor.organization_id, container.qr_payload)
     return _created(event_id, [EventPublic.model_validate(event).model_dump(mode="json")], [])
 
 
@@ -435,8 +527,8 @@ def _register(ctx: Context, incoming: Incoming, event_id: str) -> dict[str, Any]
 def _declaration(ctx: Context, event: Mapping[str, Any], event_id: str) -> dict[str, Any]:
     declaration = event["errorDeclaration"]
     incoming = read_event(event)
-    name = read_container_name(ctx.session, ctx.namer, incoming.epc)
-    container = find_container(ctx.session, name) if name is not None else None
+    name = ctx.names.container_name(incoming.epc)
+    container = ctx.names.container(name) if name is not None else None
     if container is None or not container.qr_payload:
         raise Refused(404, "unknown-epc", "Unknown EPC", f"no container is known as {incoming.epc}")
     target = _declared_event(ctx, container, event_id)
@@ -450,16 +542,16 @@ def _declaration(ctx: Context, event: Mapping[str, Any], event_id: str) -> dict[
     corrective_id = None
     if reason is CorrectionReason.incorrect_data:
         corrective_ids = declaration.get("correctiveEventIDs") or []
-        corrective = next((ctx.by_id[i] for i in corrective_ids if i in ctx.by_id), None)
-        if corrective is None:
+        # the corrective event's id is its hash (ctx.by_id holds this document's events so)
+        corrective_id = next((i for i in corrective_ids if i in ctx.by_id), None)
+        if corrective_id is None:
             raise Refused(
                 422,
                 "corrective-event-missing",
                 "Corrective event missing",
                 "an incorrect_data declaration comes with its corrective event in the document",
             )
-        corrective_id = event_hash(corrective, ctx.namespaces)
-        data = _correction_data(ctx, incoming, read_event(corrective))
+        data = _correction_data(ctx, incoming, read_event(ctx.by_id[corrective_id]))
     scan = ScanCreate(
         qr_payload=container.qr_payload,
         action=Action.correct,
@@ -484,7 +576,7 @@ def _declaration(ctx: Context, event: Mapping[str, Any], event_id: str) -> dict[
     return result
 
 
-def _declared_event(ctx: Context, container: Container, event_id: str) -> CustodyEvent:
+def _declared_event(ctx: Context, container: ContainerRef, event_id: str) -> CustodyEvent:
     """The custody event an error declaration is about: the one whose EPCIS id it carries (for
     a corrective event declared erroneous in turn, the event it corrected)."""
     chain = chain_of(ctx.session, container.id)

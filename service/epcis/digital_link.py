@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from service.organizations.gs1 import gs1_check_digit as check_digit
 
@@ -290,6 +291,9 @@ def _from_digital_link(uri: str) -> str | None:
     return CANONICAL + "/" + "/".join(path)
 
 
+# Pure, and asked again for every event of a document that names the same things (its site,
+# its parties, each container several times): answers are remembered.
+@lru_cache(maxsize=8192)
 def canonical_gs1_uri(value: str) -> str | None:
     """The constrained canonical Digital Link URI for a GS1 identifier in any standard
     spelling, or ``None`` when ``value`` is not one."""

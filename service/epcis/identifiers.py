@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from service.custody.models import Container
@@ -85,24 +86,6 @@ def _uuid(text: str | None) -> uuid.UUID | None:
         return None
 
 
-def find_party(session: Session, namer: Namer, uri: str) -> Organization | None:
-    canonical = canonical_gs1_uri(uri) or uri
-    if canonical.startswith(_PARTY):
-        return session.exec(
-            select(Organization).where(Organization.gln == canonical[len(_PARTY) :])
-        ).first()
-    org_id = _uuid(namer.local_key(uri, "organization"))
-    return session.get(Organization, org_id) if org_id else None
-
-
-def find_site(session: Session, namer: Namer, uri: str) -> Site | None:
-    canonical = canonical_gs1_uri(uri) or uri
-    if canonical.startswith(_LOCATION):
-        return session.exec(select(Site).where(Site.gln == canonical[len(_LOCATION) :])).first()
-    site_id = _uuid(namer.local_key(uri, "site"))
-    return session.get(Site, site_id) if site_id else None
-
-
 def manifest_number(namer: Namer, uri: str) -> str | None:
     match = _BT.match(uri)
     if match:
@@ -116,30 +99,32 @@ class ContainerName:
     organization whose company prefix it carries."""
 
     reference: str
-    organization: Organization | None = None
+    organization_id: uuid.UUID | None = None
     truncated: bool = False
 
 
-def read_container_name(session: Session, namer: Namer, uri: str) -> ContainerName | None:
-    """Parse an EPC we could have made (``None`` for anything else)."""
-    canonical = canonical_gs1_uri(uri) or uri
-    if canonical.startswith(_GIAI):
-        value = canonical[len(_GIAI) :]
-        orgs = session.exec(
-            select(Organization).where(col(Organization.gs1_company_prefix).is_not(None))
-        ).all()
-        owners = [
-            o for o in orgs if o.gs1_company_prefix and value.startswith(o.gs1_company_prefix)
-        ]
-        if not owners:
-            return None
-        owner = max(owners, key=lambda o: len(o.gs1_company_prefix or ""))
-        reference = value[len(owner.gs1_company_prefix or "") :]
-        if not reference:
-            return None
-        return ContainerName(reference, owner, truncated=len(value) == GIAI_LENGTH)
-    key = namer.local_key(uri, "container")
-    return ContainerName(key) if key else None
+@dataclass(frozen=True)
+class ContainerRef:
+    """What capture and query need of a container: none of it changes after registration."""
+
+    id: str
+    origin_organization_id: uuid.UUID
+    qr_payload: str | None
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+
+
+_CONTAINER_COLUMNS = (
+    col(Container.id),
+    col(Container.origin_organization_id),
+    col(Container.qr_payload),
+)
+# Ids per IN (...) list when names are looked up in bulk.
+_CHUNK = 500
 
 
 def _next_prefix(reference: str) -> str | None:
@@ -156,20 +141,138 @@ def _next_prefix(reference: str) -> str | None:
     return None
 
 
-def find_container(session: Session, name: ContainerName) -> Container | None:
-    """The container a parsed EPC names. A GIAI cut at 30 characters names the container whose
-    id starts with what is left (looked up as an index range on the id)."""
-    query = select(Container).where(Container.id == name.reference)
-    if name.truncated:
+class Resolver:
+    """Names read back into this deployment's rows, each name looked up once: one resolver
+    serves one document (or one query), so a 10,000-event capture does not ask the database
+    again for the site, the parties or the company prefixes of every event.
+
+    Only what does not change while a document is read is kept: ids, a container's origin and
+    label (containers' states are read by the scan itself, under its lock)."""
+
+    def __init__(self, session: Session, namer: Namer) -> None:
+        self.session = session
+        self.namer = namer
+        self._prefixes: list[tuple[str, uuid.UUID]] | None = None
+        self._containers: dict[str, ContainerRef | None] = {}
+        self._sites: dict[str, SiteRef | None] = {}
+        self._site_rows: list[Site] = []
+        self._parties: dict[str, uuid.UUID | None] = {}
+
+    def _company_prefixes(self) -> list[tuple[str, uuid.UUID]]:
+        if self._prefixes is None:
+            rows = self.session.exec(
+                select(Organization.gs1_company_prefix, Organization.id).where(
+                    col(Organization.gs1_company_prefix).is_not(None)
+                )
+            ).all()
+            # Longest first: the prefix an EPC carries is the longest one it starts with.
+            self._prefixes = sorted(
+                ((prefix, org_id) for prefix, org_id in rows if prefix),
+                key=lambda row: -len(row[0]),
+            )
+        return self._prefixes
+
+    def container_name(self, uri: str) -> ContainerName | None:
+        """Parse an EPC we could have made (``None`` for anything else)."""
+        canonical = canonical_gs1_uri(uri) or uri
+        if canonical.startswith(_GIAI):
+            value = canonical[len(_GIAI) :]
+            for prefix, org_id in self._company_prefixes():
+                if value.startswith(prefix):
+                    reference = value[len(prefix) :]
+                    if not reference:
+                        return None
+                    return ContainerName(reference, org_id, truncated=len(value) == GIAI_LENGTH)
+            return None
+        key = self.namer.local_key(uri, "container")
+        return ContainerName(key) if key else None
+
+    def load_containers(self, uris: Iterable[str]) -> None:
+        """Look up the containers these EPCs name in a few queries (names cut short, which
+        need a range lookup each, are left to :meth:`container`)."""
+        wanted: set[str] = set()
+        for uri in uris:
+            name = self.container_name(uri)
+            if name is not None and not name.truncated and name.reference not in self._containers:
+                wanted.add(name.reference)
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            found = {
+                row[0]: ContainerRef(*row)
+                for row in self.session.exec(
+                    select(*_CONTAINER_COLUMNS).where(col(Container.id).in_(chunk))
+                )
+            }
+            for reference in chunk:
+                self._containers[reference] = found.get(reference)
+
+    def registered(self, container: ContainerRef) -> None:
+        """A container registered while the document is read (after its event was kept)."""
+        self._containers[container.id] = container
+
+    def container_by_id(self, container_id: str) -> ContainerRef | None:
+        if container_id not in self._containers:
+            row = self.session.exec(
+                select(*_CONTAINER_COLUMNS).where(col(Container.id) == container_id)
+            ).first()
+            self._containers[container_id] = ContainerRef(*row) if row else None
+        return self._containers[container_id]
+
+    def container(self, name: ContainerName) -> ContainerRef | None:
+        """The container a parsed EPC names. A GIAI cut at 30 characters names the container
+        whose id starts with what is left (looked up as an index range on the id)."""
+        if not name.truncated:
+            found = self.container_by_id(name.reference)
+            if found is None or name.organization_id not in (None, found.origin_organization_id):
+                return None
+            return found
+        query = select(*_CONTAINER_COLUMNS).where(col(Container.id) == name.reference)
         upper = _next_prefix(name.reference)
         if upper is not None:
-            query = select(Container).where(
+            query = select(*_CONTAINER_COLUMNS).where(
                 or_(
                     col(Container.id) == name.reference,
                     and_(col(Container.id) >= name.reference, col(Container.id) < upper),
                 )
             )
-    if name.organization is not None:
-        query = query.where(Container.origin_organization_id == name.organization.id)
-    found = session.exec(query.limit(2)).all()
-    return found[0] if len(found) == 1 else None
+        if name.organization_id is not None:
+            query = query.where(col(Container.origin_organization_id) == name.organization_id)
+        rows = self.session.exec(query.limit(2)).all()
+        return ContainerRef(*rows[0]) if len(rows) == 1 else None
+
+    def site(self, uri: str) -> SiteRef | None:
+        if uri not in self._sites:
+            canonical = canonical_gs1_uri(uri) or uri
+            where: ColumnElement[bool] | None
+            if canonical.startswith(_LOCATION):
+                where = col(Site.gln) == canonical[len(_LOCATION) :]
+            else:
+                site_id = _uuid(self.namer.local_key(uri, "site"))
+                where = col(Site.id) == site_id if site_id else None
+            site = (
+                self.session.exec(select(Site).where(where)).first() if where is not None else None
+            )
+            if site is not None:
+                # Held for the document's life: the scan's own site check then finds the row in
+                # the session instead of reading it again for every event.
+                self._site_rows.append(site)
+            self._sites[uri] = SiteRef(site.id, site.organization_id) if site else None
+        return self._sites[uri]
+
+    def party(self, uri: str) -> uuid.UUID | None:
+        """The id of the organization ``uri`` names."""
+        if uri not in self._parties:
+            canonical = canonical_gs1_uri(uri) or uri
+            where: ColumnElement[bool] | None
+            if canonical.startswith(_PARTY):
+                where = col(Organization.gln) == canonical[len(_PARTY) :]
+            else:
+                org_id = _uuid(self.namer.local_key(uri, "organization"))
+                where = col(Organization.id) == org_id if org_id else None
+            self._parties[uri] = (
+                self.session.exec(select(Organization.id).where(where)).first()
+                if where is not None
+                else None
+            )
+        return self._parties[uri]

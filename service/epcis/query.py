@@ -25,7 +25,7 @@ from service.custody.models import Container, CustodyEvent
 from service.custody.scope import container_scope
 from service.epcis.export import Record, records_of
 from service.epcis.hashing import canonical_time
-from service.epcis.identifiers import Namer, find_container, find_site, read_container_name
+from service.epcis.identifiers import Namer, Resolver
 from service.epcis.mapping import bare_term
 
 _ACTIONS_OF_STEP = {
@@ -71,18 +71,19 @@ def query_events(*, session: Session, actor: Actor, namer: Namer, query: EventQu
     if steps:
         actions = [a.value for s in steps for a in _ACTIONS_OF_STEP.get(s, [])]
         conditions.append(func.coalesce(target.action, CustodyEvent.action).in_(actions))
+    names = Resolver(session, namer)
     if query.any_epc:
         ids = []
         for epc in query.any_epc:
-            name = read_container_name(session, namer, epc)
-            found = find_container(session, name) if name is not None else None
+            name = names.container_name(epc)
+            found = names.container(name) if name is not None else None
             if found is not None:
                 ids.append(found.id)
         conditions.append(col(CustodyEvent.container_id).in_(ids))
     if query.biz_locations:
         site_ids: list[uuid.UUID] = []
         for uri in query.biz_locations:
-            site = find_site(session, namer, uri)
+            site = names.site(uri)
             if site is not None:
                 site_ids.append(site.id)
         conditions.append(
