@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import Strict
 from schemas.custody import Category
 from service.organizations.models import OrgKind
+
+# A Global Location Number: 13 digits, the last one the GS1 check digit (which the
+# organizations service checks: the GS1 arithmetic lives in that domain).
+Gln = Annotated[str, Field(pattern=r"^\d{13}$")]
+# A GS1 company prefix: 4 to 12 digits.
+CompanyPrefix = Annotated[str, Field(pattern=r"^\d{4,12}$")]
 
 
 class OrganizationCreate(Strict):
@@ -23,6 +30,10 @@ class OrganizationCreate(Strict):
     anomaly_profile: str | None = Field(
         default=None, max_length=40, description="an anomaly profile instead of the jurisdiction's"
     )
+    gs1_company_prefix: CompanyPrefix | None = Field(
+        default=None, description="names its containers as GS1 Digital Links in EPCIS"
+    )
+    gln: Gln | None = Field(default=None, description="the organization's GS1 party GLN")
 
 
 class OrganizationPublic(BaseModel):
@@ -37,6 +48,8 @@ class OrganizationPublic(BaseModel):
     licensed_categories: list[str]
     epidemic_mode: bool
     anomaly_profile: str | None
+    gs1_company_prefix: str | None = None
+    gln: str | None = None
     created_at: datetime
 
 
@@ -45,6 +58,7 @@ class SiteCreate(Strict):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     radius_m: float = Field(default=300.0, gt=0, le=50_000)
+    gln: Gln | None = Field(default=None, description="the site's GS1 Global Location Number")
 
 
 class SitePublic(BaseModel):
@@ -56,4 +70,5 @@ class SitePublic(BaseModel):
     latitude: float
     longitude: float
     radius_m: float
+    gln: str | None = None
     created_at: datetime

@@ -20,6 +20,7 @@ from service.custody.label_router import router as container_labels_router
 from service.custody.router import router as custody_router
 from service.db import make_engine, session_scope, utcnow
 from service.deps import Clock
+from service.epcis.router import router as epcis_router
 from service.errors import install_handlers
 from service.evidence.router import router as evidence_router
 from service.labels.keys import KeyRing, load_signer
@@ -99,6 +100,7 @@ def create_app(
         reports_router,
         log_router,
         evidence_router,
+        epcis_router,
     ):
         app.include_router(router)
     install_web(app, settings.web_dir)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     # Where the phone app and dashboard files are (default: the repository's web/ folder).
     web_dir: Path | None = None
+    # The address this deployment is reached at. It names, in EPCIS, what has no GS1 key
+    # (containers, sites, organizations, manifests): set it before exporting events.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+$")
 
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:

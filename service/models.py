@@ -4,6 +4,7 @@ from service.anomalies.models import Anomaly, AnomalyStep
 from service.audit.models import AuditEntry
 from service.auth.models import LoginFailure, RefreshToken, RevokedDevice, User
 from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRejection
+from service.epcis.models import EpcisCapture
 from service.labels.models import LabelKey
 from service.manifests.models import Manifest, ManifestSerial, ManifestSignature
 from service.organizations.models import Organization, Site
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEntry",
     "Container",
     "CustodyEvent",
+    "EpcisCapture",
     "LabelKey",
     "LogCheckpoint",
     "LogHead",

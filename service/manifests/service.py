@@ -91,10 +91,16 @@ def list_manifests(
 
 
 def create_manifest(
-    *, session: Session, actor: Actor, request: ManifestCreate, now: datetime
+    *,
+    session: Session,
+    actor: Actor,
+    request: ManifestCreate,
+    now: datetime,
+    number: str | None = None,
 ) -> Manifest:
     """Open a trip. The caller's organization must be one of its parties (admins excepted);
-    a driver's company is the transporter."""
+    a driver's company is the transporter. ``number``: a trip recorded elsewhere (captured
+    from EPCIS) keeps its number instead of taking the next one."""
     if actor.is_regulator or (actor.organization_id is None and not actor.is_admin):
         raise Forbidden("regulators do not create manifests")
     transporter_id = request.transporter_organization_id
@@ -126,7 +132,8 @@ def create_manifest(
     orgs = _parties(session, wanted)
 
     manifest = Manifest(
-        number=next_number(session=session, jurisdiction=orgs[Party.origin].jurisdiction, now=now),
+        number=number
+        or next_number(session=session, jurisdiction=orgs[Party.origin].jurisdiction, now=now),
         origin_organization_id=wanted[Party.origin],
         transporter_organization_id=transporter_id,
         destination_organization_id=wanted[Party.destination],

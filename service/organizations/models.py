@@ -34,6 +34,10 @@ class Organization(SQLModel, table=True):
     epidemic_mode: bool = False
     # An anomaly profile of the organization's own, instead of its jurisdiction's.
     anomaly_profile: str | None = Field(default=None, max_length=40)
+    # GS1 keys, when the organization has them: its containers are then named in EPCIS as
+    # GS1 Digital Links (GIAI under the company prefix) and the organization by its GLN.
+    gs1_company_prefix: str | None = Field(default=None, max_length=12, unique=True)
+    gln: str | None = Field(default=None, max_length=13, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -44,4 +48,6 @@ class Site(SQLModel, table=True):
     latitude: float
     longitude: float
     radius_m: float = 300.0
+    # The site's GS1 Global Location Number, if it has one (its EPCIS location then).
+    gln: str | None = Field(default=None, max_length=13, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

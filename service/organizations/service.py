@@ -10,7 +10,20 @@ from sqlmodel import Session, col, select
 from schemas.organizations import OrganizationCreate, SiteCreate
 from service.auth.actor import Actor
 from service.errors import InvalidInput, NotFound
+from service.organizations.gs1 import check_gln
 from service.organizations.models import Organization, Site
+
+
+def _checked_gln(gln: str | None, *, field: str) -> None:
+    """A GLN whose check digit is wrong is refused before anything is written."""
+    if gln is None:
+        return
+    try:
+        check_gln(gln)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field}: {exc}", errors=[{"field": field, "message": str(exc), "type": "gln"}]
+        ) from None
 
 
 def create_organization(
@@ -24,6 +37,7 @@ def create_organization(
             message,
             errors=[{"field": "body.anomaly_profile", "message": message, "type": "unknown"}],
         )
+    _checked_gln(request.gln, field="body.gln")
     org = Organization(**request.model_dump())
     session.add(org)
     session.flush()
@@ -33,6 +47,7 @@ def create_organization(
 def add_site(*, session: Session, organization_id: uuid.UUID, request: SiteCreate) -> Site:
     if session.get(Organization, organization_id) is None:
         raise NotFound(f"organization {organization_id} not found")
+    _checked_gln(request.gln, field="body.gln")
     site = Site(organization_id=organization_id, **request.model_dump())
     session.add(site)
     session.flush()

@@ -42,6 +42,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("service.manifests",),
     ("service.anomalies",),
     ("service.scanning", "service.reports", "service.evidence"),
+    # GS1 EPCIS: capture records each event through the scan use case, so it sits above it.
+    ("service.epcis",),
     ("routers", "mobile_api", "service.web"),
     # The application, the command line, and the registry of every table (for migrations).
     ("service.app", "service.cli", "service.demo", "service.models"),

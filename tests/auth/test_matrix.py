@@ -129,6 +129,11 @@ RULES: dict[tuple[str, str], Rule] = {
     # evidence bundles: scoped like what they are of
     ("GET", "/api/v1/containers/{container_id}/evidence"): allow(*ALL, scoped="container"),
     ("GET", "/api/v1/manifests/{manifest_id}/evidence"): allow(*ALL, scoped="manifest"),
+    # GS1 EPCIS: everyone queries what they may see; capture records scans of the caller
+    # (regulators are read-only there: their inspections go through /api/v1/scans)
+    ("GET", "/epcis/v2/events"): allow(*ALL),
+    ("POST", "/epcis/v2/capture"): allow(*NOT_REGULATOR),
+    ("GET", "/api/v1/containers/{container_id}/epcis"): allow(*ALL, scoped="container"),
     # phones
     ("GET", "/mobile/v1/resolve"): allow(*ALL),
     ("POST", "/mobile/v1/sync"): allow(*ALL),
