@@ -181,40 +181,61 @@ def range_root(size: int, partial: Mapping[int, bytes | bytearray]) -> bytes:
     return value
 
 
-def tile_levels(data: bytes) -> list[list[bytes]]:
-    """The hashes a tile's entries make, level by level: ``levels[r][k]`` is the subtree
-    over entries ``[k * 2**r, (k + 1) * 2**r)`` (complete subtrees only)."""
-    sha256, node = hashlib.sha256, b"\x01"  # node_hash, inlined: this loop serves every proof
-    level = split_hashes(data)
-    levels = [level]
-    while len(level) > 1:
-        level = [
-            sha256(node + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=False)
-        ]
-        levels.append(level)
-    return levels
+class TileHashes:
+    """The subtree hashes of one tile's entries, computed as asked and remembered:
+    ``hash(r, k)`` is the subtree over entries ``[k * 2**r, (k + 1) * 2**r)``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.width = len(data) // HASH_SIZE
+        self.entries = data
+        self.memo: dict[tuple[int, int], bytes] = {}
+
+    def hash(self, height: int, k: int) -> bytes:
+        if (k + 1) << height > self.width:
+            raise LookupError(f"the tile holds {self.width} hashes")
+        if height == 0:
+            return self.entries[k * HASH_SIZE : (k + 1) * HASH_SIZE]
+        found = self.memo.get((height, k))
+        if found is None:
+            found = self.memo[(height, k)] = self._compute(height, k)
+        return found
+
+    def _compute(self, height: int, k: int) -> bytes:
+        # Bottom-up over the 2**height entries (no recursion, the hash inlined: this loop
+        # serves every proof), remembering each inner hash on the way.
+        sha256, node, memo = hashlib.sha256, b"\x01", self.memo
+        first = k << height
+        level = split_hashes(self.entries[first * HASH_SIZE : (first + (1 << height)) * HASH_SIZE])
+        for r in range(1, height + 1):
+            base = first >> r
+            known = [memo.get((r, base + i)) for i in range(len(level) // 2)]
+            level = [
+                known[i] or sha256(node + level[2 * i] + level[2 * i + 1]).digest()
+                for i in range(len(level) // 2)
+            ]
+            for i, value in enumerate(level):
+                memo[(r, base + i)] = value
+        return level[0]
 
 
 # The inner hashes of recently read tiles, kept between requests: the top tiles and the right
 # edge serve every proof. Keyed by the tile's bytes (a tile's content names its hashes), so a
 # tile that grew, or was changed behind the service's back, is never answered from here.
-_TILE_LEVELS: OrderedDict[bytes, list[list[bytes]]] = OrderedDict()
+_TILE_HASHES: OrderedDict[bytes, TileHashes] = OrderedDict()
 _CACHED_TILES = 512
 _cache_lock = threading.Lock()
 
 
-def _levels_of(data: bytes) -> list[list[bytes]]:
+def _hashes_of(data: bytes) -> TileHashes:
     with _cache_lock:
-        found = _TILE_LEVELS.get(data)
+        found = _TILE_HASHES.get(data)
         if found is not None:
-            _TILE_LEVELS.move_to_end(data)
+            _TILE_HASHES.move_to_end(data)
             return found
-    levels = tile_levels(data)
-    with _cache_lock:
-        _TILE_LEVELS[data] = levels
-        while len(_TILE_LEVELS) > _CACHED_TILES:
-            _TILE_LEVELS.popitem(last=False)
-    return levels
+        found = _TILE_HASHES[data] = TileHashes(data)
+        while len(_TILE_HASHES) > _CACHED_TILES:
+            _TILE_HASHES.popitem(last=False)
+        return found
 
 
 class TileNodes:
@@ -222,21 +243,21 @@ class TileNodes:
 
     def __init__(self, tiles: Mapping[TileKey, bytes]) -> None:
         self.tiles = tiles
-        self._levels: dict[TileKey, list[list[bytes]]] = {}
+        self._hashes: dict[TileKey, TileHashes] = {}
 
     def node(self, level: int, index: int) -> bytes:
         key, offset, _ = tile_of_node(level, index)
-        levels = self._levels.get(key)
-        if levels is None:
+        hashes = self._hashes.get(key)
+        if hashes is None:
             data = self.tiles.get(key)
             if data is None:
                 raise LookupError(f"tile {key} is not in the log")
-            levels = self._levels[key] = _levels_of(data)
+            hashes = self._hashes[key] = _hashes_of(data)
         height = level % HEIGHT
-        row = levels[height] if height < len(levels) else []
-        if offset >> height >= len(row):
-            raise LookupError(f"tile {key} does not hold node ({level}, {index})")
-        return row[offset >> height]
+        try:
+            return hashes.hash(height, offset >> height)
+        except LookupError:
+            raise LookupError(f"tile {key} does not hold node ({level}, {index})") from None
 
 
 def tiles_for(nodes: Iterable[Node]) -> set[TileKey]:
