@@ -105,9 +105,14 @@ def build_region(session: Session, client: TestClient, keys: Keys) -> Region:
 def second_deployment(
     database: Database, tmp_path: Path, clock: FakeClock, base_url: str
 ) -> Iterator[tuple[TestClient, Session]]:
-    """The app on another (fresh) database, committing for real."""
+    """The app on another (fresh) database, committing for real. No background workers (as
+    in the test settings): the transparency log's checkpoint thread would write to the same
+    SQLite file beside the test's session, whose transactions are not BEGIN IMMEDIATE."""
     settings = Settings(
-        data_dir=tmp_path / "second", sweep_interval_seconds=0, public_base_url=base_url
+        data_dir=tmp_path / "second",
+        sweep_interval_seconds=0,
+        log_checkpoint_seconds=0,
+        public_base_url=base_url,
     )
     app = create_app(settings, engine=database.engine)
     session = Session(database.engine, expire_on_commit=False)
