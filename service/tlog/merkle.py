@@ -24,7 +24,9 @@ from service.tlog.verifier import (
 
 __all__ = [
     "LeafList",
+    "Node",
     "NodeSource",
+    "Range",
     "consistency_ranges",
     "hashes_of",
     "inclusion_ranges",

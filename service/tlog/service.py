@@ -35,7 +35,7 @@ from service.tlog.tiles import (
     partial_tiles,
     tiles_for,
 )
-from service.tlog.verifier import leaf_hash
+from service.tlog.verifier import EMPTY_ROOT, leaf_hash
 
 SEQUENCER = "custody_event_enters_log"
 INTEGRATE_BATCH = 1 << 16
@@ -313,12 +313,22 @@ def list_checkpoints(session: Session, *, after_id: int | None, limit: int) -> l
 # Proofs
 
 
-def _bounded(session: Session, tree_size: int) -> None:
-    size, _ = tree_state(session)
-    if tree_size > size:
-        raise TreeSizeUnavailable(
-            f"the log's tree holds {size} leaves; no tree of size {tree_size} yet"
-        )
+def _read(
+    session: Session, range_lists: Sequence[Sequence[merkle.Range]], tree_size: int
+) -> list[list[bytes]]:
+    """The hashes of each list of subtrees, from the tiles, fetched in one query. A tree the
+    tiles do not reach yet is a 409 (the tiles are the integrated tree: nothing beyond it)."""
+    nodes = merkle.nodes_for(r for ranges in range_lists for r in ranges)
+    source = TileNodes(fetch_tiles(session, tiles_for(nodes)))
+    try:
+        return [merkle.hashes_of(source, ranges) for ranges in range_lists]
+    except LookupError as exc:
+        size, _ = tree_state(session)
+        if tree_size > size:
+            raise TreeSizeUnavailable(
+                f"the log's tree holds {size} leaves; no tree of size {tree_size} yet"
+            ) from None
+        raise LogCorrupted(str(exc)) from exc
 
 
 def inclusion_proofs(
@@ -328,14 +338,9 @@ def inclusion_proofs(
     for index in leaf_indexes:
         if not 0 <= index < tree_size:
             raise InvalidInput(f"leaf_index {index} is not below tree_size {tree_size}")
-    _bounded(session, tree_size)
-    ranges = {i: merkle.inclusion_ranges(i, tree_size) for i in leaf_indexes}
-    nodes = merkle.nodes_for(r for rs in ranges.values() for r in rs)
-    source = TileNodes(fetch_tiles(session, tiles_for(nodes)))
-    try:
-        return {i: merkle.hashes_of(source, rs) for i, rs in ranges.items()}
-    except LookupError as exc:
-        raise LogCorrupted(str(exc)) from exc
+    indexes = list(dict.fromkeys(leaf_indexes))
+    proofs = _read(session, [merkle.inclusion_ranges(i, tree_size) for i in indexes], tree_size)
+    return dict(zip(indexes, proofs, strict=True))
 
 
 def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> list[bytes]:
@@ -347,21 +352,16 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
         raise InvalidInput("first must be at least 1 (a proof from the empty tree proves nothing)")
     if second < first:
         raise InvalidInput(f"second ({second}) is smaller than first ({first})")
-    _bounded(session, second)
-    ranges = merkle.consistency_ranges(first, second)
-    source = TileNodes(fetch_tiles(session, tiles_for(merkle.nodes_for(ranges))))
-    try:
-        return merkle.hashes_of(source, ranges)
-    except LookupError as exc:
-        raise LogCorrupted(str(exc)) from exc
+    [proof] = _read(session, [merkle.consistency_ranges(first, second)], second)
+    return proof
 
 
 def root_at(session: Session, tree_size: int) -> bytes:
     """The root of the tree of the first ``tree_size`` leaves, from the tiles."""
-    _bounded(session, tree_size)
-    nodes = merkle.nodes_for([(0, tree_size)])
-    source = TileNodes(fetch_tiles(session, tiles_for(nodes)))
-    return merkle.range_hash(source, 0, tree_size)
+    if tree_size == 0:
+        return EMPTY_ROOT
+    [[root]] = _read(session, [[(0, tree_size)]], tree_size)
+    return root
 
 
 # ---------------------------------------------------------------------------------------------
