@@ -343,7 +343,7 @@ class Outcome:
 
     @property
     def killed(self) -> bool:
-        return self.status in ("killed", "timeout", "segfault", "caught by type check")
+        return self.status in ("killed", "timeout", "segfault", "caught by type check", "error")
 
 
 def _function_of(mutant_name: str) -> str:
@@ -355,7 +355,22 @@ def _function_of(mutant_name: str) -> str:
     return tail.removeprefix("x_")
 
 
+def _describe(diff: str) -> tuple[str, str]:
+    """A mutant as ``old => new`` (its changed lines), and the line of code just before it."""
+    removed, added, before = [], [], ""
+    for line in diff.splitlines()[2:]:
+        if line.startswith("-"):
+            removed.append(line[1:].strip())
+        elif line.startswith("+"):
+            added.append(line[1:].strip())
+        elif not removed and not added and line.strip() and not line.startswith("@@"):
+            before = line.strip()
+    return f"{' / '.join(removed)} => {' / '.join(added) or '(removed)'}", before
+
+
 def mutmut_outcomes() -> list[Outcome]:
+    """mutmut's verdicts, each keyed ``function::old => new`` (plus ``@ the line before`` when
+    one function has two such mutants), which stays true when the mutants are renumbered."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
     from mutmut.stats import status_by_exit_code
 
@@ -366,15 +381,17 @@ def mutmut_outcomes() -> list[Outcome]:
         if not meta.exists():
             raise SystemExit(f"no mutmut results for {module}: run `mutmut run` first")
         codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+        described = {}
+        for name in codes:
+            change, before = _describe(get_diff_for_mutant(name, path=module))
+            described[name] = (f"{_function_of(name)}::{change}", before)
+        counts = Counter(key for key, _ in described.values())
         for name, code in codes.items():
-            status = status_by_exit_code[code]
-            diff = get_diff_for_mutant(name, path=module)
-            added = [
-                line[1:].strip()
-                for line in diff.splitlines()[2:]
-                if line.startswith("+") and not line.startswith("+++")
-            ]
-            key = f"{_function_of(name)}::{' / '.join(added) or '(line removed)'}"
+            key, before = described[name]
+            if counts[key] > 1:
+                key = f"{key} @ {before}"
+            # mutmut files a test run that raised (exit 255) under "timeout"; keep it apart.
+            status = "error" if code == 255 else status_by_exit_code[code]
             outcomes.append(Outcome(module, "mutmut", key, name, status))
     return outcomes
 
@@ -441,6 +458,15 @@ def report(*, show_survivors: bool) -> bool:
     stale = sorted(set(equivalents) - used)
     for module, key in stale:
         print(f"stale equivalent (matches no mutant): {module}::{key}")
+    errors = [o for o in outcomes if o.status == "error"]
+    if errors:
+        print(
+            f"\n{len(errors)} mutants are counted as killed because the test run could not start "
+            "(a mutant that breaks importing the module does that; so do test ids that change "
+            "from run to run, which would be a fault of the tests):"
+        )
+        for o in errors:
+            print(f"  {o.module}::{o.key}    [{o.name}]")
     if show_survivors and survivors:
         print("\nsurviving mutants (kill them with a test, or list them as equivalent):")
         for o in survivors:

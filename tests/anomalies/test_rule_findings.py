@@ -696,3 +696,16 @@ def test_a_flagged_fact_in_full() -> None:
         cause="ev-1",
         facts={"action": "pickup"},
     )
+
+
+def test_a_long_hard_limit_source_is_cut_to_200_characters() -> None:
+    s = setting(Kind.manifest_unconfirmed, hard_limit_hours=2, hard_source="款" * 230)
+    hit = manifest_hard_limit(dispatched_at=T0, now=T0 + timedelta(hours=3), setting=s)
+    assert hit is not None and hit.rule == "款" * 200
+
+
+def test_geofence_distance_is_given_to_the_decimetre() -> None:
+    hit = geofence_violation(
+        point=metres_east(450.46), sites=[SITE], setting=CN.rule(Kind.geofence_violation), cause="e"
+    )
+    assert hit is not None and hit.facts["distance_m"] == 450.5

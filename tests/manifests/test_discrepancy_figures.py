@@ -133,3 +133,11 @@ def test_missing_and_unexpected_containers_are_counted_and_named() -> None:
     assert found["missing"] == {"count": 2, "container_ids": ["a", "c"]}
     assert found["unexpected"] == {"count": 2, "container_ids": ["x9", "x7"]}
     assert found["any"] is True
+
+
+def test_trip_totals_are_given_to_the_gram() -> None:
+    found = compute_discrepancies([line("a", 2.34567, 2.0), line("b", 1.0, None, False)], [])
+    assert found["total"]["collection_weight_kg"] == 2.346
+    assert found["total"]["receipt_weight_kg"] == 2.0
+    assert found["total"]["difference_kg"] == -0.346
+    assert found["weight"][0]["collection_weight_kg"] == 2.34567
