@@ -56,6 +56,24 @@ SIGNATURE = GOOD.rsplit(".", 1)[1]
         (f"MW1.k7m2q9x4p1.{KID}.{SIGNATURE[:-2]}", "label signature must be 64 bytes"),
         ("M" * 257, "label payload longer than 256 characters"),
     ],
+    # Named, not derived from the payloads: the ids stay the same whatever the key.
+    ids=[
+        "three parts",
+        "five parts",
+        "another prefix",
+        "dash in the id",
+        "non-ASCII id",
+        "bad key id",
+        "outside the alphabet",
+        "5 characters",
+        "stray bits",
+        "padded",
+        "3 bytes",
+        "3 bytes ending in X",
+        "7 bytes",
+        "62 bytes",
+        "257 characters",
+    ],
 )
 def test_a_malformed_label_says_what_is_wrong(payload: str, message: str) -> None:
     with pytest.raises(MalformedLabel) as refused:
@@ -99,6 +117,7 @@ def test_a_forged_label_names_the_container_and_the_key() -> None:
         ("abc", "", "key id must be non-empty ASCII letters/digits: ''"),
         ("abc", "k.d", "key id must be non-empty ASCII letters/digits: 'k.d'"),
     ],
+    ids=["empty container id", "dash in the container id", "empty key id", "dot in the key id"],
 )
 def test_signing_refuses_ids_a_label_cannot_carry(
     container_id: str, key_id: str, message: str
