@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit install migrate demo bench clean web
+.PHONY: run test lint unit install migrate demo bench clean web mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,8 +45,18 @@ unit: $(STAMP) web
 # The whole suite: lint, types, tests (on PostgreSQL too when TEST_DATABASE_URL is set).
 test: lint unit
 
+# Mutation testing of the pure core (takes minutes, not part of `make test`): mutmut over the
+# functions, tools/mutation.py over the module-level tables; prints the score per module.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python tools/mutation.py all
+
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache mutants

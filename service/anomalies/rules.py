@@ -160,12 +160,15 @@ def weight_discrepancy(
     per_container: bool = True,
 ) -> Finding | None:
     """Receipt weight differs from collection weight by more than the tolerance (10 %), and,
-    per container, by more than the floor (0.2 kg) so that scale noise on light bags is quiet."""
+    per container, by more than the floor (0.2 kg) so that scale noise on light bags is quiet.
+    The facts are signed like the manifest's: a receipt lighter than the collection is negative;
+    nothing weighed at collection has no percentage (``None``)."""
     tolerance = setting.number("tolerance_pct", 10.0) or 0.0
     floor = (setting.number("floor_kg", 0.2) or 0.0) if per_container else 0.0
     diff = received_kg - collected_kg
-    pct = abs(diff) / collected_kg * 100 if collected_kg > 0 else math.inf
-    if pct <= tolerance or abs(diff) <= floor:
+    # Signed, as on the manifest: lighter at receipt than at collection is negative.
+    pct = diff / collected_kg * 100 if collected_kg > 0 else None
+    if (pct is not None and abs(pct) <= tolerance) or abs(diff) <= floor:
         return None
     return _finding(
         Kind.weight_discrepancy,
@@ -176,7 +179,7 @@ def weight_discrepancy(
             "collected_kg": collected_kg,
             "received_kg": received_kg,
             "diff_kg": round(diff, 3),
-            "diff_pct": round(pct, 2) if math.isfinite(pct) else None,
+            "diff_pct": None if pct is None else round(pct, 2),
         },
     )
 
