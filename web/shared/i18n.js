@@ -24,7 +24,7 @@ const ENTRIES = [
   ["common.confirm", "Confirm", "确认"],
   ["common.csv", "Export CSV", "导出 CSV"],
   ["common.loading", "Loading…", "加载中…"],
-  ["common.offline", "No network: saved on this phone, will send when back online", "无网络：已保存在本机，联网后自动发送"],
+  ["common.offline", "No network: nothing was sent. Try again when online", "无网络：未发送，请联网后重试"],
   ["common.offlineShort", "Offline", "离线"],
   ["common.network", "Network", "网络"],
   ["common.note", "Note", "说明"],
@@ -55,12 +55,20 @@ const ENTRIES = [
   ["label.unknown_key", "Unknown signing key", "未知签名密钥"],
   ["label.malformed", "Not a valid label", "无效标签"],
   ["label.unverified", "Label not verified", "标签未验证"],
+  ["label.code_entered", "Typed code (label not checked)", "手动输入编码（未校验标签）"],
+  ["scan.notSeenOffline", "Not seen on this phone before: it will be looked up when online", "本机未见过此容器：联网后再查找"],
   ["queue.title", "Scans", "扫描记录"],
   ["queue.waiting", "Waiting to send", "待发送"],
   ["queue.sync", "Send now", "立即发送"],
   ["queue.results", "Results", "结果"],
   ["queue.empty", "Nothing waiting", "没有待发送的记录"],
   ["queue.queued", "Saved; sending…", "已保存，正在发送…"],
+  ["queue.savedOffline", "Saved on this phone; will send when online", "已保存在本机，联网后自动发送"],
+  ["queue.byCode", "Saved by its typed code: the bag will be looked up and the scan sent when online", "已按输入的编码保存：联网后查找该容器并发送"],
+  ["queue.refusedTitle", "Refused scans — please read", "被拒绝的扫描——请查看"],
+  ["queue.refusedAck", "I have read these", "我已知悉"],
+  ["queue.scannedAt", "scanned", "扫描于"],
+  ["refused.banner", "⚠ {n} scan(s) refused — tap to see why", "⚠ {n} 次扫描被拒绝——点击查看原因"],
   ["status.created", "Recorded", "已记录"],
   ["status.duplicate", "Already recorded", "已记录（重复）"],
   ["status.rejected", "Refused", "被拒绝"],
@@ -173,6 +181,21 @@ const ENTRIES = [
   ["kind.geofence_violation", "Outside geofence", "超出地理围栏"],
   ["kind.unlicensed_receiver", "Unlicensed receiver", "接收方无资质"],
   ["kind.clock_skew", "Clock skew", "时钟偏差"],
+  ["field.weight_kg", "Weight (kg)", "重量（千克）"],
+  ["field.manifest_id", "Manifest", "联单"],
+  ["field.method", "Disposal method", "处置方式"],
+  ["field.incident", "What happened", "事件类型"],
+  ["field.site_id", "Site", "地点"],
+  ["field.qr_payload", "Label", "标签"],
+  ["field.scanned_at", "Scan time", "扫描时间"],
+  ["field.note", "Note", "备注"],
+  ["field.count", "Number of labels", "标签数量"],
+  ["field.category", "Category", "类别"],
+  ["field.department", "Department / ward", "科室 / 病区"],
+  ["field.vehicle_plate", "Vehicle plate", "车牌号"],
+  ["field.printed_name", "Printed name", "签字人姓名"],
+  ["field.latitude", "Latitude", "纬度"],
+  ["field.longitude", "Longitude", "经度"],
   ["f.status", "Status", "状态"],
   ["f.severity", "Severity", "级别"],
   ["f.kind", "Kind", "类型"],
@@ -246,8 +269,15 @@ export function setLang(value) {
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
 }
 
-export function t(key) {
-  return DICT[current][key] ?? DICT.en[key] ?? key.split(".").pop().replace(/_/g, " ");
+// The text for `key` in the current language; "{name}" placeholders are filled from params.
+export function t(key, params = null) {
+  let text = DICT[current][key] ?? DICT.en[key] ?? key.split(".").pop().replace(/_/g, " ");
+  if (params) for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
+  return text;
+}
+
+export function has(key) {
+  return key in DICT.en;
 }
 
 export function applyI18n(root) {

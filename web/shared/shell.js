@@ -7,6 +7,7 @@
 
 import { api, ApiError, currentUser, login, logout, session } from "./api.js";
 import { applyI18n, initLang, lang, setLang, t } from "./i18n.js";
+import { errorText } from "./problems.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -67,7 +68,7 @@ export class Shell {
       try {
         this.me = await login(form.username.value.trim(), form.password.value, deviceId);
       } catch (error) {
-        $("#login-error").textContent = isNetworkError(error) && !(error instanceof ApiError) ? t("common.offline") : t("login.failed");
+        $("#login-error").textContent = error instanceof ApiError && error.status === 401 ? t("login.failed") : errorText(error);
         return;
       }
       form.password.value = "";

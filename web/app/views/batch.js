@@ -2,7 +2,8 @@
 
 import { api, escapeHtml, listAll, openDocument } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
-import { $, isNetworkError } from "../shared/shell.js";
+import { errorText } from "../shared/problems.js";
+import { $ } from "../shared/shell.js";
 import { rememberLabel } from "../labels.js";
 
 const CATEGORIES = ["infectious", "sharps", "pathological", "pharmaceutical", "chemical"];
@@ -17,7 +18,7 @@ async function prepare() {
   const org = shell.me.organization;
   if (!form.site_id.options.length && org) {
     const sites = await listAll(`/api/v1/organizations/${org.id}/sites`).catch((error) => {
-      $("#batch-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+      $("#batch-error").textContent = errorText(error);
       return [];
     });
     form.site_id.innerHTML = sites.map((s) => `<option value="${s.id}">${escapeHtml(s.name)}</option>`).join("");
@@ -44,9 +45,9 @@ async function submit(e) {
       <p class="mono small">${made.containers.map((c) => escapeHtml(c.short_code)).join(" · ")}</p>
       <button type="button" class="primary wide" id="batch-print">${escapeHtml(t("batch.print"))}</button>`;
     $("#batch-print").onclick = () =>
-      openDocument(`/api/v1/labels/sheet.pdf?batch_id=${made.batch_id}`, `labels-${made.batch_id}.pdf`).catch((err) => ($("#batch-error").textContent = err.message));
+      openDocument(`/api/v1/labels/sheet.pdf?batch_id=${made.batch_id}`, `labels-${made.batch_id}.pdf`).catch((err) => ($("#batch-error").textContent = errorText(err)));
   } catch (error) {
-    $("#batch-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+    $("#batch-error").textContent = errorText(error);
   }
 }
 

@@ -4,8 +4,10 @@
 import { escapeHtml, rfc3339, uuid } from "../shared/api.js";
 import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
-import { $, isNetworkError } from "../shared/shell.js";
-import { findByShortCode, resolve } from "../labels.js";
+import { normalizeShortCode, shortCodeOf } from "../shared/codes.js";
+import { errorText } from "../shared/problems.js";
+import { $ } from "../shared/shell.js";
+import { codeOnly, lookupCode, resolve } from "../labels.js";
 import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
 import { deviceId, manifestId, setManifest } from "../phone.js";
 import { Scanner } from "../scanner.js";
@@ -26,22 +28,29 @@ async function handleCode(text) {
   try {
     let payload = text.trim();
     if (!payload.startsWith("MW1.")) {
-      if (!/^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$/.test(payload)) throw new Error(t("scan.notALabel"));
-      payload = await findByShortCode(payload);
+      const code = normalizeShortCode(payload);
+      if (!code) throw new Error(t("scan.notALabel"));
+      payload = (await lookupCode(code)).payload;
+      // Offline and never seen on this phone: saved by its code, looked up when online.
+      if (!payload) return renderResolved(codeOnly(code, shell.role));
     }
     renderResolved(await resolve(payload, shell.role));
   } catch (error) {
-    $("#scan-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+    $("#scan-error").textContent = errorText(error);
   }
+}
+
+// The code printed under the bag's QR label, however the phone knows the bag.
+function shortCodeFor(info) {
+  return info.container ? info.container.short_code : info.code || shortCodeOf(info.container_id);
 }
 
 function renderResolved(info) {
   state.resolved = info;
   const c = info.container;
   $("#resolved").hidden = false;
-  $("#r-code").textContent = c ? c.short_code : info.container_id;
-  $("#r-code").classList.toggle("long", !c);
-  $("#r-what").textContent = c ? `${t(`cat.${c.category}`)} · ${c.department || ""}` : t("scan.unknownContainer");
+  $("#r-code").textContent = shortCodeFor(info);
+  $("#r-what").textContent = c ? `${t(`cat.${c.category}`)} · ${c.department || ""}` : t(info.code ? "scan.notSeenOffline" : "scan.unknownContainer");
   const verdict = $("#r-label");
   verdict.dataset.verdict = info.label;
   verdict.textContent = t(`label.${info.label}`);
@@ -54,7 +63,7 @@ function renderResolved(info) {
   if (info.offline) facts.push([t("common.network"), t("common.offlineShort")]);
   if (info.error) facts.push([t("common.note"), info.error]);
   $("#r-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("");
-  const actions = info.payload ? info.actions : [];
+  const actions = info.payload || info.code ? info.actions : [];
   $("#r-actions").innerHTML = actions.length
     ? actions.map((a) => `<button type="button" class="action" data-action="${escapeHtml(a)}">${escapeHtml(t(`action.${a}`))}</button>`).join("")
     : `<p class="muted">${escapeHtml(t("scan.noActions"))}</p>`;
@@ -117,7 +126,6 @@ async function submitAction(e) {
     return;
   }
   const scan = {
-    qr_payload: info.payload,
     action,
     client_event_id: uuid(),
     scanned_at: rfc3339(),
@@ -133,14 +141,18 @@ async function submitAction(e) {
     scan.manifest_id = $("#af-manifest-select").value;
     setManifest(scan.manifest_id);
   }
-  await enqueue(scan, info.container ? info.container.short_code : info.container_id);
+  // A bag known only by its typed code is saved by that code and looked up when online.
+  if (info.payload) scan.qr_payload = info.payload;
+  const shortCode = shortCodeFor(info);
+  await enqueue(scan, shortCode, info.payload ? null : info.code);
   $("#action-form").hidden = true;
   $("#resolved").hidden = true;
   const outcome = $("#scan-outcome");
   outcome.hidden = false;
   outcome.dataset.status = "queued";
   outcome.dataset.id = scan.client_event_id;
-  outcome.innerHTML = `<b>${escapeHtml(t(`action.${action}`))}</b> · ${escapeHtml(info.container ? info.container.short_code : info.container_id)}<br>${escapeHtml(t("queue.queued"))}`;
+  const saved = !info.payload ? "queue.byCode" : navigator.onLine ? "queue.queued" : "queue.savedOffline";
+  outcome.innerHTML = `<b>${escapeHtml(t(`action.${action}`))}</b> · ${escapeHtml(shortCode)}<br>${escapeHtml(t(saved))}`;
   syncQueue();
 }
 
@@ -152,7 +164,7 @@ function showOutcome(result, item) {
   const anomalies = (result.anomalies || []).map((a) => t(`kind.${a.kind}`)).join(", ");
   outcome.innerHTML =
     `<b>${escapeHtml(t(`action.${item.scan.action}`))}</b> · ${escapeHtml(item.short_code)}<br>` +
-    `<span class="status s-${escapeHtml(result.status)}">${escapeHtml(t(`status.${result.status}`))}</span> ${escapeHtml(reason(result))}` +
+    `<span class="status s-${escapeHtml(result.status)}">${escapeHtml(t(`status.${result.status}`))}</span> ${escapeHtml(reason(result, item.scan.action))}` +
     (anomalies ? `<br><span class="warn">⚠ ${escapeHtml(anomalies)}</span>` : "");
 }
 

@@ -4,7 +4,8 @@
 import { api, escapeHtml, listAll, openDocument } from "../shared/api.js";
 import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
-import { $, isNetworkError } from "../shared/shell.js";
+import { errorText } from "../shared/problems.js";
+import { $ } from "../shared/shell.js";
 import { manifestId, setManifest } from "../phone.js";
 
 let shell;
@@ -29,7 +30,7 @@ async function render() {
   try {
     m = await api(`/api/v1/manifests/${encodeURIComponent(id)}`);
   } catch (error) {
-    box.innerHTML = `<p class="error">${escapeHtml(isNetworkError(error) ? t("common.offline") : error.message)}</p>
+    box.innerHTML = `<p class="error">${escapeHtml(errorText(error))}</p>
       <button class="secondary" type="button" id="trip-close">${escapeHtml(t("trip.leave"))}</button>`;
     $("#trip-close").onclick = () => {
       setManifest(null);
@@ -77,7 +78,7 @@ async function render() {
       <button type="button" class="secondary" id="trip-close">${escapeHtml(t("trip.leave"))}</button>
     </div>`;
   for (const b of box.querySelectorAll("button.sign")) b.onclick = () => sign(m, b.dataset.party);
-  $("#trip-pdf").onclick = () => openDocument(`/api/v1/manifests/${m.id}.pdf`, `${m.number}.pdf`).catch((e) => ($("#trip-error").textContent = e.message));
+  $("#trip-pdf").onclick = () => openDocument(`/api/v1/manifests/${m.id}.pdf`, `${m.number}.pdf`).catch((e) => ($("#trip-error").textContent = errorText(e)));
   $("#trip-close").onclick = () => {
     setManifest(null);
     render();
@@ -103,12 +104,15 @@ function sign(m, party) {
     if (dialog.returnValue !== "ok") return;
     const name = $("#sign-name").value.trim();
     if (!name) return;
+    let refused = null;
     try {
       await api(`/api/v1/manifests/${m.id}/sign`, { method: "POST", body: { party, printed_name: name } });
     } catch (error) {
-      $("#trip-error").textContent = error.message;
+      refused = errorText(error);
     }
-    render();
+    await render();
+    // After the trip is shown again (which clears old messages), so that the refusal stays.
+    if (refused) $("#trip-error").textContent = refused;
   };
   dialog.showModal();
 }
@@ -172,7 +176,7 @@ export default {
         $("#trip-new").open = false;
         render();
       } catch (error) {
-        $("#trip-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+        $("#trip-error").textContent = errorText(error);
       }
     });
   },
