@@ -19,6 +19,9 @@ const ACTIONS = {
   report_incident: { roles: ["hospital_staff", "driver", "storage_operator", "disposal_operator"], from: ["labelled", "collected", "hospital_storage", "in_transit", "received", "stored"] },
 };
 
+// The actions that must carry a weight (SPEC §3); the phone asks for a weight only for these.
+export const WEIGHT_REQUIRED = new Set(["collect", "receive"]);
+
 export function parsePayload(text) {
   const m = /^MW1\.([A-Za-z0-9]+)\.([A-Za-z0-9]+)\.([A-Za-z0-9_-]+)$/.exec(text.trim());
   return m ? { container_id: m[1], key_id: m[2], signature: m[3], signed: `MW1.${m[1]}.${m[2]}` } : null;

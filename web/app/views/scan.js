@@ -7,13 +7,16 @@ import { t } from "../shared/i18n.js";
 import { normalizeShortCode, shortCodeOf } from "../shared/codes.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
-import { codeOnly, lookupCode, resolve } from "../labels.js";
+import { codeOnly, lookupCode, resolve, WEIGHT_REQUIRED } from "../labels.js";
 import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
-import { deviceId, manifestId, setManifest } from "../phone.js";
+import { currentTrip, deviceId, setManifest, tripAction, tripLabel } from "../phone.js";
 import { Scanner } from "../scanner.js";
+import * as tripscan from "../tripscan.js";
 
-const WEIGHT_REQUIRED = new Set(["collect", "receive"]);
-const WEIGHT_SHOWN = new Set(["collect", "receive", "pickup", "inspect"]);
+// Actions that may carry a weight without requiring one: asked only if the user wants to.
+const WEIGHT_OPTIONAL = new Set(["pickup", "inspect"]);
+// The actions a scan is rarely for: never chosen for the user.
+const SIDE_ACTIONS = new Set(["inspect", "report_incident"]);
 const METHODS = ["incineration", "autoclave", "microwave", "chemical", "other"];
 const INCIDENTS = ["damaged", "leaking", "lost", "found"];
 
@@ -68,12 +71,25 @@ function renderResolved(info) {
     ? actions.map((a) => `<button type="button" class="action" data-action="${escapeHtml(a)}">${escapeHtml(t(`action.${a}`))}</button>`).join("")
     : `<p class="muted">${escapeHtml(t("scan.noActions"))}</p>`;
   $("#resolved").scrollIntoView({ block: "start" });
+  const preselected = likelyAction(actions);
+  if (preselected) chooseAction(preselected);
+}
+
+// The action the user almost certainly means: the current trip's, else the only one that is
+// not an inspection or an incident report. null when there is a real choice.
+function likelyAction(actions) {
+  const tripped = tripAction(currentTrip(), shell.me);
+  if (tripped && actions.includes(tripped)) return tripped;
+  const main = actions.filter((a) => !SIDE_ACTIONS.has(a));
+  return main.length === 1 ? main[0] : null;
 }
 
 function chooseAction(action) {
   state.action = action;
   $("#af-title").textContent = t(`action.${action}`);
-  $("#af-weight-row").hidden = !WEIGHT_SHOWN.has(action);
+  for (const b of document.querySelectorAll("#r-actions button[data-action]")) b.classList.toggle("chosen", b.dataset.action === action);
+  $("#af-weight-row").hidden = !WEIGHT_REQUIRED.has(action);
+  $("#af-weight-add").hidden = !WEIGHT_OPTIONAL.has(action);
   $("#af-weight").required = WEIGHT_REQUIRED.has(action);
   $("#af-weight").value = "";
   $("#af-method-row").hidden = action !== "dispose";
@@ -81,18 +97,20 @@ function chooseAction(action) {
   $("#af-incident-row").hidden = action !== "report_incident";
   $("#af-incident").required = action === "report_incident";
   $("#af-note").value = "";
-  const mid = manifestId();
+  const trip = currentTrip();
+  const mid = trip ? trip.id : null;
   const open = (state.resolved && state.resolved.openManifests) || [];
   const select = $("#af-manifest-select");
   select.innerHTML = open.map((m) => `<option value="${escapeHtml(m.id)}">${escapeHtml(m.number)} · ${escapeHtml(m.vehicle_plate)}</option>`).join("");
-  if (mid && !open.some((m) => m.id === mid)) select.insertAdjacentHTML("afterbegin", `<option value="${escapeHtml(mid)}">${escapeHtml(t("trip.current"))} ${escapeHtml(mid.slice(0, 8))}…</option>`);
+  if (mid && !open.some((m) => m.id === mid)) select.insertAdjacentHTML("afterbegin", `<option value="${escapeHtml(mid)}">${escapeHtml(t("trip.current"))} ${escapeHtml(tripLabel(trip))}</option>`);
   if (mid) select.value = mid;
   $("#af-manifest-row").hidden = action !== "pickup";
   select.required = action === "pickup";
-  $("#af-manifest").textContent = mid && action === "receive" ? `${t("trip.current")}: ${mid.slice(0, 8)}…` : "";
+  $("#af-manifest").textContent = mid && action === "receive" ? `${t("trip.current")}: ${tripLabel(trip)}` : "";
   $("#action-form").hidden = false;
   locate();
-  (WEIGHT_SHOWN.has(action) ? $("#af-weight") : $("#af-submit")).focus();
+  // The keyboard opens only where a weight is required.
+  (WEIGHT_REQUIRED.has(action) ? $("#af-weight") : $("#af-submit")).focus();
 }
 
 function locate() {
@@ -131,7 +149,7 @@ async function submitAction(e) {
     scanned_at: rfc3339(),
     device_id: deviceId(),
   };
-  if (weight !== null && WEIGHT_SHOWN.has(action)) scan.weight_kg = weight;
+  if (weight !== null && (WEIGHT_REQUIRED.has(action) || WEIGHT_OPTIONAL.has(action))) scan.weight_kg = weight;
   if (state.position) Object.assign(scan, state.position);
   if (action === "dispose") scan.method = $("#af-method").value;
   if (action === "report_incident") scan.incident = $("#af-incident").value;
@@ -169,6 +187,7 @@ function showOutcome(result, item) {
 }
 
 async function startCamera() {
+  tripscan.stop();
   $("#scan-error").textContent = "";
   $("#camera-box").classList.add("live");
   $("#camera-status").textContent = t("scan.looking");
@@ -192,6 +211,12 @@ export default {
   init(s) {
     shell = s;
     scanner = new Scanner($("#video"));
+    tripscan.init(shell, scanner);
+    $("#af-weight-add").addEventListener("click", () => {
+      $("#af-weight-add").hidden = true;
+      $("#af-weight-row").hidden = false;
+      $("#af-weight").focus();
+    });
     $("#r-actions").addEventListener("click", (e) => {
       const button = e.target.closest("button[data-action]");
       if (button) chooseAction(button.dataset.action);
@@ -205,7 +230,16 @@ export default {
     });
     onResult((result, item) => result && showOutcome(result, item));
   },
+  // #scan?trip=go: straight into scanning the current trip's bags.
+  show(params) {
+    tripscan.render();
+    if (params.get("trip") === "go") {
+      history.replaceState(null, "", "#scan");
+      if (!tripscan.active()) tripscan.start();
+    }
+  },
   leave() {
+    tripscan.stop();
     scanner.stop();
   },
   language() {

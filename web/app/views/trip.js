@@ -6,9 +6,12 @@ import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
-import { manifestId, setManifest } from "../phone.js";
+import * as bulk from "../bulk.js";
+import { onResult } from "../outbox.js";
+import { manifestId, rememberTrip, setManifest, tripAction } from "../phone.js";
 
 let shell;
+let refreshAfterSync = false; // a "receive all" or "dispose all" is on its way
 
 function orgName(party) {
   return party ? party.name : "";
@@ -38,6 +41,7 @@ async function render() {
     };
     return;
   }
+  rememberTrip(m);
   const totals = m.totals;
   const signed = new Map((m.signatures || []).map((s) => [s.party, s]));
   const role = shell.role;
@@ -71,13 +75,19 @@ async function render() {
       <div><b>${(+totals.receipt_weight_kg || 0).toFixed(1)}</b><span>kg ${escapeHtml(t("trip.received"))}</span></div></div>
     ${disc}
     <table class="grid"><thead><tr><th>${escapeHtml(t("trip.code"))}</th><th>${escapeHtml(t("batch.category"))}</th><th>kg ↑</th><th>kg ↓</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+    ${bulk.html(m, shell.me)}
+    <p id="trip-bulk-status" class="muted" aria-live="polite"></p>
     <ul class="list sigs">${sigs}</ul>
     <div class="actions">
-      <a class="button primary" href="#scan">${escapeHtml(t("trip.scanOnto"))}</a>
+      <a class="button primary" id="trip-scan-link" href="${tripAction(m, shell.me) ? "#scan?trip=go" : "#scan"}">${escapeHtml(t("trip.scanOnto"))}</a>
       <button type="button" class="secondary" id="trip-pdf">${escapeHtml(t("trip.pdf"))}</button>
       <button type="button" class="secondary" id="trip-close">${escapeHtml(t("trip.leave"))}</button>
     </div>`;
   for (const b of box.querySelectorAll("button.sign")) b.onclick = () => sign(m, b.dataset.party);
+  bulk.bind(box, m, shell.me, (text) => {
+    $("#trip-bulk-status").textContent = text;
+    refreshAfterSync = true;
+  });
   $("#trip-pdf").onclick = () => openDocument(`/api/v1/manifests/${m.id}.pdf`, `${m.number}.pdf`).catch((e) => ($("#trip-error").textContent = errorText(e)));
   $("#trip-close").onclick = () => {
     setManifest(null);
@@ -156,6 +166,12 @@ export default {
   name: "trip",
   init(s) {
     shell = s;
+    // Once the bags of a "receive all" or "dispose all" have been answered, show the trip anew.
+    onResult((result) => {
+      if (result || !refreshAfterSync || $("#view-trip").hidden) return;
+      refreshAfterSync = false;
+      render();
+    });
     $("#trip-open-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const id = e.target.id.value.trim();
