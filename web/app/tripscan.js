@@ -8,6 +8,7 @@ import { t } from "./shared/i18n.js";
 import { errorText } from "./shared/problems.js";
 import { $ } from "./shared/shell.js";
 import * as cues from "./cues.js";
+import { anomalyNotes } from "./explain.js";
 import { parsePayload, resolve, WEIGHT_REQUIRED } from "./labels.js";
 import { enqueue, onResult, reason, syncQueue } from "./outbox.js";
 import { currentTrip, deviceId, tripAction, tripLabel } from "./phone.js";
@@ -30,10 +31,13 @@ export function init(s, sharedScanner) {
     submitWeight();
   });
   // A scan this run queued and the server refused: said on its line, with the reason.
+  // and any anomaly a scan raised, explained.
   onResult((result, item) => {
-    if (!result || result.status !== "rejected") return;
+    if (!result) return;
     const line = document.querySelector(`#ts-list li[data-id="${CSS.escape(result.client_event_id)}"]`);
     if (!line) return;
+    if (result.anomalies && result.anomalies.length) line.insertAdjacentHTML("beforeend", anomalyNotes(result.anomalies));
+    if (result.status !== "rejected") return;
     line.dataset.status = "rejected";
     line.querySelector(".why").textContent = `${t("status.rejected")}: ${reason(result, item.scan.action)}`;
     cues.fail();

@@ -4,6 +4,7 @@ import { escapeHtml } from "../shared/api.js";
 import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
 import { $ } from "../shared/shell.js";
+import { anomalyNotes } from "../explain.js";
 import { markRefusalsRead, onResult, queued, reason, syncQueue, unreadRefusals, updateCount } from "../outbox.js";
 import * as store from "../store.js";
 
@@ -21,6 +22,7 @@ function resultItem(r) {
     `<b>${escapeHtml(t(`action.${r.action}`))}</b> <span class="mono">${escapeHtml(r.short_code)}</span>` +
     (r.scanned_at ? ` <span class="muted">${escapeHtml(t("queue.scannedAt"))} ${escapeHtml(fmtDateTime(r.scanned_at))}</span>` : "") +
     (r.status === "rejected" ? `<div class="error">${escapeHtml(reason(r))}</div>` : "") +
+    anomalyNotes(r.anomalies) +
     `</li>`
   );
 }

@@ -8,6 +8,7 @@ import { normalizeShortCode, shortCodeOf } from "../shared/codes.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
 import { codeOnly, lookupCode, resolve, WEIGHT_REQUIRED } from "../labels.js";
+import { anomalyNotes } from "../explain.js";
 import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
 import { currentTrip, deviceId, setManifest, tripAction, tripLabel } from "../phone.js";
 import { Scanner } from "../scanner.js";
@@ -179,11 +180,10 @@ function showOutcome(result, item) {
   const outcome = $("#scan-outcome");
   if (outcome.dataset.id !== result.client_event_id) return;
   outcome.dataset.status = result.status;
-  const anomalies = (result.anomalies || []).map((a) => t(`kind.${a.kind}`)).join(", ");
   outcome.innerHTML =
     `<b>${escapeHtml(t(`action.${item.scan.action}`))}</b> · ${escapeHtml(item.short_code)}<br>` +
     `<span class="status s-${escapeHtml(result.status)}">${escapeHtml(t(`status.${result.status}`))}</span> ${escapeHtml(reason(result, item.scan.action))}` +
-    (anomalies ? `<br><span class="warn">⚠ ${escapeHtml(anomalies)}</span>` : "");
+    anomalyNotes(result.anomalies);
 }
 
 async function startCamera() {

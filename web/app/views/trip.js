@@ -4,6 +4,7 @@
 import { api, escapeHtml, listAll, openDocument } from "../shared/api.js";
 import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
+import { discrepancyHtml } from "../shared/discrepancies.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
 import * as bulk from "../bulk.js";
@@ -54,16 +55,17 @@ async function render() {
       return `<tr><td class="mono">${escapeHtml(c.short_code)}</td><td>${escapeHtml(t(`cat.${c.category}`))}</td><td>${c.collection_weight_kg ?? "–"}</td><td>${c.receipt_weight_kg ?? "–"}</td><td>${flag}</td></tr>`;
     })
     .join("");
-  const parties = ["origin", "transporter", "destination"];
-  const sigs = parties
+  // Each party's signature, and a button only for the party the user's organization is.
+  const myOrg = shell.me.organization ? shell.me.organization.id : null;
+  const sigs = ["origin", "transporter", "destination"]
     .map((p) => {
       const s = signed.get(p);
-      return s
-        ? `<li>✔ ${escapeHtml(t(`party.${p}`))}: <b>${escapeHtml(s.printed_name)}</b> <span class="muted">${escapeHtml(fmtDateTime(s.signed_at))}</span></li>`
-        : `<li><button type="button" class="secondary sign" data-party="${p}">${escapeHtml(t("trip.signAs"))} ${escapeHtml(t(`party.${p}`))}</button></li>`;
+      if (s) return `<li>✔ ${escapeHtml(t(`party.${p}`))}: <b>${escapeHtml(s.printed_name)}</b> <span class="muted">${escapeHtml(fmtDateTime(s.signed_at))}</span></li>`;
+      if (m[`${p}_organization_id`] === myOrg) return `<li><button type="button" class="secondary sign" data-party="${p}">${escapeHtml(t("trip.signAs"))} ${escapeHtml(t(`party.${p}`))}</button></li>`;
+      return `<li class="muted">${escapeHtml(t("trip.notSigned", { party: t(`party.${p}`) }))}: ${escapeHtml(orgName(m[p]))}</li>`;
     })
     .join("");
-  const disc = m.discrepancies ? renderDiscrepancies(m.discrepancies) : "";
+  const disc = m.discrepancies ? discrepancyHtml(m.discrepancies, m.containers) : "";
   box.innerHTML = `
     <div class="row"><div><div class="big mono">${escapeHtml(m.number)}</div>
       <div class="muted">${escapeHtml(orgName(m.origin))} → ${escapeHtml(orgName(m.destination))}</div>
@@ -93,16 +95,6 @@ async function render() {
     setManifest(null);
     render();
   };
-}
-
-function renderDiscrepancies(d) {
-  const parts = [];
-  const list = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x : x.short_code || x.container_id || JSON.stringify(x))).join(", ") : String(v));
-  for (const [key, value] of Object.entries(d)) {
-    if (value == null || (Array.isArray(value) && !value.length)) continue;
-    parts.push(`<li><b>${escapeHtml(t(`disc.${key}`) || key)}</b>: ${escapeHtml(typeof value === "object" && !Array.isArray(value) ? JSON.stringify(value) : list(value))}</li>`);
-  }
-  return parts.length ? `<div class="alert"><b>${escapeHtml(t("trip.discrepancies"))}</b><ul>${parts.join("")}</ul></div>` : `<div class="ok">${escapeHtml(t("trip.noDiscrepancies"))}</div>`;
 }
 
 function sign(m, party) {
@@ -172,10 +164,26 @@ export default {
       refreshAfterSync = false;
       render();
     });
-    $("#trip-open-form").addEventListener("submit", (e) => {
+    // A manifest number as printed (or, from an integrator, its id).
+    $("#trip-open-form").addEventListener("submit", async (e) => {
       e.preventDefault();
-      const id = e.target.id.value.trim();
-      if (!id) return;
+      const text = e.target.number.value.replace(/\s/g, "");
+      if (!text) return;
+      $("#trip-error").textContent = "";
+      let id = /^[0-9a-f-]{36}$/i.test(text) ? text : null;
+      if (!id) {
+        try {
+          const found = (await listAll("/api/v1/manifests", 2000)).find((m) => m.number === text);
+          id = found ? found.id : null;
+        } catch (error) {
+          $("#trip-error").textContent = errorText(error);
+          return;
+        }
+      }
+      if (!id) {
+        $("#trip-error").textContent = t("trip.noSuchNumber");
+        return;
+      }
       setManifest(id);
       $("#trip-open").open = false;
       render();

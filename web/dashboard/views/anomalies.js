@@ -4,7 +4,7 @@
 import { api, escapeHtml as esc, listAll, openDocument } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
 import { $ } from "../shared/shell.js";
-import { compareAnomalies, download, fmt, orgName, orgs } from "../common.js";
+import { compareAnomalies, download, fmt, loadManifestNumbers, orgName, orgs, subjectText } from "../common.js";
 
 const KINDS = [
   "storage_overdue", "collection_interval_exceeded", "transit_overdue", "disposal_overdue", "manifest_unconfirmed",
@@ -44,6 +44,7 @@ async function load() {
   $("#anomaly-error").textContent = "";
   try {
     anomalies = await fetchAnomalies(filters());
+    await loadManifestNumbers(anomalies.map((a) => a.manifest_id));
     render();
     await renderCounts();
   } catch (error) {
@@ -67,9 +68,9 @@ function render() {
       if (a.status === "open") buttons.push("acknowledge");
       if (a.status === "open" || a.status === "acknowledged") buttons.push("resolve", "dismiss");
       const subject = a.container_id
-        ? `<a href="#chain?id=${encodeURIComponent(a.container_id)}" class="mono">${esc(a.container_id.slice(0, 12))}</a>`
+        ? `<a href="#chain?id=${encodeURIComponent(a.container_id)}" class="mono" data-testid="subject">${esc(subjectText(a))}</a>`
         : a.manifest_id
-          ? `<button type="button" class="link mono" data-pdf="${esc(a.manifest_id)}">${esc(t("a.manifest"))} ${esc(String(a.manifest_id).slice(0, 8))}</button>`
+          ? `<button type="button" class="link mono" data-pdf="${esc(a.manifest_id)}" data-testid="subject">${esc(t("a.manifest"))} ${esc(subjectText(a))}</button>`
           : "–";
       return `<tr data-id="${esc(a.id)}" data-severity="${esc(a.severity)}" data-status="${esc(a.status)}">
         <td><span class="sev sev-${esc(a.severity)}">${esc(t(`sev.${a.severity}`))}</span></td>
@@ -107,7 +108,7 @@ async function renderCounts() {
 function openStep(anomaly, step) {
   const dialog = $("#step-dialog");
   $("#step-title").textContent = `${t(`step.${step}`)} — ${t(`kind.${anomaly.kind}`)}`;
-  $("#step-subject").textContent = `${orgName(anomaly.organization_id)} · ${anomaly.container_id || anomaly.manifest_id || ""}`;
+  $("#step-subject").textContent = `${orgName(anomaly.organization_id)} · ${subjectText(anomaly)}`;
   $("#step-note").value = "";
   dialog.returnValue = "";
   dialog.onclose = async () => {
