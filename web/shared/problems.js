@@ -84,7 +84,7 @@ function fieldLines(problem) {
   return (problem.errors || []).slice(0, 3).map((e) => {
     const name = String(e.field || "").split(".").pop();
     const label = has(`field.${name}`) ? t(`field.${name}`) : name;
-    return `${label} ${TEXT[lang()][`field:${fieldKind(e.type)}`]}`;
+    return `${label}${lang() === "zh" ? "" : " "}${TEXT[lang()][`field:${fieldKind(e.type)}`]}`;
   });
 }
 
@@ -98,7 +98,8 @@ export function problemText(problem, context = {}) {
     .replace("{state}", state ? t(`state.${state}`) : "?")
     .replace("{action}", context.action ? t(`action.${context.action}`) : "?");
   const fields = fieldLines(problem || {});
-  return fields.length ? `${text}: ${fields.join("; ")}` : text;
+  if (!fields.length) return text;
+  return lang() === "zh" ? `${text}：${fields.join("；")}` : `${text}: ${fields.join("; ")}`;
 }
 
 // What to tell the user about a failed request: the server's problem in their language, or

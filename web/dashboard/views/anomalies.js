@@ -3,6 +3,7 @@
 
 import { api, escapeHtml as esc, listAll, openDocument } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
+import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
 import { compareAnomalies, download, fmt, loadManifestNumbers, orgName, orgs, subjectText } from "../common.js";
 
@@ -48,7 +49,7 @@ async function load() {
     render();
     await renderCounts();
   } catch (error) {
-    $("#anomaly-error").textContent = error.message;
+    $("#anomaly-error").textContent = errorText(error);
   }
 }
 
@@ -116,7 +117,7 @@ function openStep(anomaly, step) {
     try {
       await api(`/api/v1/anomalies/${anomaly.id}/${step}`, { method: "POST", body: { note: $("#step-note").value.trim() } });
     } catch (error) {
-      $("#anomaly-error").textContent = error.message;
+      $("#anomaly-error").textContent = errorText(error);
     }
     load();
   };
@@ -139,7 +140,7 @@ export default {
     });
     $("#anomaly-table").addEventListener("click", (e) => {
       const pdf = e.target.closest("[data-pdf]");
-      if (pdf) return openDocument(`/api/v1/manifests/${pdf.dataset.pdf}.pdf`).catch((err) => ($("#anomaly-error").textContent = err.message));
+      if (pdf) return openDocument(`/api/v1/manifests/${pdf.dataset.pdf}.pdf`).catch((err) => ($("#anomaly-error").textContent = errorText(err)));
       const button = e.target.closest("button[data-step]");
       if (!button) return;
       const row = button.closest("tr");

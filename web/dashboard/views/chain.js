@@ -4,6 +4,7 @@
 import { api, ApiError, escapeHtml as esc, listAll, openDocument } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
 import { normalizeShortCode } from "../shared/codes.js";
+import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
 import { compareAnomalies, download, fmt, orgName } from "../common.js";
 
@@ -40,7 +41,7 @@ async function loadChain(text) {
     renderChain();
   } catch (error) {
     box.innerHTML = "";
-    $("#chain-error").textContent = error instanceof ApiError && error.status === 404 ? t("c.notFound") : error.message;
+    $("#chain-error").textContent = error instanceof ApiError && error.status === 404 ? t("c.notFound") : errorText(error);
   }
 }
 
@@ -110,7 +111,7 @@ export default {
     });
     $("#chain").addEventListener("click", (e) => {
       const pdf = e.target.closest("[data-pdf]");
-      if (pdf) openDocument(`/api/v1/manifests/${pdf.dataset.pdf}.pdf`).catch((err) => ($("#chain-error").textContent = err.message));
+      if (pdf) openDocument(`/api/v1/manifests/${pdf.dataset.pdf}.pdf`).catch((err) => ($("#chain-error").textContent = errorText(err)));
     });
     $("#chain-print").addEventListener("click", () => window.print());
     $("#chain-csv").addEventListener("click", exportCsv);
