@@ -7,6 +7,7 @@
 
 import { api, ApiError, currentUser, login, logout, session } from "./api.js";
 import { applyI18n, initLang, lang, setLang, t } from "./i18n.js";
+import { setTimeZone, zoneOf } from "./format.js";
 import { errorText } from "./problems.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -31,7 +32,16 @@ export class Shell {
     this.current = null;
   }
 
-  // The signed-in user ({user, role, organization}) or null.
+  // The signed-in user ({user, role, organization}) or null; dates follow their jurisdiction.
+  set me(value) {
+    this._me = value;
+    setTimeZone(value && value.organization ? zoneOf(value.organization.jurisdiction) : undefined);
+  }
+
+  get me() {
+    return this._me;
+  }
+
   get role() {
     return this.me ? this.me.role : null;
   }

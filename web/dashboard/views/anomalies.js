@@ -2,6 +2,7 @@
 // anomaly with a note.
 
 import { api, escapeHtml as esc, listAll, openDocument } from "../shared/api.js";
+import { dayKey, fmtTime, zoneInstant } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
@@ -35,9 +36,10 @@ function filters() {
 async function fetchAnomalies(f) {
   const q = new URLSearchParams();
   for (const key of ["status", "kind", "severity", "organization_id"]) if (f[key]) q.set(key, f[key]);
-  if (f.from) q.set("since", new Date(`${f.from}T00:00:00`).toISOString());
+  // The days of the filter are the jurisdiction's days.
+  if (f.from) q.set("since", new Date(zoneInstant(f.from)).toISOString());
   const items = await listAll(`/api/v1/anomalies${q.toString() ? `?${q}` : ""}`, 2000);
-  const until = f.to ? new Date(`${f.to}T23:59:59.999`).getTime() : null;
+  const until = f.to ? zoneInstant(f.to, 23, 59, 59, 999) : null;
   return items.filter((a) => !until || new Date(a.detected_at).getTime() <= until).sort(compareAnomalies);
 }
 
@@ -86,7 +88,7 @@ function render() {
     })
     .join("");
   $("#anomaly-empty").hidden = anomalies.length > 0;
-  $("#updated").textContent = `${t("common.updated")} ${new Date().toLocaleTimeString()}`;
+  $("#updated").textContent = `${t("common.updated")} ${fmtTime(Date.now())}`;
 }
 
 async function renderCounts() {
@@ -128,7 +130,7 @@ function openStep(anomaly, step) {
 function exportCsv() {
   const rows = [["id", "severity", "kind", "status", "organization", "container_id", "manifest_id", "detected_at", "rule", "threshold", "facts"]];
   for (const a of anomalies) rows.push([a.id, a.severity, a.kind, a.status, orgName(a.organization_id), a.container_id, a.manifest_id, a.detected_at, a.rule, a.threshold, a.facts]);
-  download(`anomalies-${new Date().toISOString().slice(0, 10)}.csv`, rows);
+  download(`anomalies-${dayKey(Date.now())}.csv`, rows);
 }
 
 export default {

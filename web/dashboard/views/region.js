@@ -4,13 +4,14 @@
 
 import { api, escapeHtml as esc, listAll } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
+import { dayKey } from "../shared/format.js";
 import { $ } from "../shared/shell.js";
 import * as charts from "../charts.js";
 import { download, orgName, orgs } from "../common.js";
 
 const KIND_COLOURS = { hospital: "#0b5d4b", transporter: "#3d6fb6", storage: "#7a4fa3", disposal: "#b3261e", regulator: "#5b6b66" };
 const HOUR = 3600000;
-const day = (v) => new Date(v).toISOString().slice(0, 10);
+const day = dayKey; // days start at midnight in the jurisdiction's zone
 
 let region = null;
 
@@ -161,7 +162,7 @@ function exportCsv() {
     const w = f.weights || {};
     rows.push([f.org.id, f.org.name, f.org.kind, f.org.jurisdiction, f.org.license_number, f.org.license_expires, f.containers, f.onTime == null ? "" : f.onTime.toFixed(3), w.collected_kg, w.received_kg, w.disposed_kg, f.open, f.critical]);
   }
-  download(`region-${new Date().toISOString().slice(0, 10)}.csv`, rows);
+  download(`region-${dayKey(Date.now())}.csv`, rows);
 }
 
 export default {
