@@ -127,6 +127,8 @@ def test_every_server_vocabulary_word_has_both_languages() -> None:
         *(f"kind.{k}" for k in Kind),
         *(f"why.{k}" for k in Kind),
         *(f"todo.{k}" for k in Kind),
+        *(f"meaning.{k}" for k in Kind),
+        *(f"act.{k}" for k in Kind),
         *(f"state.{s}" for s in State),
         *(f"action.{a}" for a in Action),
         *(f"method.{m}" for m in DisposalMethod),
