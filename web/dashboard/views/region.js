@@ -96,13 +96,16 @@ function render() {
   const r = region;
   $("#region-note").textContent = `${t("r.basis")} ${r.containers.length} ${t("r.containers")}, ${r.anomalies.length} ${t("r.anomalyCount")}.`;
   // Map: the sites, coloured by their organization's kind.
-  const pts = r.sites.map((s) => ({ lat: s.latitude, lon: s.longitude, label: `${s.org.name.split(" ")[0]} · ${s.name.split(" ")[0]}`, color: KIND_COLOURS[s.org.kind] || "#555" }));
+  // Many sites: a map across the page, each labelled with its organization only where room is.
+  const pts = r.sites.map((s) => ({ lat: s.latitude, lon: s.longitude, label: `${s.org.name} · ${s.name}`, shortLabel: s.org.name, color: KIND_COLOURS[s.org.kind] || "#555" }));
   const kinds = ["hospital", "transporter", "storage", "disposal"].map((k) => ({ label: t(`okind.${k}`), color: KIND_COLOURS[k] }));
-  $("#map").innerHTML = charts.siteMap(pts, { label: t("r.map"), kinds });
+  const dense = pts.length > 60;
+  $("#map").closest(".panel").classList.toggle("wide", dense);
+  $("#map").innerHTML = charts.siteMap(pts, { label: t("r.map"), kinds, ...(dense ? { width: 1240, height: 620 } : {}) });
   const rows = [];
   for (const [id, rep] of r.report) {
     const v = reportOnTime(rep);
-    if (v) rows.push({ label: orgName(id).split(" ")[0], value: v.ok / (v.ok + v.late), note: `${v.ok}/${v.ok + v.late}` });
+    if (v) rows.push({ label: orgName(id), value: v.ok / (v.ok + v.late), note: `${v.ok}/${v.ok + v.late}` });
   }
   $("#chart-ontime").innerHTML = rows.length ? charts.percentBars(rows, { label: t("r.ontime") }) : charts.empty(t("r.noData"));
   const series = [
