@@ -45,6 +45,10 @@ const PROBLEMS = [
   ["manifest-serials-exhausted", "No manifest numbers left for this month: tell your administrator", "本月联单编号已用完，请联系管理员"],
   ["label-unavailable", "This label cannot be printed", "无法打印此标签"],
   ["anomaly-not-found", "Anomaly not found", "未找到该异常"],
+  ["tree-size-unavailable", "The public log has no tree of that size yet", "公开日志尚无该规模的树"],
+  ["no-checkpoint", "The public log has no signed checkpoint yet", "公开日志尚无签名检查点"],
+  ["tile-not-found", "No such tile in the public log", "公开日志中没有该分片"],
+  ["log-origin-changed", "The public log's name cannot change: tell your administrator", "公开日志的名称不能更改，请联系管理员"],
   ["illegal-anomaly-step", "This anomaly cannot take that step in its current status", "该异常当前状态下不能执行此步骤"],
 ];
 
