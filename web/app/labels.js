@@ -19,6 +19,9 @@ const ACTIONS = {
   report_incident: { roles: ["hospital_staff", "driver", "storage_operator", "disposal_operator"], from: ["labelled", "collected", "hospital_storage", "in_transit", "received", "stored"] },
 };
 
+// The actions that must carry a weight (SPEC §3); the phone asks for a weight only for these.
+export const WEIGHT_REQUIRED = new Set(["collect", "receive"]);
+
 export function parsePayload(text) {
   const m = /^MW1\.([A-Za-z0-9]+)\.([A-Za-z0-9]+)\.([A-Za-z0-9_-]+)$/.exec(text.trim());
   return m ? { container_id: m[1], key_id: m[2], signature: m[3], signed: `MW1.${m[1]}.${m[2]}` } : null;
@@ -73,20 +76,27 @@ function normalizeResolve(body, base) {
   };
 }
 
-// The label payload behind a typed short code: from the labels this phone has seen, else the
-// server's look-up.
-export async function findByShortCode(code) {
-  const normalized = code.toUpperCase().replace(/[^A-Z0-9]/g, "").replace(/^(.{4})(.{4})$/, "$1-$2");
-  const cached = await store.byIndex("labels", "short_code", normalized);
-  if (cached) return cached.payload;
+// The label behind a typed short code ("XXXX-XXXX"): from the labels this phone has seen, else
+// the server's look-up. Offline, a code this phone has never seen gives {payload: null}: the
+// scan can still be saved by its code and looked up when the network is back.
+export async function lookupCode(code) {
+  const cached = await store.byIndex("labels", "short_code", code);
+  if (cached) return { payload: cached.payload };
   try {
-    const body = await api(`/mobile/v1/resolve?code=${encodeURIComponent(normalized)}`);
-    if (body.qr_payload) return body.qr_payload;
+    const body = await api(`/mobile/v1/resolve?code=${encodeURIComponent(code)}`);
+    if (body.qr_payload) return { payload: body.qr_payload };
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) throw new Error(t("scan.noSuchCode"));
-    if (!isNetworkError(error)) throw error;
+    if (error instanceof ApiError) throw error;
+    if (isNetworkError(error)) return { payload: null };
+    throw error;
   }
   throw new Error(t("scan.noSuchCode"));
+}
+
+// What the phone shows for a typed code it has never seen, offline: the actions the role has.
+export function codeOnly(code, role) {
+  return { payload: null, code, container_id: null, container: null, label: "code_entered", offline: true, actions: localActions(role, null), source: "phone" };
 }
 
 // What the phone shows for a scanned payload: the container, the label's verdict and the actions

@@ -1,9 +1,12 @@
 // The scans waiting to reach the server, and sending them. Each scan leaves the queue only once
 // the server has answered for it, and a retry carries the same client_event_id, so a scan is
-// recorded exactly once.
+// recorded exactly once. A refused scan stays "unread" until the user has read why.
 
-import { api } from "./shared/api.js";
+import { api, ApiError } from "./shared/api.js";
+import { t } from "./shared/i18n.js";
+import { problemText } from "./shared/problems.js";
 import { $, isNetworkError } from "./shared/shell.js";
+import { rememberLabel } from "./labels.js";
 import { deviceId } from "./phone.js";
 import * as store from "./store.js";
 
@@ -22,24 +25,81 @@ export function onResult(fn) {
   listeners.push(fn);
 }
 
-export async function enqueue(scan, shortCode) {
-  await store.put("queue", { client_event_id: scan.client_event_id, scan, queued_at: Date.now(), short_code: shortCode });
+// Queue a scan. `code`: the typed short code of a bag this phone has not seen (the scan has no
+// label payload yet; the code is looked up before sending).
+export async function enqueue(scan, shortCode, code = null) {
+  await store.put("queue", { client_event_id: scan.client_event_id, scan, queued_at: Date.now(), short_code: shortCode, code });
   await updateCount();
 }
 
 // The scans waiting to be sent, as last read from the phone's store.
 export const queued = () => waiting;
 
-// Read the queue again and show its length on the badge.
+// Refused scans whose reason the user has not read yet, newest first.
+export async function unreadRefusals() {
+  return (await store.all("results", "at")).filter((r) => r.status === "rejected" && !r.read).reverse();
+}
+
+export async function markRefusalsRead() {
+  for (const r of await unreadRefusals()) await store.put("results", { ...r, read: true });
+  await updateCount();
+}
+
+// Read the queue again; show its length on the badge and any unread refusal on every view.
 export async function updateCount() {
   waiting = await store.all("queue", "queued_at");
   const n = waiting.length;
+  const refused = (await unreadRefusals()).length;
   const badge = $("#queue-badge");
   badge.textContent = String(n);
   badge.dataset.count = String(n);
   badge.classList.toggle("waiting", n > 0);
+  badge.classList.toggle("refused", refused > 0);
   $("#queue-count").textContent = String(n);
+  const banner = $("#refusal-banner");
+  banner.hidden = refused === 0;
+  banner.dataset.count = String(refused);
+  banner.textContent = t("refused.banner", { n: refused });
   return n;
+}
+
+async function record(item, result) {
+  await store.put("results", {
+    ...result,
+    at: Date.now(),
+    action: item.scan.action,
+    short_code: item.short_code,
+    scanned_at: item.scan.scanned_at,
+    read: result.status !== "rejected",
+  });
+  await store.remove("queue", item.client_event_id);
+  for (const fn of listeners) fn(result, item);
+}
+
+// Scans saved by a typed code: find the label behind each code. A code the server does not know
+// (or that several containers share) refuses the scan, as the server would.
+async function resolveCodes(items) {
+  const ready = [];
+  for (const item of items) {
+    if (item.scan.qr_payload) {
+      ready.push(item);
+      continue;
+    }
+    try {
+      const body = await api(`/mobile/v1/resolve?code=${encodeURIComponent(item.code)}`);
+      item.scan.qr_payload = body.qr_payload;
+      if (body.container) {
+        item.short_code = body.container.short_code;
+        await rememberLabel(body.container, body.qr_payload);
+      }
+      await store.put("queue", item);
+      ready.push(item);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 401) throw error;
+      await record(item, { client_event_id: item.client_event_id, status: "rejected", error: error.problem, anomalies: [] });
+    }
+  }
+  return ready;
 }
 
 async function sendBatch(items) {
@@ -53,16 +113,14 @@ export async function syncQueue() {
     syncing = true;
     document.body.classList.add("syncing");
     try {
-      const items = (await store.all("queue", "queued_at")).slice(0, 100);
-      if (!items.length || !signedIn()) return;
-      const results = await sendBatch(items);
+      const queuedItems = (await store.all("queue", "queued_at")).slice(0, 100);
+      if (!queuedItems.length || !signedIn()) return;
+      const items = await resolveCodes(queuedItems);
+      const results = items.length ? await sendBatch(items) : [];
       const byId = new Map(items.map((i) => [i.client_event_id, i]));
       for (const result of results) {
         const item = byId.get(result.client_event_id);
-        if (!item) continue;
-        await store.put("results", { ...result, at: Date.now(), action: item.scan.action, short_code: item.short_code });
-        await store.remove("queue", result.client_event_id);
-        for (const fn of listeners) fn(result, item);
+        if (item) await record(item, result);
       }
       if (results.length === items.length && (await store.count("queue"))) setTimeout(syncQueue, 0);
     } catch (error) {
@@ -78,8 +136,7 @@ export async function syncQueue() {
   return run();
 }
 
-// Why the server refused a scan, as it said it.
-export function reason(result) {
-  const e = result.error || {};
-  return e.detail || e.title || "";
+// Why the server refused a scan, in the user's language.
+export function reason(result, action = result.action) {
+  return result.error ? problemText(result.error, { action }) : "";
 }

@@ -35,8 +35,10 @@ export class Scanner {
     this.canvas = document.createElement("canvas");
   }
 
-  // Starts the camera and calls onCode(text) once with the first QR code it reads.
-  async start(onCode) {
+  // Starts the camera and calls onCode(text) with the first QR code it reads, then stops; or,
+  // with continuous: true, with every code it reads until stop() (the same code again only
+  // after it has been out of sight for `repeatMs`).
+  async start(onCode, { continuous = false, repeatMs = 3000 } = {}) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       throw new Error("camera unavailable");
     }
@@ -53,6 +55,7 @@ export class Scanner {
     const jsQR = detector ? null : await loadJsQR();
     this.engine = detector ? "BarcodeDetector" : "jsQR";
     this.running = true;
+    const lastSeen = new Map(); // code -> when it was last in sight
     const ctx = this.canvas.getContext("2d", { willReadFrequently: true });
     const tick = async () => {
       if (!this.running) return;
@@ -76,11 +79,17 @@ export class Scanner {
         } catch {
           text = null;
         }
-        if (text && this.running) {
+        if (text && this.running && !continuous) {
           this.stop();
           if (navigator.vibrate) navigator.vibrate(80);
           onCode(text);
           return;
+        }
+        if (text && this.running) {
+          const now = Date.now();
+          const before = lastSeen.get(text);
+          lastSeen.set(text, now);
+          if (before === undefined || now - before > repeatMs) onCode(text);
         }
       }
       setTimeout(tick, 120);

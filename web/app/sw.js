@@ -1,7 +1,7 @@
 // The service worker: the app shell comes from the cache when there is no network, so the app
 // opens in a basement. API calls are never cached here (the app queues writes itself).
 
-const CACHE = "medwaste-shell-v2";
+const CACHE = "medwaste-shell-v3";
 const SHELL = [
   "./",
   "index.html",
@@ -10,6 +10,10 @@ const SHELL = [
   "labels.js",
   "outbox.js",
   "phone.js",
+  "bulk.js",
+  "cues.js",
+  "explain.js",
+  "tripscan.js",
   "scanner.js",
   "store.js",
   "views/batch.js",
@@ -20,8 +24,11 @@ const SHELL = [
   "manifest.webmanifest",
   "icon.svg",
   "shared/api.js",
+  "shared/codes.js",
+  "shared/discrepancies.js",
   "shared/format.js",
   "shared/i18n.js",
+  "shared/problems.js",
   "shared/shell.js",
   "vendor/jsQR.js",
 ];

@@ -19,22 +19,50 @@ function niceMax(value) {
   return 10 * exp;
 }
 
-// Items laid out one after another by the length of their labels, wrapping before maxWidth.
+// Text widths measured with the page's own font (Chinese glyphs are twice as wide as Latin
+// ones: estimating from the number of characters makes labels overlap).
+let ruler = null;
+let family = null;
+
+export function measure(text, px = 12, weight = 400) {
+  ruler ||= document.createElement("canvas").getContext("2d");
+  family ||= getComputedStyle(document.body).fontFamily || "sans-serif";
+  ruler.font = `${weight} ${px}px ${family}`;
+  return ruler.measureText(String(text)).width;
+}
+
+// The text, cut with an ellipsis so that it is at most maxWidth wide.
+export function fit(text, maxWidth, px = 12, weight = 400) {
+  const s = String(text ?? "");
+  if (measure(s, px, weight) <= maxWidth) return s;
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (measure(`${s.slice(0, mid)}…`, px, weight) <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${s.slice(0, lo)}…`;
+}
+
+// Items laid out one after another by the measured width of their labels, wrapping before
+// maxWidth: {svg, rows}.
 function legend(series, x, y, maxWidth = 560) {
   let dx = 0;
   let row = 0;
-  return series
+  const out = series
     .map((s) => {
-      const width = 18 + s.label.length * 6.6 + 14;
+      const width = 18 + measure(s.label, 12) + 14;
       if (dx > 0 && dx + width > maxWidth) {
         dx = 0;
         row += 1;
       }
-      const item = `<g transform="translate(${x + dx},${y + row * 16})"><rect width="12" height="12" rx="2" fill="${s.color}"/><text x="18" y="11" class="lg">${esc(s.label)}</text></g>`;
+      const item = `<g transform="translate(${x + dx},${y + row * 16})" class="legend-item"><rect width="12" height="12" rx="2" fill="${s.color}"/><text x="18" y="11" class="lg">${esc(s.label)}</text></g>`;
       dx += width;
       return item;
     })
     .join("");
+  return { svg: out, rows: series.length ? row + 1 : 0 };
 }
 
 export function empty(message) {
@@ -53,7 +81,7 @@ export function percentBars(rows, { label = "", good = 0.95, warn = 0.8 } = {}) 
     const y = 10 + i * rowH;
     const v = Math.max(0, Math.min(1, r.value ?? 0));
     const colour = r.value == null ? "#c9d3d0" : v >= good ? "#1b7f3b" : v >= warn ? "#d98c00" : "#b3261e";
-    body += `<text x="${left - 8}" y="${y + 15}" text-anchor="end" class="tick">${esc(r.label.length > 30 ? `${r.label.slice(0, 29)}…` : r.label)}</text>`;
+    body += `<text x="${left - 8}" y="${y + 15}" text-anchor="end" class="tick">${esc(fit(r.label, left - 16, 11))}<title>${esc(r.label)}</title></text>`;
     body += `<rect x="${left}" y="${y + 3}" width="${w}" height="16" rx="3" fill="#eef2f1"/>`;
     body += `<rect x="${left}" y="${y + 3}" width="${(w * v).toFixed(1)}" height="16" rx="3" fill="${colour}"><title>${esc(r.note || "")}</title></rect>`;
     body += `<text x="${left + w + 6}" y="${y + 15}" class="val">${r.value == null ? "–" : `${Math.round(v * 100)}%`}</text>`;
@@ -68,13 +96,14 @@ export function percentBars(rows, { label = "", good = 0.95, warn = 0.8 } = {}) 
 export function groupedBars(days, series, { label = "", unit = "" } = {}) {
   const width = 640;
   const height = 260;
-  const pad = { l: 48, r: 10, t: 30, b: 34 };
+  const key = legend(series, 48, 6);
+  const pad = { l: 48, r: 10, t: 14 + 16 * key.rows, b: 34 };
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
   const plotW = width - pad.l - pad.r;
   const plotH = height - pad.t - pad.b;
   const groupW = plotW / Math.max(1, days.length);
   const barW = Math.max(2, Math.min(18, (groupW - 6) / series.length));
-  let body = legend(series, pad.l, 6);
+  let body = key.svg;
   for (let i = 0; i <= 5; i++) {
     const y = pad.t + plotH - (plotH * i) / 5;
     body += `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y}" y2="${y}" stroke="#e3e9e7"/>`;
@@ -98,14 +127,15 @@ export function groupedBars(days, series, { label = "", unit = "" } = {}) {
 export function stackedBars(days, series, { label = "" } = {}) {
   const width = 640;
   const height = 260;
-  const pad = { l: 40, r: 10, t: 30 + 16 * Math.floor((series.length - 1) / 4), b: 34 };
+  const key = legend(series, 40, 6);
+  const pad = { l: 40, r: 10, t: 14 + 16 * key.rows, b: 34 };
   const totals = days.map((_, d) => series.reduce((sum, s) => sum + (s.values[d] || 0), 0));
   const max = niceMax(Math.max(0, ...totals));
   const plotW = width - pad.l - pad.r;
   const plotH = height - pad.t - pad.b;
   const groupW = plotW / Math.max(1, days.length);
   const barW = Math.max(3, Math.min(34, groupW - 6));
-  let body = legend(series, pad.l, 6);
+  let body = key.svg;
   const steps = max <= 5 ? max : 5;
   for (let i = 0; i <= steps; i++) {
     const y = pad.t + plotH - (plotH * i) / steps;
@@ -141,7 +171,7 @@ export function histogramGrid(rows, buckets, { label = "", limitIndex = null, wi
   });
   rows.forEach((r, j) => {
     const y = 26 + j * rowH;
-    body += `<text x="${left - 8}" y="${y + 20}" text-anchor="end" class="tick">${esc(r.label)}</text>`;
+    body += `<text x="${left - 8}" y="${y + 20}" text-anchor="end" class="tick">${esc(fit(r.label, left - 16, 11))}</text>`;
     r.counts.forEach((n, i) => {
       const late = limitIndex !== null && i >= limitIndex;
       const alpha = n ? 0.15 + (0.85 * n) / max : 0;
@@ -154,9 +184,8 @@ export function histogramGrid(rows, buckets, { label = "", limitIndex = null, wi
 }
 
 // points: [{lat, lon, label, kind, color}]
-export function siteMap(points, { label = "", kinds = [] } = {}) {
-  const width = 640;
-  const height = 380;
+// width, height: the drawing's size (a dense region gets a bigger one, across the page).
+export function siteMap(points, { label = "", kinds = [], width = 640, height = 380 } = {}) {
   if (!points.length) return svg(width, height, `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="tick">–</text>`, label);
   const lat0 = points.reduce((s, p) => s + p.lat, 0) / points.length;
   const k = Math.cos((lat0 * Math.PI) / 180);
@@ -183,19 +212,34 @@ export function siteMap(points, { label = "", kinds = [] } = {}) {
     const y = sy(lat);
     body += `<line x1="10" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#d3e0dc"/><text x="14" y="${y - 3}" class="tick">${lat.toFixed(1)}°N</text>`;
   }
-  const placed = [];
-  points.forEach((p) => {
-    const x = sx(p.lon * k);
-    const y = sy(p.lat);
-    const r = p.radius || 7;
-    body += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${p.color}" stroke="#fff" stroke-width="2"><title>${esc(`${p.label} (${p.lat.toFixed(4)}, ${p.lon.toFixed(4)})`)}</title></circle>`;
-    let ty = y + 4;
-    while (placed.some((q) => Math.abs(q.y - ty) < 14 && Math.abs(q.x - x) < 160)) ty += 14;
-    placed.push({ x, y: ty });
-    const anchor = x > width - 200 ? "end" : "start";
-    const tx = anchor === "end" ? x - r - 4 : x + r + 4;
-    body += `<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" text-anchor="${anchor}" class="map-label">${esc(p.label.length > 34 ? `${p.label.slice(0, 33)}…` : p.label)}</text>`;
-  });
-  body += kinds.map((kd, i) => `<g transform="translate(${width - 130},${16 + i * 18})"><circle cx="6" cy="6" r="6" fill="${kd.color}"/><text x="16" y="10" class="lg">${esc(kd.label)}</text></g>`).join("");
+  // Labels where they fit: beside, above or below their site, never over another label, a
+  // site or the legend; a site left without a label still names itself on hover.
+  const r = points.length > 100 ? 4 : points.length > 30 ? 5 : 7;
+  const legendBox = { x: width - 136, y: 8, w: 130, h: kinds.length * 18 + 10 };
+  const taken = [legendBox];
+  const at = points.map((p) => ({ p, x: sx(p.lon * k), y: sy(p.lat) }));
+  for (const { x, y } of at) taken.push({ x: x - r, y: y - r, w: 2 * r, h: 2 * r });
+  const overlaps = (b) => taken.some((o) => b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h);
+  let labels = "";
+  for (const { p, x, y } of at) {
+    body += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${p.color}" stroke="#fff" stroke-width="${r > 4 ? 2 : 1}" class="site"><title>${esc(`${p.label} (${p.lat.toFixed(4)}, ${p.lon.toFixed(4)})`)}</title></circle>`;
+    const text = fit(points.length > 60 ? p.shortLabel || p.label : p.label, points.length > 60 ? 150 : 200, 12, 600);
+    const w = measure(text, 12, 600) + 4;
+    const h = 15;
+    const spots = [
+      { x: x + r + 3, y: y - h / 2, anchor: "start" },
+      { x: x - r - 3 - w, y: y - h / 2, anchor: "end" },
+      { x: x - w / 2, y: y - r - 2 - h, anchor: "middle" },
+      { x: x - w / 2, y: y + r + 2, anchor: "middle" },
+    ];
+    const spot = spots.find((b) => b.x >= 2 && b.x + w <= width - 2 && b.y >= 2 && b.y + h <= height - 2 && !overlaps({ ...b, w, h }));
+    if (!spot) continue;
+    taken.push({ x: spot.x, y: spot.y, w, h });
+    const tx = spot.anchor === "start" ? spot.x + 2 : spot.anchor === "end" ? spot.x + w - 2 : spot.x + w / 2;
+    labels += `<text x="${tx.toFixed(1)}" y="${(spot.y + 11.5).toFixed(1)}" text-anchor="${spot.anchor}" class="map-label">${esc(text)}</text>`;
+  }
+  body += labels;
+  body += `<rect x="${width - 136}" y="8" width="130" height="${kinds.length * 18 + 10}" rx="6" fill="#eef4f2" opacity="0.9"/>`;
+  body += kinds.map((kd, i) => `<g transform="translate(${width - 130},${16 + i * 18})" class="map-legend"><circle cx="6" cy="6" r="6" fill="${kd.color}"/><text x="16" y="10" class="lg">${esc(fit(kd.label, 108))}</text></g>`).join("");
   return svg(width, height, body, label);
 }

@@ -1,7 +1,8 @@
 // What the dashboard's views share: the organizations of the jurisdiction, dates, the order of
 // the anomaly queue and CSV downloads.
 
-import { listAll } from "./shared/api.js";
+import { api, listAll } from "./shared/api.js";
+import { shortCodeOf } from "./shared/codes.js";
 import { fmtDateTime } from "./shared/format.js";
 
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
@@ -15,6 +16,29 @@ export async function loadOrgs() {
 }
 
 export const orgName = (id) => (orgs.find((o) => o.id === id) || {}).name || (id ? `${String(id).slice(0, 8)}…` : "–");
+
+// Manifest numbers by id, fetched once each: people read numbers, not ids.
+const manifestNumbers = new Map();
+
+export async function loadManifestNumbers(ids) {
+  const missing = [...new Set(ids)].filter((id) => id && !manifestNumbers.has(id));
+  await Promise.all(
+    missing.map((id) =>
+      api(`/api/v1/manifests/${id}`)
+        .then((m) => manifestNumbers.set(id, m.number))
+        .catch(() => manifestNumbers.set(id, null)),
+    ),
+  );
+}
+
+export const manifestNumber = (id) => manifestNumbers.get(id) || null;
+
+// What an anomaly is about, as people name it: a bag's short code, a trip's number.
+export function subjectText(a) {
+  if (a.container_id) return shortCodeOf(a.container_id);
+  if (a.manifest_id) return manifestNumber(a.manifest_id) || "…";
+  return "–";
+}
 
 export const fmt = (v) => fmtDateTime(v, "medium");
 

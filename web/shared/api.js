@@ -127,9 +127,15 @@ export async function listAll(path, max = 1000) {
 }
 
 // Open an authenticated download (a PDF) in a new tab: links cannot carry the bearer token.
-export async function openDocument(path, filename) {
-  const target = window.open("", "_blank");
-  const response = await request(path, { headers: { Accept: "application/pdf, */*" } });
+// target: a tab opened already (window.open must run in the tap itself, before any wait).
+export async function openDocument(path, filename, target = window.open("", "_blank")) {
+  let response;
+  try {
+    response = await request(path, { headers: { Accept: "application/pdf, */*" } });
+  } catch (error) {
+    if (target) target.close();
+    throw error;
+  }
   const url = URL.createObjectURL(await response.blob());
   if (target) {
     target.location.href = url;

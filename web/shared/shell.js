@@ -7,6 +7,8 @@
 
 import { api, ApiError, currentUser, login, logout, session } from "./api.js";
 import { applyI18n, initLang, lang, setLang, t } from "./i18n.js";
+import { setTimeZone, zoneOf } from "./format.js";
+import { errorText } from "./problems.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -30,7 +32,16 @@ export class Shell {
     this.current = null;
   }
 
-  // The signed-in user ({user, role, organization}) or null.
+  // The signed-in user ({user, role, organization}) or null; dates follow their jurisdiction.
+  set me(value) {
+    this._me = value;
+    setTimeZone(value && value.organization ? zoneOf(value.organization.jurisdiction) : undefined);
+  }
+
+  get me() {
+    return this._me;
+  }
+
   get role() {
     return this.me ? this.me.role : null;
   }
@@ -67,7 +78,7 @@ export class Shell {
       try {
         this.me = await login(form.username.value.trim(), form.password.value, deviceId);
       } catch (error) {
-        $("#login-error").textContent = isNetworkError(error) && !(error instanceof ApiError) ? t("common.offline") : t("login.failed");
+        $("#login-error").textContent = error instanceof ApiError && error.status === 401 ? t("login.failed") : errorText(error);
         return;
       }
       form.password.value = "";

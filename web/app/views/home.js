@@ -3,7 +3,7 @@
 import { escapeHtml } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
 import { $ } from "../shared/shell.js";
-import { manifestId } from "../phone.js";
+import { currentTrip, tripLabel } from "../phone.js";
 
 let shell;
 
@@ -18,8 +18,8 @@ export default {
     $("#who-org").textContent = me.organization ? me.organization.name : "";
     $("#who-role").textContent = t(`role.${me.role}`);
     const box = $("#home-manifest");
-    const id = manifestId();
-    box.hidden = !id;
-    if (id) box.innerHTML = `<a href="#trip">${escapeHtml(t("trip.current"))}: <b class="mono">${escapeHtml(id.slice(0, 8))}…</b></a>`;
+    const trip = currentTrip();
+    box.hidden = !trip;
+    if (trip) box.innerHTML = `<a href="#trip">${escapeHtml(t("trip.current"))}: <b class="mono">${escapeHtml(tripLabel(trip))}</b></a>`;
   },
 };

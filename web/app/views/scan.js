@@ -4,14 +4,20 @@
 import { escapeHtml, rfc3339, uuid } from "../shared/api.js";
 import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
-import { $, isNetworkError } from "../shared/shell.js";
-import { findByShortCode, resolve } from "../labels.js";
+import { normalizeShortCode, shortCodeOf } from "../shared/codes.js";
+import { errorText } from "../shared/problems.js";
+import { $ } from "../shared/shell.js";
+import { codeOnly, lookupCode, resolve, WEIGHT_REQUIRED } from "../labels.js";
+import { anomalyNotes } from "../explain.js";
 import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
-import { deviceId, manifestId, setManifest } from "../phone.js";
+import { currentTrip, deviceId, setManifest, tripAction, tripLabel } from "../phone.js";
 import { Scanner } from "../scanner.js";
+import * as tripscan from "../tripscan.js";
 
-const WEIGHT_REQUIRED = new Set(["collect", "receive"]);
-const WEIGHT_SHOWN = new Set(["collect", "receive", "pickup", "inspect"]);
+// Actions that may carry a weight without requiring one: asked only if the user wants to.
+const WEIGHT_OPTIONAL = new Set(["pickup", "inspect"]);
+// The actions a scan is rarely for: never chosen for the user.
+const SIDE_ACTIONS = new Set(["inspect", "report_incident"]);
 const METHODS = ["incineration", "autoclave", "microwave", "chemical", "other"];
 const INCIDENTS = ["damaged", "leaking", "lost", "found"];
 
@@ -26,22 +32,29 @@ async function handleCode(text) {
   try {
     let payload = text.trim();
     if (!payload.startsWith("MW1.")) {
-      if (!/^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$/.test(payload)) throw new Error(t("scan.notALabel"));
-      payload = await findByShortCode(payload);
+      const code = normalizeShortCode(payload);
+      if (!code) throw new Error(t("scan.notALabel"));
+      payload = (await lookupCode(code)).payload;
+      // Offline and never seen on this phone: saved by its code, looked up when online.
+      if (!payload) return renderResolved(codeOnly(code, shell.role));
     }
     renderResolved(await resolve(payload, shell.role));
   } catch (error) {
-    $("#scan-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+    $("#scan-error").textContent = errorText(error);
   }
+}
+
+// The code printed under the bag's QR label, however the phone knows the bag.
+function shortCodeFor(info) {
+  return info.container ? info.container.short_code : info.code || shortCodeOf(info.container_id);
 }
 
 function renderResolved(info) {
   state.resolved = info;
   const c = info.container;
   $("#resolved").hidden = false;
-  $("#r-code").textContent = c ? c.short_code : info.container_id;
-  $("#r-code").classList.toggle("long", !c);
-  $("#r-what").textContent = c ? `${t(`cat.${c.category}`)} · ${c.department || ""}` : t("scan.unknownContainer");
+  $("#r-code").textContent = shortCodeFor(info);
+  $("#r-what").textContent = c ? `${t(`cat.${c.category}`)} · ${c.department || ""}` : t(info.code ? "scan.notSeenOffline" : "scan.unknownContainer");
   const verdict = $("#r-label");
   verdict.dataset.verdict = info.label;
   verdict.textContent = t(`label.${info.label}`);
@@ -54,17 +67,30 @@ function renderResolved(info) {
   if (info.offline) facts.push([t("common.network"), t("common.offlineShort")]);
   if (info.error) facts.push([t("common.note"), info.error]);
   $("#r-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("");
-  const actions = info.payload ? info.actions : [];
+  const actions = info.payload || info.code ? info.actions : [];
   $("#r-actions").innerHTML = actions.length
     ? actions.map((a) => `<button type="button" class="action" data-action="${escapeHtml(a)}">${escapeHtml(t(`action.${a}`))}</button>`).join("")
     : `<p class="muted">${escapeHtml(t("scan.noActions"))}</p>`;
   $("#resolved").scrollIntoView({ block: "start" });
+  const preselected = likelyAction(actions);
+  if (preselected) chooseAction(preselected);
+}
+
+// The action the user almost certainly means: the current trip's, else the only one that is
+// not an inspection or an incident report. null when there is a real choice.
+function likelyAction(actions) {
+  const tripped = tripAction(currentTrip(), shell.me);
+  if (tripped && actions.includes(tripped)) return tripped;
+  const main = actions.filter((a) => !SIDE_ACTIONS.has(a));
+  return main.length === 1 ? main[0] : null;
 }
 
 function chooseAction(action) {
   state.action = action;
   $("#af-title").textContent = t(`action.${action}`);
-  $("#af-weight-row").hidden = !WEIGHT_SHOWN.has(action);
+  for (const b of document.querySelectorAll("#r-actions button[data-action]")) b.classList.toggle("chosen", b.dataset.action === action);
+  $("#af-weight-row").hidden = !WEIGHT_REQUIRED.has(action);
+  $("#af-weight-add").hidden = !WEIGHT_OPTIONAL.has(action);
   $("#af-weight").required = WEIGHT_REQUIRED.has(action);
   $("#af-weight").value = "";
   $("#af-method-row").hidden = action !== "dispose";
@@ -72,18 +98,20 @@ function chooseAction(action) {
   $("#af-incident-row").hidden = action !== "report_incident";
   $("#af-incident").required = action === "report_incident";
   $("#af-note").value = "";
-  const mid = manifestId();
+  const trip = currentTrip();
+  const mid = trip ? trip.id : null;
   const open = (state.resolved && state.resolved.openManifests) || [];
   const select = $("#af-manifest-select");
   select.innerHTML = open.map((m) => `<option value="${escapeHtml(m.id)}">${escapeHtml(m.number)} · ${escapeHtml(m.vehicle_plate)}</option>`).join("");
-  if (mid && !open.some((m) => m.id === mid)) select.insertAdjacentHTML("afterbegin", `<option value="${escapeHtml(mid)}">${escapeHtml(t("trip.current"))} ${escapeHtml(mid.slice(0, 8))}…</option>`);
+  if (mid && !open.some((m) => m.id === mid)) select.insertAdjacentHTML("afterbegin", `<option value="${escapeHtml(mid)}">${escapeHtml(t("trip.current"))} ${escapeHtml(tripLabel(trip))}</option>`);
   if (mid) select.value = mid;
   $("#af-manifest-row").hidden = action !== "pickup";
   select.required = action === "pickup";
-  $("#af-manifest").textContent = mid && action === "receive" ? `${t("trip.current")}: ${mid.slice(0, 8)}…` : "";
+  $("#af-manifest").textContent = mid && action === "receive" ? `${t("trip.current")}: ${tripLabel(trip)}` : "";
   $("#action-form").hidden = false;
   locate();
-  (WEIGHT_SHOWN.has(action) ? $("#af-weight") : $("#af-submit")).focus();
+  // The keyboard opens only where a weight is required.
+  (WEIGHT_REQUIRED.has(action) ? $("#af-weight") : $("#af-submit")).focus();
 }
 
 function locate() {
@@ -117,13 +145,12 @@ async function submitAction(e) {
     return;
   }
   const scan = {
-    qr_payload: info.payload,
     action,
     client_event_id: uuid(),
     scanned_at: rfc3339(),
     device_id: deviceId(),
   };
-  if (weight !== null && WEIGHT_SHOWN.has(action)) scan.weight_kg = weight;
+  if (weight !== null && (WEIGHT_REQUIRED.has(action) || WEIGHT_OPTIONAL.has(action))) scan.weight_kg = weight;
   if (state.position) Object.assign(scan, state.position);
   if (action === "dispose") scan.method = $("#af-method").value;
   if (action === "report_incident") scan.incident = $("#af-incident").value;
@@ -133,14 +160,18 @@ async function submitAction(e) {
     scan.manifest_id = $("#af-manifest-select").value;
     setManifest(scan.manifest_id);
   }
-  await enqueue(scan, info.container ? info.container.short_code : info.container_id);
+  // A bag known only by its typed code is saved by that code and looked up when online.
+  if (info.payload) scan.qr_payload = info.payload;
+  const shortCode = shortCodeFor(info);
+  await enqueue(scan, shortCode, info.payload ? null : info.code);
   $("#action-form").hidden = true;
   $("#resolved").hidden = true;
   const outcome = $("#scan-outcome");
   outcome.hidden = false;
   outcome.dataset.status = "queued";
   outcome.dataset.id = scan.client_event_id;
-  outcome.innerHTML = `<b>${escapeHtml(t(`action.${action}`))}</b> · ${escapeHtml(info.container ? info.container.short_code : info.container_id)}<br>${escapeHtml(t("queue.queued"))}`;
+  const saved = !info.payload ? "queue.byCode" : navigator.onLine ? "queue.queued" : "queue.savedOffline";
+  outcome.innerHTML = `<b>${escapeHtml(t(`action.${action}`))}</b> · ${escapeHtml(shortCode)}<br>${escapeHtml(t(saved))}`;
   syncQueue();
 }
 
@@ -149,14 +180,14 @@ function showOutcome(result, item) {
   const outcome = $("#scan-outcome");
   if (outcome.dataset.id !== result.client_event_id) return;
   outcome.dataset.status = result.status;
-  const anomalies = (result.anomalies || []).map((a) => t(`kind.${a.kind}`)).join(", ");
   outcome.innerHTML =
     `<b>${escapeHtml(t(`action.${item.scan.action}`))}</b> · ${escapeHtml(item.short_code)}<br>` +
-    `<span class="status s-${escapeHtml(result.status)}">${escapeHtml(t(`status.${result.status}`))}</span> ${escapeHtml(reason(result))}` +
-    (anomalies ? `<br><span class="warn">⚠ ${escapeHtml(anomalies)}</span>` : "");
+    `<span class="status s-${escapeHtml(result.status)}">${escapeHtml(t(`status.${result.status}`))}</span> ${escapeHtml(reason(result, item.scan.action))}` +
+    anomalyNotes(result.anomalies);
 }
 
 async function startCamera() {
+  tripscan.stop();
   $("#scan-error").textContent = "";
   $("#camera-box").classList.add("live");
   $("#camera-status").textContent = t("scan.looking");
@@ -180,6 +211,12 @@ export default {
   init(s) {
     shell = s;
     scanner = new Scanner($("#video"));
+    tripscan.init(shell, scanner);
+    $("#af-weight-add").addEventListener("click", () => {
+      $("#af-weight-add").hidden = true;
+      $("#af-weight-row").hidden = false;
+      $("#af-weight").focus();
+    });
     $("#r-actions").addEventListener("click", (e) => {
       const button = e.target.closest("button[data-action]");
       if (button) chooseAction(button.dataset.action);
@@ -193,7 +230,16 @@ export default {
     });
     onResult((result, item) => result && showOutcome(result, item));
   },
+  // #scan?trip=go: straight into scanning the current trip's bags.
+  show(params) {
+    tripscan.render();
+    if (params.get("trip") === "go") {
+      history.replaceState(null, "", "#scan");
+      if (!tripscan.active()) tripscan.start();
+    }
+  },
   leave() {
+    tripscan.stop();
     scanner.stop();
   },
   language() {

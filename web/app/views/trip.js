@@ -4,10 +4,15 @@
 import { api, escapeHtml, listAll, openDocument } from "../shared/api.js";
 import { fmtDateTime } from "../shared/format.js";
 import { t } from "../shared/i18n.js";
-import { $, isNetworkError } from "../shared/shell.js";
-import { manifestId, setManifest } from "../phone.js";
+import { discrepancyHtml } from "../shared/discrepancies.js";
+import { errorText } from "../shared/problems.js";
+import { $ } from "../shared/shell.js";
+import * as bulk from "../bulk.js";
+import { onResult } from "../outbox.js";
+import { manifestId, rememberTrip, setManifest, tripAction } from "../phone.js";
 
 let shell;
+let refreshAfterSync = false; // a "receive all" or "dispose all" is on its way
 
 function orgName(party) {
   return party ? party.name : "";
@@ -29,7 +34,7 @@ async function render() {
   try {
     m = await api(`/api/v1/manifests/${encodeURIComponent(id)}`);
   } catch (error) {
-    box.innerHTML = `<p class="error">${escapeHtml(isNetworkError(error) ? t("common.offline") : error.message)}</p>
+    box.innerHTML = `<p class="error">${escapeHtml(errorText(error))}</p>
       <button class="secondary" type="button" id="trip-close">${escapeHtml(t("trip.leave"))}</button>`;
     $("#trip-close").onclick = () => {
       setManifest(null);
@@ -37,6 +42,7 @@ async function render() {
     };
     return;
   }
+  rememberTrip(m);
   const totals = m.totals;
   const signed = new Map((m.signatures || []).map((s) => [s.party, s]));
   const role = shell.role;
@@ -49,16 +55,17 @@ async function render() {
       return `<tr><td class="mono">${escapeHtml(c.short_code)}</td><td>${escapeHtml(t(`cat.${c.category}`))}</td><td>${c.collection_weight_kg ?? "–"}</td><td>${c.receipt_weight_kg ?? "–"}</td><td>${flag}</td></tr>`;
     })
     .join("");
-  const parties = ["origin", "transporter", "destination"];
-  const sigs = parties
+  // Each party's signature, and a button only for the party the user's organization is.
+  const myOrg = shell.me.organization ? shell.me.organization.id : null;
+  const sigs = ["origin", "transporter", "destination"]
     .map((p) => {
       const s = signed.get(p);
-      return s
-        ? `<li>✔ ${escapeHtml(t(`party.${p}`))}: <b>${escapeHtml(s.printed_name)}</b> <span class="muted">${escapeHtml(fmtDateTime(s.signed_at))}</span></li>`
-        : `<li><button type="button" class="secondary sign" data-party="${p}">${escapeHtml(t("trip.signAs"))} ${escapeHtml(t(`party.${p}`))}</button></li>`;
+      if (s) return `<li>✔ ${escapeHtml(t(`party.${p}`))}: <b>${escapeHtml(s.printed_name)}</b> <span class="muted">${escapeHtml(fmtDateTime(s.signed_at))}</span></li>`;
+      if (m[`${p}_organization_id`] === myOrg) return `<li><button type="button" class="secondary sign" data-party="${p}">${escapeHtml(t("trip.signAs"))} ${escapeHtml(t(`party.${p}`))}</button></li>`;
+      return `<li class="muted">${escapeHtml(t("trip.notSigned", { party: t(`party.${p}`) }))}: ${escapeHtml(orgName(m[p]))}</li>`;
     })
     .join("");
-  const disc = m.discrepancies ? renderDiscrepancies(m.discrepancies) : "";
+  const disc = m.discrepancies ? discrepancyHtml(m.discrepancies, m.containers) : "";
   box.innerHTML = `
     <div class="row"><div><div class="big mono">${escapeHtml(m.number)}</div>
       <div class="muted">${escapeHtml(orgName(m.origin))} → ${escapeHtml(orgName(m.destination))}</div>
@@ -70,28 +77,24 @@ async function render() {
       <div><b>${(+totals.receipt_weight_kg || 0).toFixed(1)}</b><span>kg ${escapeHtml(t("trip.received"))}</span></div></div>
     ${disc}
     <table class="grid"><thead><tr><th>${escapeHtml(t("trip.code"))}</th><th>${escapeHtml(t("batch.category"))}</th><th>kg ↑</th><th>kg ↓</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+    ${bulk.html(m, shell.me)}
+    <p id="trip-bulk-status" class="muted" aria-live="polite"></p>
     <ul class="list sigs">${sigs}</ul>
     <div class="actions">
-      <a class="button primary" href="#scan">${escapeHtml(t("trip.scanOnto"))}</a>
+      <a class="button primary" id="trip-scan-link" href="${tripAction(m, shell.me) ? "#scan?trip=go" : "#scan"}">${escapeHtml(t("trip.scanOnto"))}</a>
       <button type="button" class="secondary" id="trip-pdf">${escapeHtml(t("trip.pdf"))}</button>
       <button type="button" class="secondary" id="trip-close">${escapeHtml(t("trip.leave"))}</button>
     </div>`;
   for (const b of box.querySelectorAll("button.sign")) b.onclick = () => sign(m, b.dataset.party);
-  $("#trip-pdf").onclick = () => openDocument(`/api/v1/manifests/${m.id}.pdf`, `${m.number}.pdf`).catch((e) => ($("#trip-error").textContent = e.message));
+  bulk.bind(box, m, shell.me, (text) => {
+    $("#trip-bulk-status").textContent = text;
+    refreshAfterSync = true;
+  });
+  $("#trip-pdf").onclick = () => openDocument(`/api/v1/manifests/${m.id}.pdf`, `${m.number}.pdf`).catch((e) => ($("#trip-error").textContent = errorText(e)));
   $("#trip-close").onclick = () => {
     setManifest(null);
     render();
   };
-}
-
-function renderDiscrepancies(d) {
-  const parts = [];
-  const list = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x : x.short_code || x.container_id || JSON.stringify(x))).join(", ") : String(v));
-  for (const [key, value] of Object.entries(d)) {
-    if (value == null || (Array.isArray(value) && !value.length)) continue;
-    parts.push(`<li><b>${escapeHtml(t(`disc.${key}`) || key)}</b>: ${escapeHtml(typeof value === "object" && !Array.isArray(value) ? JSON.stringify(value) : list(value))}</li>`);
-  }
-  return parts.length ? `<div class="alert"><b>${escapeHtml(t("trip.discrepancies"))}</b><ul>${parts.join("")}</ul></div>` : `<div class="ok">${escapeHtml(t("trip.noDiscrepancies"))}</div>`;
 }
 
 function sign(m, party) {
@@ -103,12 +106,15 @@ function sign(m, party) {
     if (dialog.returnValue !== "ok") return;
     const name = $("#sign-name").value.trim();
     if (!name) return;
+    let refused = null;
     try {
       await api(`/api/v1/manifests/${m.id}/sign`, { method: "POST", body: { party, printed_name: name } });
     } catch (error) {
-      $("#trip-error").textContent = error.message;
+      refused = errorText(error);
     }
-    render();
+    await render();
+    // After the trip is shown again (which clears old messages), so that the refusal stays.
+    if (refused) $("#trip-error").textContent = refused;
   };
   dialog.showModal();
 }
@@ -152,10 +158,32 @@ export default {
   name: "trip",
   init(s) {
     shell = s;
-    $("#trip-open-form").addEventListener("submit", (e) => {
+    // Once the bags of a "receive all" or "dispose all" have been answered, show the trip anew.
+    onResult((result) => {
+      if (result || !refreshAfterSync || $("#view-trip").hidden) return;
+      refreshAfterSync = false;
+      render();
+    });
+    // A manifest number as printed (or, from an integrator, its id).
+    $("#trip-open-form").addEventListener("submit", async (e) => {
       e.preventDefault();
-      const id = e.target.id.value.trim();
-      if (!id) return;
+      const text = e.target.number.value.replace(/\s/g, "");
+      if (!text) return;
+      $("#trip-error").textContent = "";
+      let id = /^[0-9a-f-]{36}$/i.test(text) ? text : null;
+      if (!id) {
+        try {
+          const found = (await listAll("/api/v1/manifests", 2000)).find((m) => m.number === text);
+          id = found ? found.id : null;
+        } catch (error) {
+          $("#trip-error").textContent = errorText(error);
+          return;
+        }
+      }
+      if (!id) {
+        $("#trip-error").textContent = t("trip.noSuchNumber");
+        return;
+      }
       setManifest(id);
       $("#trip-open").open = false;
       render();
@@ -172,7 +200,7 @@ export default {
         $("#trip-new").open = false;
         render();
       } catch (error) {
-        $("#trip-error").textContent = isNetworkError(error) ? t("common.offline") : error.message;
+        $("#trip-error").textContent = errorText(error);
       }
     });
   },

@@ -3,6 +3,8 @@
 
 import { api, ApiError, escapeHtml as esc, listAll, openDocument } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
+import { normalizeShortCode } from "../shared/codes.js";
+import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
 import { compareAnomalies, download, fmt, orgName } from "../common.js";
 
@@ -10,8 +12,9 @@ let current = null;
 
 async function findContainer(text) {
   const value = text.trim();
-  if (/^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$/.test(value)) {
-    const page = await api(`/api/v1/containers?short_code=${encodeURIComponent(value)}`);
+  const code = normalizeShortCode(value);
+  if (code) {
+    const page = await api(`/api/v1/containers?short_code=${encodeURIComponent(code)}`);
     if (page.items.length) return page.items[0];
   }
   const id = value.startsWith("MW1.") ? value.split(".")[1] : value;
@@ -29,7 +32,7 @@ async function loadChain(text) {
       listAll(`/api/v1/anomalies?container_id=${encodeURIComponent(container.id)}`, 1000).catch(() => []),
     ]);
     const manifestIds = [...new Set(chain.events.map((e) => e.manifest_id).filter(Boolean))];
-    const manifests = await Promise.all(manifestIds.map((id) => api(`/api/v1/manifests/${id}`).catch(() => ({ id, number: String(id).slice(0, 8) }))));
+    const manifests = await Promise.all(manifestIds.map((id) => api(`/api/v1/manifests/${id}`).catch(() => ({ id, number: "—" }))));
     // Site names for the timeline, from the sites of the organizations that scanned.
     const siteOrgs = [...new Set(chain.events.filter((e) => e.site_id).map((e) => e.actor_organization_id).filter(Boolean))];
     const siteLists = await Promise.all(siteOrgs.map((id) => listAll(`/api/v1/organizations/${id}/sites`).catch(() => [])));
@@ -38,7 +41,7 @@ async function loadChain(text) {
     renderChain();
   } catch (error) {
     box.innerHTML = "";
-    $("#chain-error").textContent = error instanceof ApiError && error.status === 404 ? t("c.notFound") : error.message;
+    $("#chain-error").textContent = error instanceof ApiError && error.status === 404 ? t("c.notFound") : errorText(error);
   }
 }
 
@@ -108,7 +111,7 @@ export default {
     });
     $("#chain").addEventListener("click", (e) => {
       const pdf = e.target.closest("[data-pdf]");
-      if (pdf) openDocument(`/api/v1/manifests/${pdf.dataset.pdf}.pdf`).catch((err) => ($("#chain-error").textContent = err.message));
+      if (pdf) openDocument(`/api/v1/manifests/${pdf.dataset.pdf}.pdf`).catch((err) => ($("#chain-error").textContent = errorText(err)));
     });
     $("#chain-print").addEventListener("click", () => window.print());
     $("#chain-csv").addEventListener("click", exportCsv);

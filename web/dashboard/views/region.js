@@ -4,13 +4,14 @@
 
 import { api, escapeHtml as esc, listAll } from "../shared/api.js";
 import { t } from "../shared/i18n.js";
+import { dayKey } from "../shared/format.js";
 import { $ } from "../shared/shell.js";
 import * as charts from "../charts.js";
 import { download, orgName, orgs } from "../common.js";
 
 const KIND_COLOURS = { hospital: "#0b5d4b", transporter: "#3d6fb6", storage: "#7a4fa3", disposal: "#b3261e", regulator: "#5b6b66" };
 const HOUR = 3600000;
-const day = (v) => new Date(v).toISOString().slice(0, 10);
+const day = dayKey; // days start at midnight in the jurisdiction's zone
 
 let region = null;
 
@@ -95,13 +96,16 @@ function render() {
   const r = region;
   $("#region-note").textContent = `${t("r.basis")} ${r.containers.length} ${t("r.containers")}, ${r.anomalies.length} ${t("r.anomalyCount")}.`;
   // Map: the sites, coloured by their organization's kind.
-  const pts = r.sites.map((s) => ({ lat: s.latitude, lon: s.longitude, label: `${s.org.name.split(" ")[0]} · ${s.name.split(" ")[0]}`, color: KIND_COLOURS[s.org.kind] || "#555" }));
+  // Many sites: a map across the page, each labelled with its organization only where room is.
+  const pts = r.sites.map((s) => ({ lat: s.latitude, lon: s.longitude, label: `${s.org.name} · ${s.name}`, shortLabel: s.org.name, color: KIND_COLOURS[s.org.kind] || "#555" }));
   const kinds = ["hospital", "transporter", "storage", "disposal"].map((k) => ({ label: t(`okind.${k}`), color: KIND_COLOURS[k] }));
-  $("#map").innerHTML = charts.siteMap(pts, { label: t("r.map"), kinds });
+  const dense = pts.length > 60;
+  $("#map").closest(".panel").classList.toggle("wide", dense);
+  $("#map").innerHTML = charts.siteMap(pts, { label: t("r.map"), kinds, ...(dense ? { width: 1240, height: 620 } : {}) });
   const rows = [];
   for (const [id, rep] of r.report) {
     const v = reportOnTime(rep);
-    if (v) rows.push({ label: orgName(id).split(" ")[0], value: v.ok / (v.ok + v.late), note: `${v.ok}/${v.ok + v.late}` });
+    if (v) rows.push({ label: orgName(id), value: v.ok / (v.ok + v.late), note: `${v.ok}/${v.ok + v.late}` });
   }
   $("#chart-ontime").innerHTML = rows.length ? charts.percentBars(rows, { label: t("r.ontime") }) : charts.empty(t("r.noData"));
   const series = [
@@ -161,7 +165,7 @@ function exportCsv() {
     const w = f.weights || {};
     rows.push([f.org.id, f.org.name, f.org.kind, f.org.jurisdiction, f.org.license_number, f.org.license_expires, f.containers, f.onTime == null ? "" : f.onTime.toFixed(3), w.collected_kg, w.received_kg, w.disposed_kg, f.open, f.critical]);
   }
-  download(`region-${new Date().toISOString().slice(0, 10)}.csv`, rows);
+  download(`region-${dayKey(Date.now())}.csv`, rows);
 }
 
 export default {

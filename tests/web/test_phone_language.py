@@ -1,0 +1,66 @@
+"""Server messages reach a Chinese phone in Chinese: field errors and refusals are translated
+on the phone from the problem's stable code (never the server's English detail)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.conftest import LiveServer
+from tests.web.test_phone_app import GEO, sign_in
+from tests.web.test_taps import make_region, new_trip, open_trip
+
+
+def chinese_phone(browser: Any, live: LiveServer) -> Any:
+    context = browser.new_context(
+        base_url=live.url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        permissions=["geolocation"],
+        geolocation=GEO,
+    )
+    context.set_default_timeout(15000)
+    return context
+
+
+def test_a_field_error_reaches_a_chinese_phone_in_chinese(
+    browser: Any, live_server: LiveServer
+) -> None:
+    region = make_region(live_server)
+    context = chinese_phone(browser, live_server)
+    try:
+        page = context.new_page()
+        sign_in(page, region.driver)
+        page.goto("/app/#trip")
+        page.click("#trip-new summary")
+        page.select_option("#trip-new-form select[name=origin]", region.hospital_id)
+        page.select_option("#trip-new-form select[name=destination]", region.plant_id)
+        page.fill("#trip-new-form input[name=plate]", "蒙A·" + "8" * 25)  # at most 20
+        page.click("#trip-new-form button[type=submit]")
+        page.wait_for_function("document.querySelector('#trip-error').textContent.length > 0")
+        message = page.locator("#trip-error").inner_text()
+        assert message == "部分内容填写无效：车牌号过长"  # noqa: RUF001
+    finally:
+        context.close()
+
+
+def test_a_refusal_reaches_a_chinese_phone_in_chinese(
+    browser: Any, live_server: LiveServer
+) -> None:
+    region = make_region(live_server)
+    trip = new_trip(live_server, region)
+    context = chinese_phone(browser, live_server)
+    try:
+        page = context.new_page()
+        sign_in(page, region.driver)
+        open_trip(page, trip)
+        # Nothing picked up yet: the server refuses the signature (409 manifest-state).
+        page.click("#trip-current button.sign[data-party=transporter]")
+        page.fill("#sign-name", "张伟")
+        page.click("#sign-dialog button[value=ok]")
+        page.wait_for_function("document.querySelector('#trip-error').textContent.length > 0")
+        message = page.locator("#trip-error").inner_text()
+        assert message == "联单当前状态下不能执行此操作（例如：须先扫描容器再签字）"  # noqa: RUF001
+    finally:
+        context.close()

@@ -1,0 +1,16 @@
+// An anomaly a scan raised, explained where the scan was made: what was found, whether the
+// user did anything wrong, and what to do now.
+
+import { escapeHtml } from "./shared/api.js";
+import { t } from "./shared/i18n.js";
+
+export function anomalyNotes(anomalies) {
+  return (anomalies || [])
+    .map(
+      (a) => `<div class="anomaly sev-${escapeHtml(a.severity)}" data-kind="${escapeHtml(a.kind)}">
+        <b>⚠ ${escapeHtml(t(`kind.${a.kind}`))}</b> <span class="muted">${escapeHtml(t(`sev.${a.severity}`))}</span>
+        <p>${escapeHtml(t(`why.${a.kind}`))}</p>
+        <p><b>${escapeHtml(t("explain.todo"))}:</b> ${escapeHtml(t(`todo.${a.kind}`))}</p></div>`,
+    )
+    .join("");
+}
