@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from schemas.custody import ContainerPublic
 from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
+from service.audit.middleware import record_in_transaction
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
 from service.errors import InvalidInput
@@ -50,6 +51,7 @@ def resolve(
 @router.post("/sync", response_model=SyncResult)
 def sync(
     body: SyncRequest,
+    request: Request,
     session: SessionDep,
     keys: PublicKeysDep,
     actor: CurrentActor,
@@ -65,4 +67,6 @@ def sync(
         now=clock(),
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )
+    # The batch's audit row commits with its scans.
+    record_in_transaction(session, request.scope, 200)
     return SyncResult(results=[SyncItemResult.model_validate(r) for r in results])
