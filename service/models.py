@@ -6,6 +6,7 @@ from service.auth.models import LoginFailure, RefreshToken, RevokedDevice, User
 from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRejection
 from service.labels.models import LabelKey
 from service.manifests.models import Manifest, ManifestSerial, ManifestSignature
+from service.organizations.directory import DirectoryEpoch
 from service.organizations.models import Organization, Site
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "Container",
     "CustodyEvent",
+    "DirectoryEpoch",
     "LabelKey",
     "LoginFailure",
     "Manifest",
