@@ -1,16 +1,21 @@
 """The real application plus bench-only routes that measure the ceiling.
 
 ``POST /bench/bare`` inserts one plain row into a bench table through the same engine and
-session dependency as every API write (one unit of work, BEGIN IMMEDIATE on SQLite), with no
-authentication: what one write request costs in this stack when it does no domain work.
-``POST /bench/authed`` adds the bearer-token check every API call pays (JWT decode, user and
-organization lookup), so the two differ by exactly the authentication cost.
+session dependency as every API write (one unit of work, BEGIN IMMEDIATE and the in-process
+write lock on SQLite), with no authentication and no audit entry: a bare FastAPI route that
+inserts one row, the most a write request can do in this stack. It is served by a plain
+FastAPI app of its own (no middleware) in front of which the product app sits.
+``POST /bench/authed`` is a product route (audited like every write) with the bearer-token
+check every API call pays, and the same one-row insert.
+``GET /bench/statements`` says how many SQL statements this process has sent so far (an engine
+event listener counts them), so a benchmark can divide by the scans it made.
 
 Serve it with ``uvicorn bench.app:create_bench_app --factory``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,8 +28,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    event,
     insert,
 )
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.app import create_app
 from service.auth.dependencies import CurrentActor
@@ -50,18 +57,48 @@ def create_bench_table(engine: Engine) -> None:
     bench_metadata.create_all(engine, checkfirst=True)
 
 
-def create_bench_app() -> FastAPI:
-    app = create_app()
-    create_bench_table(app.state.engine)
+class StatementCounter:
+    """Counts every statement the engine sends (``executemany`` counts once), by its first
+    word, through SQLAlchemy's ``before_cursor_execute`` event."""
 
-    @app.post("/bench/bare", status_code=201, tags=["bench"])
-    def bare(body: BareIn, session: SessionDep) -> dict[str, Any]:
-        session.execute(insert(bench_row).values(note=body.note, created_at=utcnow()))
-        return {"ok": True}
+    def __init__(self, engine: Engine) -> None:
+        self.total = 0
+        self.by_verb: dict[str, int] = {}
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        self.total += 1
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+
+
+def create_bench_app() -> ASGIApp:
+    app = create_app()
+    engine: Engine = app.state.engine
+    create_bench_table(engine)
+    counter = StatementCounter(engine)
 
     @app.post("/bench/authed", status_code=201, tags=["bench"])
     def authed(body: BareIn, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
         session.execute(insert(bench_row).values(note=body.note, created_at=utcnow()))
         return {"ok": True, "user": str(actor.user_id)}
 
-    return app
+    bare_app = FastAPI()
+    bare_app.state.engine = engine
+
+    @bare_app.post("/bench/bare", status_code=201)
+    def bare(body: BareIn, session: SessionDep) -> dict[str, Any]:
+        session.execute(insert(bench_row).values(note=body.note, created_at=utcnow()))
+        return {"ok": True}
+
+    @bare_app.get("/bench/statements")
+    def statements() -> dict[str, Any]:
+        return {"pid": os.getpid(), "total": counter.total, "by_verb": dict(counter.by_verb)}
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/bench/bare", "/bench/statements"):
+            await bare_app(scope, receive, send)
+        else:
+            await app(scope, receive, send)  # lifespan included
+
+    return dispatch

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from schemas.custody import ContainerPublic
 from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
+from service.audit.middleware import record_in_transaction
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
 from service.errors import InvalidInput
@@ -51,6 +52,7 @@ def resolve(
 @router.post("/sync", response_model=SyncResult)
 def sync(
     body: SyncRequest,
+    request: Request,
     session: SessionDep,
     keys: PublicKeysDep,
     actor: CurrentActor,
@@ -69,4 +71,6 @@ def sync(
     # Each recorded event's place in the transparency log, sequenced now for the new ones.
     events = iter(with_log_indexes(session, [r["event"] for r in results if r.get("event")]))
     results = [{**r, "event": next(events)} if r.get("event") else r for r in results]
+    # The batch's audit row commits with its scans.
+    record_in_transaction(session, request.scope, 200)
     return SyncResult(results=[SyncItemResult.model_validate(r) for r in results])

@@ -14,6 +14,7 @@ from service.anomalies.router import router as anomalies_router
 from service.anomalies.worker import BackgroundWorker
 from service.audit.middleware import AuditMiddleware, engine_writer
 from service.audit.router import router as audit_router
+from service.auth.actors import ActorCache
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.custody.label_router import router as container_labels_router
@@ -26,6 +27,7 @@ from service.evidence.router import router as evidence_router
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
 from service.manifests.router import router as manifests_router
+from service.organizations.directory import Directory
 from service.organizations.router import router as organizations_router
 from service.reports.router import router as reports_router
 from service.scanning.router import router as scanning_router
@@ -75,6 +77,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.key_ring = KeyRing()
+    # Users, organizations and sites remembered between requests, per directory epoch.
+    app.state.directory = Directory()
+    app.state.actors = ActorCache()
     app.state.engine = engine
     app.state.clock = clock
     # Where the audit log is written (a test writes into its own transaction instead).

@@ -21,6 +21,9 @@ class AuditContext:
     organization_id: uuid.UUID | None = None
     device_id: str | None = None
     target_id: str | None = None
+    # The status of the entry the request wrote in its own transaction (the scan routes do):
+    # the middleware then writes no second row for that outcome.
+    recorded_status: int | None = None
 
 
 def audit_context(scope: MutableMapping[str, Any]) -> AuditContext:

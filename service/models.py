@@ -7,6 +7,7 @@ from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRej
 from service.epcis.models import EpcisCapture
 from service.labels.models import LabelKey
 from service.manifests.models import Manifest, ManifestSerial, ManifestSignature
+from service.organizations.directory import DirectoryEpoch
 from service.organizations.models import Organization, Site
 from service.tlog.models import LogCheckpoint, LogHead, LogKey, LogLeaf, LogTile, LogTree
 
@@ -16,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "Container",
     "CustodyEvent",
+    "DirectoryEpoch",
     "EpcisCapture",
     "LabelKey",
     "LogCheckpoint",

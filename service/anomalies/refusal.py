@@ -21,7 +21,7 @@ from service.custody.errors import (
 )
 from service.custody.machine import State
 from service.custody.models import Container, ScanRejection
-from service.organizations.models import Organization
+from service.organizations.directory import directory
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,9 @@ def flag_refusal(session: Session, refusal: RefusedScan) -> list[Anomaly]:
     """Flag what a refused scan reveals: a forged label, a scan of a disposed container, a
     skipped step, or a scanner who is neither custodian nor expected receiver."""
     rejection, container, error = refusal.rejection, refusal.container, refusal.error
-    actor_org = (
-        session.get(Organization, rejection.actor_organization_id)
-        if rejection.actor_organization_id
-        else None
-    )
-    origin = session.get(Organization, container.origin_organization_id) if container else None
+    orgs = directory(session)
+    actor_org = orgs.organization(rejection.actor_organization_id)
+    origin = orgs.organization(container.origin_organization_id) if container else None
     place = actor_org or origin
     profile = org_profile(place, epidemic=bool(container and container.epidemic))
     jurisdiction = place.jurisdiction if place else ""

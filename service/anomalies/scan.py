@@ -30,6 +30,7 @@ from service.custody.machine import Action, State
 from service.custody.models import Container, CustodyEvent
 from service.custody.stages import stage_ended_by
 from service.manifests.models import Manifest
+from service.organizations.directory import directory
 from service.organizations.models import Organization, OrgKind, Site
 
 
@@ -55,7 +56,7 @@ def _point(session: Session, event: CustodyEvent, site: Site | None) -> tuple[fl
         return (event.latitude, event.longitude)
     if event.site_id is not None:
         if site is None or site.id != event.site_id:
-            site = session.get(Site, event.site_id)
+            site = directory(session).site(event.site_id)
         if site is not None:
             return (site.latitude, site.longitude)
     return None
@@ -66,7 +67,7 @@ def _sites(session: Session, organization_id: uuid.UUID | None) -> list[SitePoin
         return []
     return [
         SitePoint(str(s.id), s.latitude, s.longitude, s.radius_m)
-        for s in session.exec(select(Site).where(Site.organization_id == organization_id))
+        for s in directory(session).sites_of(organization_id)
     ]
 
 
@@ -205,15 +206,14 @@ def _current_manifest(session: Session, container: Container) -> Manifest | None
 def _load_organizations(
     session: Session, event: CustodyEvent, container: Container, manifest: Manifest | None
 ) -> list[Organization]:
-    """Every organization the per-scan rules may look at, in one round trip."""
+    """Every organization the per-scan rules may look at (from the directory in memory)."""
     wanted = {
         event.actor_organization_id,
         container.origin_organization_id,
         container.holder_organization_id,
         manifest.transporter_organization_id if manifest else None,
     }
-    ids = [i for i in wanted if i is not None]
-    return list(session.exec(select(Organization).where(col(Organization.id).in_(ids))))
+    return list(directory(session).organizations(wanted).values())
 
 
 def _stage_holder(
@@ -245,7 +245,7 @@ def _geofence(
         return None
     sites: list[SitePoint]
     if event.site_id is not None:
-        site = outcome.site if outcome.site is not None else session.get(Site, event.site_id)
+        site = outcome.site if outcome.site is not None else directory(session).site(event.site_id)
         sites = (
             [SitePoint(str(site.id), site.latitude, site.longitude, site.radius_m)] if site else []
         )

@@ -5,6 +5,11 @@ A pure ASGI middleware: it lets the request run, notes the status the response s
 and then writes the row in a short transaction of its own, so a refusal that rolled the
 request's work back is still on record.
 
+A route may instead write its row into its own transaction (:func:`record_in_transaction`,
+the scan routes do): the row then commits with the work, before the answer is sent, and costs
+no second transaction. The middleware writes a row of its own only when the answer's status is
+not the one recorded (the work rolled back, or failed after the commit).
+
 The row is written by ``app.state.audit_writer`` (a callable taking the
 :class:`AuditEntry`; by default :func:`engine_writer`), dated by ``app.state.clock``.
 """
@@ -17,7 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, insert
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.audit.models import AuditEntry
@@ -48,11 +54,42 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            entry = build_entry(scope, status)
-            try:
-                await to_thread.run_sync(_writer_for(scope["app"]), entry)
-            except Exception:
-                log.exception("could not write the audit entry for %s %s", entry.method, entry.path)
+            if audit_context(scope).recorded_status != status:
+                entry = build_entry(scope, status)
+                try:
+                    await to_thread.run_sync(_writer_for(scope["app"]), entry)
+                except Exception:
+                    log.exception(
+                        "could not write the audit entry for %s %s", entry.method, entry.path
+                    )
+
+
+_PENDING = "medwaste_audit_pending"
+
+
+def record_in_transaction(session: Session, scope: Scope, status: int) -> None:
+    """Write the request's audit row into its own unit of work, as the answer ``status``.
+
+    The row commits with the work, before the answer is sent. Only once that commit has
+    happened does the middleware count the request as recorded; if the work rolls back, the
+    middleware writes the row in a transaction of its own, as for any other route."""
+    entry = build_entry(scope, status)
+    session.execute(insert(AuditEntry).values(**entry.model_dump(exclude={"id"})))
+    session.info[_PENDING] = (scope, status)
+
+
+@event.listens_for(Session, "after_commit")
+def _recorded(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        scope, status = pending
+        audit_context(scope).recorded_status = status
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _not_recorded(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 def build_entry(scope: Scope, status: int) -> AuditEntry:

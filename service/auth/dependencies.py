@@ -7,18 +7,17 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import col, select
 
 from service.audit_context import note_who
 from service.auth.actor import Actor
+from service.auth.actors import ActorCache
 from service.auth.guards import regulator_may_write
-from service.auth.models import RevokedDevice, User
 from service.auth.roles import Role
 from service.auth.tokens import InvalidToken, decode_access_token
 from service.db import WRITE_METHODS
 from service.deps import ClockDep, SessionDep, SettingsDep
 from service.errors import Forbidden, Unauthorized
-from service.organizations.models import Organization
+from service.organizations.directory import attach
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/token")
 
@@ -32,25 +31,23 @@ def current_actor(
 ) -> Actor:
     """The authenticated caller, checked on every request: a valid access token (signature,
     algorithm, issuer, audience, expiry on the service clock), an active user (deactivation
-    works at once), a device that was not revoked (one primary-key lookup). Regulators are
-    refused write routes other than those in :mod:`service.auth.guards`."""
+    works at once), a device that was not revoked. Regulators are refused write routes other
+    than those in :mod:`service.auth.guards`.
+
+    The user and device checks are remembered per process for one directory epoch (one
+    primary-key read per request, which also attaches the in-memory directory of organizations
+    and sites to the request's transaction): any change to a user, an organization or a
+    revoked device, in any process, bumps the epoch, so the next request looks again."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer access token is required")
     try:
         claims = decode_access_token(credentials.credentials, settings=settings, now=clock())
     except InvalidToken:
         raise Unauthorized("the access token is invalid or expired") from None
-    found = session.exec(
-        select(User, Organization)
-        .join(Organization, col(User.organization_id) == col(Organization.id), isouter=True)
-        .where(User.id == claims.user_id)
-    ).first()
-    user, org = found if found is not None else (None, None)
-    if user is None or not user.is_active:
-        raise Unauthorized("the user is unknown or deactivated")
-    if claims.device_id is not None and session.get(RevokedDevice, claims.device_id) is not None:
-        raise Unauthorized("this device has been revoked")
-    actor = Actor.of(user, org, device_id=claims.device_id)
+    state = request.app.state
+    epoch = attach(session, state.directory)
+    actors: ActorCache = state.actors
+    actor = actors.resolve(session, epoch=epoch, user_id=claims.user_id, device_id=claims.device_id)
     note_who(
         request.scope,
         user_id=actor.user_id,

@@ -18,7 +18,8 @@ from service.custody.errors import (
 from service.custody.machine import Action
 from service.custody.models import Container
 from service.manifests.models import Manifest, ManifestState
-from service.organizations.models import Organization, OrgKind, Site
+from service.organizations.directory import directory
+from service.organizations.models import OrgKind, Site
 
 
 def custody_refusal(
@@ -36,8 +37,9 @@ def custody_refusal(
 
     if action is Action.inspect:
         if actor.is_regulator:
-            origin = session.get(Organization, container.origin_organization_id)
-            holder = session.get(Organization, container.holder_organization_id)
+            orgs = directory(session)
+            origin = orgs.organization(container.origin_organization_id)
+            holder = orgs.organization(container.holder_organization_id)
             jurisdictions = {o.jurisdiction for o in (origin, holder) if o is not None}
             if actor.jurisdiction not in jurisdictions:
                 return CustodyMismatch("the container is outside your jurisdiction")
@@ -102,7 +104,7 @@ def check_site(session: Session, actor: Actor, scan: ScanCreate) -> Site | None:
     """The site the scan names, which must be one of the scanner's organization's."""
     if scan.site_id is None:
         return None
-    site = session.get(Site, scan.site_id)
+    site = directory(session).site(scan.site_id)
     if site is None or site.organization_id != actor.organization_id:
         raise ScanSiteNotFound("the site is not one of your organization's")
     return site

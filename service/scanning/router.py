@@ -8,9 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from schemas.custody import ScanCreate, ScanResult
+from service.audit.middleware import record_in_transaction
 from service.audit_context import note_target
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
+from service.errors import DomainError
 from service.labels.dependencies import PublicKeysDep
 from service.labels.signing import LabelError, parse_label
 from service.scanning.service import submit_scan
@@ -37,14 +39,20 @@ def post_scan(
     with contextlib.suppress(LabelError):
         # The audit log names the scanned container, even when the scan is refused.
         note_target(request.scope, parse_label(body.qr_payload).container_id)
-    answer = submit_scan(
-        session=session,
-        actor=actor,
-        scan=body,
-        public_keys=keys,
-        now=clock(),
-        custody_on_receipt_scan=settings.custody_on_receipt_scan,
-    )
+    try:
+        answer = submit_scan(
+            session=session,
+            actor=actor,
+            scan=body,
+            public_keys=keys,
+            now=clock(),
+            custody_on_receipt_scan=settings.custody_on_receipt_scan,
+        )
+    except DomainError as exc:
+        if exc.keep_changes:  # a refused scan is recorded: its audit row commits with it
+            record_in_transaction(session, request.scope, exc.status)
+        raise
+    record_in_transaction(session, request.scope, answer.status)
     # The event's place in the transparency log (read from the log, never from the receipt).
     [event] = with_log_indexes(session, [answer.body["event"]])
     return JSONResponse({**answer.body, "event": event}, status_code=answer.status)

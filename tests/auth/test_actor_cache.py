@@ -1,0 +1,147 @@
+"""The actor and the directory of organizations and sites are remembered between requests,
+and any change to them, made by whichever process, counts from the next request on: a
+deactivated user or a revoked phone is refused at once, a moved organization is judged by
+where it is now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, update
+from sqlmodel import Session, col
+
+from service.app import create_app
+from service.auth.models import User
+from service.auth.roles import Role
+from service.config import Settings
+from service.db import unit_of_work
+from service.deps import get_session
+from tests.conftest import FakeClock
+from tests.custody.helpers import hospital, register, scan
+from tests.factories import PASSWORD, login, make_org, make_user
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def _reads_user(statements: list[str]) -> bool:
+    return any('FROM "user"' in s or "FROM user" in s for s in statements)
+
+
+def _me(client: TestClient, headers: dict[str, str]) -> int:
+    return client.get("/api/v1/me", headers=headers).status_code
+
+
+@pytest.fixture
+def other_app(settings: Settings, engine: Engine, session: Session, clock: FakeClock) -> FastAPI:
+    """A second server process on the same database (its own caches)."""
+    application = create_app(settings, engine=engine, clock=clock)
+
+    def test_session() -> Iterator[Session]:
+        with unit_of_work(session):
+            yield session
+
+    application.dependency_overrides[get_session] = test_session
+    application.state.audit_writer = lambda entry: None
+    return application
+
+
+def test_the_actor_is_remembered_and_a_deactivation_counts_at_the_next_request(
+    client: TestClient, session: Session, engine: Engine
+) -> None:
+    org = make_org(session)
+    user = make_user(session, Role.hospital_staff, org)
+    admin = login(client, make_user(session, Role.admin))
+    headers = login(client, user)
+    assert _me(client, headers) == 200
+    seen = _statements(engine)
+    assert _me(client, headers) == 200
+    assert not _reads_user(seen), "the second request should use the remembered actor"
+
+    assert client.post(f"/api/v1/users/{user.id}/deactivate", headers=admin).status_code == 200
+    assert _me(client, headers) == 401
+    assert _me(client, headers) == 401
+
+
+def test_a_revoked_phone_is_refused_at_its_next_request(
+    client: TestClient, session: Session
+) -> None:
+    user = make_user(session, Role.hospital_staff, make_org(session))
+    admin = login(client, make_user(session, Role.admin))
+    pairs = {}
+    for device in ("phone-lost", "phone-kept"):
+        response = client.post(
+            "/api/v1/auth/token",
+            data={"username": user.username, "password": PASSWORD, "device_id": device},
+        )
+        assert response.status_code == 200, response.text
+        pairs[device] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    assert _me(client, pairs["phone-lost"]) == _me(client, pairs["phone-kept"]) == 200
+
+    assert client.post("/api/v1/devices/phone-lost/revoke", headers=admin).status_code == 200
+    assert _me(client, pairs["phone-lost"]) == 401
+    assert _me(client, pairs["phone-kept"]) == 200
+
+
+def test_a_change_made_by_another_process_counts_at_the_next_request(
+    client: TestClient, other_app: FastAPI, session: Session
+) -> None:
+    # Started first: its start-up writes in a transaction of its own.
+    with TestClient(other_app, raise_server_exceptions=False) as other:
+        user = make_user(session, Role.hospital_staff, make_org(session))
+        headers = login(client, user)
+        assert _me(client, headers) == _me(other, headers) == 200  # both remember the actor
+        # Another process (or a console) deactivates the user straight in the database.
+        session.execute(update(User).where(col(User.id) == user.id).values(is_active=False))
+        session.commit()
+        assert _me(client, headers) == 401
+        assert _me(other, headers) == 401
+
+        # A revoked device written by another process is refused too.
+        phone_user = make_user(session, Role.driver, make_org(session))
+        response = other.post(
+            "/api/v1/auth/token",
+            data={"username": phone_user.username, "password": PASSWORD, "device_id": "phone-9"},
+        )
+        phone = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        assert _me(client, phone) == _me(other, phone) == 200
+        admin = login(other, make_user(session, Role.admin))
+        assert other.post("/api/v1/devices/phone-9/revoke", headers=admin).status_code == 200
+        assert _me(client, phone) == 401
+
+
+def test_organizations_are_judged_as_they_are_now(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    assert (
+        scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=1.0).status_code
+        == 201
+    )
+    regulator = login(
+        client, make_user(session, Role.regulator, make_org(session, kind="regulator"))
+    )
+    first = scan(client, regulator, c["qr_payload"], "inspect", clock.now)
+    assert first.status_code == 201, first.text
+    again = scan(client, regulator, c["qr_payload"], "inspect", clock.now)
+    assert again.status_code == 201, again.text
+
+    # The hospital moves to another jurisdiction: the regulator may no longer inspect there.
+    h.org.jurisdiction = "CN-37"
+    session.add(h.org)
+    session.commit()
+    moved = scan(client, regulator, c["qr_payload"], "inspect", clock.now)
+    assert moved.status_code == 403, moved.text
+    assert moved.json()["type"].endswith("/custody-mismatch")
