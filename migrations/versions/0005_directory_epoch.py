@@ -4,7 +4,7 @@ know, with one primary-key read per request, whether its copy is still exact (a 
 user or a revoked phone is refused at its next request, whichever process made the change).
 
 Revision ID: 0003_directory_epoch
-Revises: 0002
+Revises: 0004_epcis_capture_and_gs1_keys
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_directory_epoch"
-down_revision: str | None = "0002"
+revision: str = "0005_directory_epoch"
+down_revision: str | None = "0004_epcis_capture_and_gs1_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
