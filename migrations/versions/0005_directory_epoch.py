@@ -3,7 +3,7 @@ or a revoked device changes, so that every server process may keep those rows in
 know, with one primary-key read per request, whether its copy is still exact (a deactivated
 user or a revoked phone is refused at its next request, whichever process made the change).
 
-Revision ID: 0003_directory_epoch
+Revision ID: 0005_directory_epoch
 Revises: 0004_epcis_capture_and_gs1_keys
 """
 
