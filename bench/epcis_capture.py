@@ -7,11 +7,13 @@ The document is what a hospital's own system sends: for each container, its comm
 collection (weighed, at the ward's site) and move to the hospital store; events of 3,334
 containers. It is captured in-process by the same function the route calls
 (``capture_document``: schema check of every event, mapping, the scan use case with its
-custody checks and anomaly rules, one savepoint per event), in one transaction, committed at
-the end. Printed: wall and CPU time of the capture (and the commit), events per second, SQL
-statements per event, and how much of it is the scan use case (``submit_scan``, timed by a
-wrapper around the function capture calls) rather than EPCIS's own work. The machine's load
-average is printed too: wall times on a shared machine mean little without it.
+custody checks and anomaly rules, one savepoint per event), in one transaction with the
+process's directory of organizations and sites attached (as the route's auth dependency
+attaches it), committed at the end. Printed: wall and CPU time of the capture (and the
+commit), events per second, SQL statements per event, and how much of it is the scan use case
+(``submit_scan``, timed by a wrapper around the function capture calls) rather than EPCIS's
+own work. The machine's load average is printed too: wall times on a shared machine mean
+little without it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from service.epcis.schema import event_is_valid
 from service.labels.keys import LabelSigner
 from service.labels.signing import generate_key
 from service.migrate import upgrade
+from service.organizations.directory import Directory, attach
 from service.organizations.models import OrgKind
 
 BASE = "https://medwaste.example.org"
@@ -153,6 +156,9 @@ def main() -> None:
         event.listen(engine, "before_cursor_execute", meter.count)
         capture_module.submit_scan = meter.wrap(capture_module.submit_scan)
         with Session(engine, expire_on_commit=False) as session:
+            # As the route's auth dependency does: organizations and sites from the process's
+            # directory, for this transaction.
+            attach(session, Directory())
             started, started_cpu = time.perf_counter(), time.process_time()
             results = capture_document(
                 session=session,
