@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import Strict
+from schemas.common import Instant, Strict
 from service.custody.machine import Action, CorrectionReason, DisposalMethod, Incident
 
 Category = Literal["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
@@ -38,7 +38,7 @@ class ScanCreate(Strict):
     qr_payload: str = Field(min_length=1, max_length=300)
     action: Action
     client_event_id: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
-    scanned_at: AwareDatetime
+    scanned_at: Instant
     manifest_id: uuid.UUID | None = None
     weight_kg: float | None = Field(default=None, gt=0, le=1000)
     latitude: float | None = Field(default=None, ge=-90, le=90)

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from schemas.anomalies import (
     AnomalyDetail,
@@ -17,7 +16,7 @@ from schemas.anomalies import (
     WebhookCreated,
     WebhookPublic,
 )
-from schemas.common import Page
+from schemas.common import Instant, Page
 from service.anomalies import service, webhooks
 from service.anomalies.models import AnomalyStatus, Severity
 from service.anomalies.rules import Kind
@@ -36,7 +35,7 @@ def list_anomalies(
     kind: Kind | None = None,
     severity: Severity | None = None,
     organization_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = None,
+    since: Instant | None = None,
     container_id: Annotated[
         str | None, Query(max_length=32, description="one container's anomalies")
     ] = None,
