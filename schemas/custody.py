@@ -26,10 +26,10 @@ class ContainersCreate(Strict):
 class CorrectionData(Strict):
     """The fields of an event as they should have been recorded (``incorrect_data``)."""
 
-    weight_kg: float | None = Field(default=None, gt=0, le=1000)
+    weight_kg: float | None = Field(default=None, gt=0, le=1000, strict=True)
     site_id: uuid.UUID | None = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
     method: DisposalMethod | None = None
     note: str | None = Field(default=None, max_length=2000)
 
@@ -40,9 +40,9 @@ class ScanCreate(Strict):
     client_event_id: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
     scanned_at: Instant
     manifest_id: uuid.UUID | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=1000)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    weight_kg: float | None = Field(default=None, gt=0, le=1000, strict=True)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
     site_id: uuid.UUID | None = None
     method: DisposalMethod | None = None
     incident: Incident | None = None

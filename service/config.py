@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "medwaste-api"
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    # A refresh token presented again this soon after its exchange is not taken for theft.
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
     # Ed25519 label-signing private key (PKCS#8 PEM); generated into data_dir in development.
     label_signing_key: SecretStr | None = None
     # The transparency log's Ed25519 signing key (PKCS#8 PEM, or a signed-note signer key
