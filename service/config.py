@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Request bodies: every route, and the batch routes (a phone's sync of 1,000 scans).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Where the phone app and dashboard files are (default: the repository's web/ folder).
     web_dir: Path | None = None
     # The address this deployment is reached at. It names, in EPCIS, what has no GS1 key
