@@ -25,6 +25,7 @@ from service.epcis.router import router as epcis_router
 from service.errors import install_handlers
 from service.evidence.router import router as evidence_router
 from service.http.body_limit import BodyLimitMiddleware
+from service.http.security_headers import SecurityHeadersMiddleware
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
 from service.manifests.router import router as manifests_router
@@ -87,12 +88,14 @@ def create_app(
     app.state.audit_writer = engine_writer(engine)
     install_handlers(app)
     app.add_middleware(AuditMiddleware)
-    # Outermost: an oversized body is refused before anything reads it.
+    # An oversized body is refused before anything reads it.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_batch_bytes=settings.max_batch_body_bytes,
     )
+    # Outermost, so that every answer carries them (413s included).
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
