@@ -71,8 +71,21 @@ class WebhookPublic(BaseModel):
     url: str
     organization_id: uuid.UUID | None
     jurisdiction: str | None
+    # False while paused; pause_reason says by whom or why (a receiver that kept failing).
     active: bool
     created_at: datetime
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    last_delivered_at: datetime | None = None
+    # Notifications waiting to be delivered.
+    pending: int = 0
+
+
+class WebhookPause(Strict):
+    reason: str | None = Field(default=None, max_length=300)
 
 
 class WebhookCreated(WebhookPublic):
