@@ -61,6 +61,7 @@ def create_app(
             engine,
             interval_seconds=settings.sweep_interval_seconds,
             default_profile=settings.default_profile,
+            allow_private_addresses=settings.webhook_allow_private_addresses,
         )
         log_worker = CheckpointWorker(
             engine, app.state.log_signer, interval_seconds=settings.log_checkpoint_seconds

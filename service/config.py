@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Webhook URLs may name loopback, private and link-local addresses (an inside receiver).
+    webhook_allow_private_addresses: bool = False
     # Request bodies: every route, and the batch routes (a phone's sync of 1,000 scans).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)

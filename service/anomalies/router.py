@@ -22,7 +22,7 @@ from service.anomalies import service, webhooks
 from service.anomalies.models import AnomalyStatus, Severity, WebhookSubscription
 from service.anomalies.rules import Kind
 from service.auth.dependencies import AdminActor, CurrentActor
-from service.deps import ClockDep, SessionDep
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["anomalies"])
@@ -116,10 +116,18 @@ for _path, _status in (
 
 @router.post("/webhooks", status_code=201, response_model=WebhookCreated, tags=["webhooks"])
 def create_webhook(
-    body: WebhookCreate, session: SessionDep, actor: AdminActor, clock: ClockDep
+    body: WebhookCreate,
+    session: SessionDep,
+    actor: AdminActor,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> WebhookCreated:
     sub = webhooks.create_subscription(
-        session=session, request=body, user_id=actor.user_id, now=clock()
+        session=session,
+        request=body,
+        user_id=actor.user_id,
+        now=clock(),
+        allow_private=settings.webhook_allow_private_addresses,
     )
     return WebhookCreated(**WebhookPublic.model_validate(sub).model_dump(), secret=sub.secret)
 

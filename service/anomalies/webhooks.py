@@ -17,8 +17,9 @@ process's write lock, so one hanging receiver used to stall every scan):
 
 A subscription whose attempts have all failed for ``PAUSE_AFTER`` (and at least
 ``PAUSE_AFTER_FAILURES`` times) is paused by itself, with the reason; its rows wait until an
-administrator resumes it. Bodies are signed with HMAC-SHA256 in ``X-Medwaste-Signature:
-sha256=<hex>``.
+administrator resumes it. Bodies are signed as Standard Webhooks specifies (see
+:mod:`service.anomalies.webhook_security`), and with the older ``X-Medwaste-Signature:
+sha256=<hex>``; URLs to inside addresses are refused unless allowed.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import delete, func, or_
@@ -40,7 +40,14 @@ from sqlmodel import Session, col, select
 
 from schemas.anomalies import WebhookCreate
 from service.anomalies.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from service.errors import NotFound
+from service.anomalies.webhook_security import (
+    ForbiddenAddress,
+    check_url,
+    new_secret,
+    secret_key,
+    standard_signature,
+)
+from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
 
 SIGNATURE_HEADER = "X-Medwaste-Signature"
@@ -58,7 +65,8 @@ PAUSE_AFTER_FAILURES = 10
 
 
 def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    """The older ``X-Medwaste-Signature`` (hex HMAC over the body alone; no replay guard)."""
+    return "sha256=" + hmac.new(secret_key(secret), body, hashlib.sha256).hexdigest()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -68,8 +76,20 @@ def backoff(attempts: int) -> timedelta:
 
 
 def create_subscription(
-    *, session: Session, request: WebhookCreate, user_id: uuid.UUID, now: datetime
+    *,
+    session: Session,
+    request: WebhookCreate,
+    user_id: uuid.UUID,
+    now: datetime,
+    allow_private: bool = False,
 ) -> WebhookSubscription:
+    try:
+        check_url(str(request.url), allow_private=allow_private)
+    except ForbiddenAddress as exc:
+        raise InvalidInput(
+            f"webhooks may not point there: {exc}",
+            errors=[{"field": "url", "message": str(exc)}],
+        ) from None
     if request.organization_id is not None and (
         session.get(Organization, request.organization_id) is None
     ):
@@ -78,7 +98,7 @@ def create_subscription(
         organization_id=request.organization_id,
         jurisdiction=request.jurisdiction,
         url=str(request.url),
-        secret=request.secret or secrets.token_urlsafe(32),
+        secret=request.secret or new_secret(),
         created_by_user_id=user_id,
         created_at=now,
     )
@@ -205,16 +225,33 @@ def claim_due(
     return claims
 
 
-def send_one(client: httpx.Client, claim: Claim) -> Outcome:
+def signed_headers(claim: Claim, now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers (and the older X-Medwaste-Signature) for one attempt."""
+    message_id = str(claim.delivery_id)
+    timestamp = int(now.timestamp())
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": standard_signature(
+            secret=claim.secret, message_id=message_id, timestamp=timestamp, body=claim.body
+        ),
+        SIGNATURE_HEADER: sign(claim.secret, claim.body),
+        "X-Medwaste-Delivery": message_id,
+    }
+
+
+def send_one(client: httpx.Client, claim: Claim, *, allow_private: bool = False) -> Outcome:
+    try:
+        # Again at every send: a name may have come to resolve to an inside address.
+        check_url(claim.url, allow_private=allow_private)
+    except ForbiddenAddress as exc:
+        return Outcome(claim, sent=True, error=f"refused: {exc}"[:500])
     try:
         response = client.post(
             claim.url,
             content=claim.body,
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(claim.secret, claim.body),
-                "X-Medwaste-Delivery": str(claim.delivery_id),
-            },
+            headers=signed_headers(claim, datetime.now(UTC)),
             timeout=SEND_TIMEOUT,
         )
     except httpx.HTTPError as exc:

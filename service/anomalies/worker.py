@@ -10,6 +10,7 @@ delivery claims lock rows with SKIP LOCKED on PostgreSQL).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import httpx
 from sqlalchemy import Engine
 
 from service.anomalies.sweep import run_sweep
-from service.anomalies.webhooks import RoundReport, deliver_round, has_due
+from service.anomalies.webhooks import RoundReport, deliver_round, has_due, send_one
 from service.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,16 @@ DELIVERY_INTERVAL = 5.0
 
 
 class BackgroundWorker:
-    def __init__(self, engine: Engine, *, interval_seconds: float, default_profile: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval_seconds: float,
+        default_profile: str,
+        allow_private_addresses: bool = False,
+    ) -> None:
         self.engine = engine
+        self.allow_private = allow_private_addresses
         self.interval = interval_seconds
         self.default_profile = default_profile
         self._stop = threading.Event()
@@ -66,6 +75,7 @@ class BackgroundWorker:
             transaction=lambda: session_scope(self.engine, write=True),
             client=client,
             clock=utcnow,
+            send=functools.partial(send_one, allow_private=self.allow_private),
         )
         if report.retry or report.failed or report.paused:
             log.warning(

@@ -192,7 +192,7 @@ def test_webhook_outbox_is_signed_and_retried(
     ch = chain(session, client)
     created = client.post(
         "/api/v1/webhooks",
-        json={"url": "http://127.0.0.1:9/hook", "jurisdiction": "CN-15"},
+        json={"url": "https://hooks.example/hook", "jurisdiction": "CN-15"},
         headers=ch.headers(ch.admin),
     )
     assert created.status_code == 201, created.text

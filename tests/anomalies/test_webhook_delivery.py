@@ -91,7 +91,12 @@ def test_a_hanging_receiver_holds_no_lock_while_the_server_waits_on_it(
         with session_scope(engine, write=True) as session:
             sub = _queue(session, receiver.url, 3, datetime.now().astimezone())
         app = create_app(
-            Settings(data_dir=tmp_path / "data", sweep_interval_seconds=1), engine=engine
+            Settings(
+                data_dir=tmp_path / "data",
+                sweep_interval_seconds=1,
+                webhook_allow_private_addresses=True,  # the receiver is on loopback
+            ),
+            engine=engine,
         )
         with TestClient(app) as client:
             assert receiver.arrived.wait(60), "the deliverer never called the receiver"
