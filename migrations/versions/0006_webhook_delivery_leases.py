@@ -1,8 +1,8 @@
 """Webhook delivery outside any transaction: leases on outbox rows, and subscriptions that
 record their failures and can be paused (by an administrator or by themselves).
 
-Revision ID: 0003_webhook_leases
-Revises: 0002
+Revision ID: 0006_webhook_leases
+Revises: 0005_directory_epoch
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import service.db
 
-revision: str = "0003_webhook_leases"
-down_revision: str | None = "0002"
+revision: str = "0006_webhook_leases"
+down_revision: str | None = "0005_directory_epoch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
