@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.common import Strict
+from service.anomalies.webhook_security import valid_secret
 
 
 class AnomalyStepPublic(BaseModel):
@@ -54,8 +55,16 @@ class WebhookCreate(Strict):
     url: AnyHttpUrl
     organization_id: uuid.UUID | None = None
     jurisdiction: str | None = Field(default=None, min_length=2, max_length=16)
-    # The HMAC-SHA256 key; generated when absent (and shown once, in the answer).
+    # The signing secret, "whsec_" + base64 of 24-64 random bytes (Standard Webhooks);
+    # generated when absent (and shown once, in the answer).
     secret: str | None = Field(default=None, min_length=16, max_length=200)
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: str | None) -> str | None:
+        if value is not None and not valid_secret(value):
+            raise ValueError('a secret is "whsec_" followed by base64 of 24 to 64 bytes')
+        return value
 
     @model_validator(mode="after")
     def _one_scope(self) -> WebhookCreate:
@@ -71,8 +80,21 @@ class WebhookPublic(BaseModel):
     url: str
     organization_id: uuid.UUID | None
     jurisdiction: str | None
+    # False while paused; pause_reason says by whom or why (a receiver that kept failing).
     active: bool
     created_at: datetime
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    last_delivered_at: datetime | None = None
+    # Notifications waiting to be delivered.
+    pending: int = 0
+
+
+class WebhookPause(Strict):
+    reason: str | None = Field(default=None, max_length=300)
 
 
 class WebhookCreated(WebhookPublic):

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import Strict
+from schemas.common import Instant, Strict
 from service.custody.machine import Action, CorrectionReason, DisposalMethod, Incident
 
 Category = Literal["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
@@ -26,10 +26,10 @@ class ContainersCreate(Strict):
 class CorrectionData(Strict):
     """The fields of an event as they should have been recorded (``incorrect_data``)."""
 
-    weight_kg: float | None = Field(default=None, gt=0, le=1000)
+    weight_kg: float | None = Field(default=None, gt=0, le=1000, strict=True)
     site_id: uuid.UUID | None = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
     method: DisposalMethod | None = None
     note: str | None = Field(default=None, max_length=2000)
 
@@ -38,11 +38,11 @@ class ScanCreate(Strict):
     qr_payload: str = Field(min_length=1, max_length=300)
     action: Action
     client_event_id: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")
-    scanned_at: AwareDatetime
+    scanned_at: Instant
     manifest_id: uuid.UUID | None = None
-    weight_kg: float | None = Field(default=None, gt=0, le=1000)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    weight_kg: float | None = Field(default=None, gt=0, le=1000, strict=True)
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
     site_id: uuid.UUID | None = None
     method: DisposalMethod | None = None
     incident: Incident | None = None

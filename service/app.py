@@ -24,6 +24,8 @@ from service.deps import Clock
 from service.epcis.router import router as epcis_router
 from service.errors import install_handlers
 from service.evidence.router import router as evidence_router
+from service.http.body_limit import BodyLimitMiddleware
+from service.http.security_headers import SecurityHeadersMiddleware
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
 from service.manifests.router import router as manifests_router
@@ -59,6 +61,7 @@ def create_app(
             engine,
             interval_seconds=settings.sweep_interval_seconds,
             default_profile=settings.default_profile,
+            allow_private_addresses=settings.webhook_allow_private_addresses,
         )
         log_worker = CheckpointWorker(
             engine, app.state.log_signer, interval_seconds=settings.log_checkpoint_seconds
@@ -86,6 +89,14 @@ def create_app(
     app.state.audit_writer = engine_writer(engine)
     install_handlers(app)
     app.add_middleware(AuditMiddleware)
+    # An oversized body is refused before anything reads it.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_batch_bytes=settings.max_batch_body_bytes,
+    )
+    # Outermost, so that every answer carries them (413s included).
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:

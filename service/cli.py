@@ -15,6 +15,9 @@ app = typer.Typer(help="Medical waste chain-of-custody tracker.", no_args_is_hel
 
 
 def _engine() -> Engine:
+    # Every table on the metadata: a command's writes may reference any of them (escalating
+    # an anomaly writes a step whose foreign key names the user table).
+    import service.models  # noqa: F401
     from service.db import make_engine
 
     settings = get_settings()

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "medwaste-api"
     access_token_minutes: int = Field(default=15, ge=1, le=15)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    # A refresh token presented again this soon after its exchange is not taken for theft.
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
     # Ed25519 label-signing private key (PKCS#8 PEM); generated into data_dir in development.
     label_signing_key: SecretStr | None = None
     # The transparency log's Ed25519 signing key (PKCS#8 PEM, or a signed-note signer key
@@ -57,6 +59,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Webhook URLs may name loopback, private and link-local addresses (an inside receiver).
+    webhook_allow_private_addresses: bool = False
+    # Request bodies: every route, and the batch routes (a phone's sync of 1,000 scans).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Where the phone app and dashboard files are (default: the repository's web/ folder).
     web_dir: Path | None = None
     # The address this deployment is reached at. It names, in EPCIS, what has no GS1 key

@@ -10,6 +10,7 @@ with ``database is locked`` half-way through; PostgreSQL relies on row locks ins
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,7 +97,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(parsed.database))
         engine = create_engine(
             url,
             echo=echo,
@@ -109,6 +110,17 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     return create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0600), unless it exists, as SQLite would
+    otherwise create it world-readable. SQLite gives its ``-wal`` and ``-shm`` files the
+    database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
 
 
 def _configure_sqlite(engine: Engine) -> None:

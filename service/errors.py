@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -156,6 +156,20 @@ def install_handlers(app: FastAPI) -> None:
                 "conflict",
                 "Conflict with stored data",
                 "the request refers to something that does not exist or duplicates a record",
+            )
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # A value from the request that the database cannot hold or compare (a NUL character
+        # in a text on PostgreSQL, a number out of a column's range): malformed input.
+        log.info("data error answered as 422: %s", exc.orig)
+        return problem_response(
+            problem_body(
+                422,
+                "invalid-input",
+                "Invalid input",
+                "the request holds a value the database cannot store or compare",
             )
         )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from schemas.common import instant_or_none
 from service.errors import InvalidInput
 
 MAX_LIMIT = 500
@@ -61,9 +62,15 @@ def a_uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(str(value))
 
 
+# Row ids and ranks are 64-bit signed integers in both databases.
+_MAX_INT = 2**63 - 1
+
+
 def an_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("not an integer")
+    if not -_MAX_INT <= value <= _MAX_INT:
+        raise ValueError("out of the database's range")
     return value
 
 
@@ -74,9 +81,10 @@ def a_str(value: Any) -> str:
 
 
 def an_aware_time(value: Any) -> datetime:
-    moment = datetime.fromisoformat(a_str(value))
-    if moment.tzinfo is None:
-        raise ValueError("a cursor time carries its offset")
+    """A time with its offset, within the range requests may use (see schemas.common)."""
+    moment = instant_or_none(a_str(value))
+    if moment is None:
+        raise ValueError("a cursor time carries its offset and lies between 1970 and 9000")
     return moment
 
 

@@ -80,9 +80,17 @@ class WebhookSubscription(SQLModel, table=True):
     url: str = Field(max_length=2000)
     # The HMAC-SHA256 key of the X-Medwaste-Signature header.
     secret: str = Field(max_length=200)
+    # False while paused (by an administrator, or by itself after failing for a long time).
     active: bool = True
     created_by_user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    pause_reason: str | None = Field(default=None, max_length=500)
+    # The current run of failed attempts (0 after a success), and when it began.
+    consecutive_failures: int = 0
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    last_delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeliveryStatus(StrEnum):
@@ -107,3 +115,7 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A sender's claim: nobody else sends this row before ``leased_until``; the outcome is
+    # recorded only by the holder of ``lease_id``.
+    lease_id: uuid.UUID | None = None
+    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Query, Response
 
 from schemas.anomalies import (
     AnomalyDetail,
@@ -15,14 +14,15 @@ from schemas.anomalies import (
     AnomalyStepPublic,
     WebhookCreate,
     WebhookCreated,
+    WebhookPause,
     WebhookPublic,
 )
-from schemas.common import Page
+from schemas.common import Instant, Page
 from service.anomalies import service, webhooks
-from service.anomalies.models import AnomalyStatus, Severity
+from service.anomalies.models import AnomalyStatus, Severity, WebhookSubscription
 from service.anomalies.rules import Kind
 from service.auth.dependencies import AdminActor, CurrentActor
-from service.deps import ClockDep, SessionDep
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["anomalies"])
@@ -36,7 +36,7 @@ def list_anomalies(
     kind: Kind | None = None,
     severity: Severity | None = None,
     organization_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = None,
+    since: Instant | None = None,
     container_id: Annotated[
         str | None, Query(max_length=32, description="one container's anomalies")
     ] = None,
@@ -116,19 +116,62 @@ for _path, _status in (
 
 @router.post("/webhooks", status_code=201, response_model=WebhookCreated, tags=["webhooks"])
 def create_webhook(
-    body: WebhookCreate, session: SessionDep, actor: AdminActor, clock: ClockDep
+    body: WebhookCreate,
+    session: SessionDep,
+    actor: AdminActor,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> WebhookCreated:
     sub = webhooks.create_subscription(
-        session=session, request=body, user_id=actor.user_id, now=clock()
+        session=session,
+        request=body,
+        user_id=actor.user_id,
+        now=clock(),
+        allow_private=settings.webhook_allow_private_addresses,
     )
     return WebhookCreated(**WebhookPublic.model_validate(sub).model_dump(), secret=sub.secret)
 
 
 @router.get("/webhooks", response_model=Page[WebhookPublic], tags=["webhooks"])
 def list_webhooks(session: SessionDep, actor: AdminActor) -> Page[WebhookPublic]:
+    """Every subscription, with its delivery health: whether it is paused and why, its
+    current run of failures, the last error and how many notifications wait."""
+    pending = webhooks.pending_counts(session)
     return Page[WebhookPublic](
-        items=[
-            WebhookPublic.model_validate(s) for s in webhooks.list_subscriptions(session=session)
-        ],
+        items=[_webhook(s, pending) for s in webhooks.list_subscriptions(session=session)],
         next_cursor=None,
     )
+
+
+@router.post("/webhooks/{webhook_id}/pause", response_model=WebhookPublic, tags=["webhooks"])
+def pause_webhook(
+    webhook_id: uuid.UUID,
+    body: WebhookPause,
+    session: SessionDep,
+    actor: AdminActor,
+    clock: ClockDep,
+) -> WebhookPublic:
+    """Stop delivering; notifications keep queueing and go out on resume."""
+    sub = webhooks.pause(
+        session=session,
+        subscription_id=webhook_id,
+        now=clock(),
+        reason=f"paused by {actor.username}" + (f": {body.reason}" if body.reason else ""),
+    )
+    return _webhook(sub, webhooks.pending_counts(session))
+
+
+@router.post("/webhooks/{webhook_id}/resume", response_model=WebhookPublic, tags=["webhooks"])
+def resume_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: AdminActor) -> WebhookPublic:
+    sub = webhooks.resume(session=session, subscription_id=webhook_id)
+    return _webhook(sub, webhooks.pending_counts(session))
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"])
+def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: AdminActor) -> Response:
+    webhooks.delete_subscription(session=session, subscription_id=webhook_id)
+    return Response(status_code=204)
+
+
+def _webhook(sub: WebhookSubscription, pending: dict[uuid.UUID, int]) -> WebhookPublic:
+    return WebhookPublic.model_validate(sub).model_copy(update={"pending": pending.get(sub.id, 0)})

@@ -119,7 +119,9 @@ def refresh(
     *, session: Session, settings: Settings, refresh_token: str, now: datetime
 ) -> IssuedTokens:
     """Exchange a live refresh token for a new pair; the presented one dies. Presenting a token
-    that was already exchanged means someone kept a copy: the whole family is revoked."""
+    that was already exchanged means someone kept a copy: the whole family is revoked, unless
+    it comes within ``refresh_reuse_grace_seconds`` of its first exchange (two tabs of one
+    browser refreshing with the same token at once), when it gets a pair of its own."""
     row = session.exec(
         select(RefreshToken)
         .where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
@@ -127,7 +129,8 @@ def refresh(
     ).first()
     if row is None or row.revoked_at is not None:
         raise RefreshRefused("the refresh token is not valid")
-    if row.rotated_at is not None:
+    grace = timedelta(seconds=settings.refresh_reuse_grace_seconds)
+    if row.rotated_at is not None and now - row.rotated_at >= grace:
         revoke_family(session=session, family_id=row.family_id, now=now, reason="reuse")
         raise RefreshRefused(
             "the refresh token was already used; the session has been ended, log in again"
@@ -141,8 +144,12 @@ def refresh(
     if row.device_id is not None and is_device_revoked(session, row.device_id):
         revoke_family(session=session, family_id=row.family_id, now=now, reason="device")
         raise RefreshRefused("the refresh token is not valid")
-    row.rotated_at = now
-    session.add(row)
+    if row.rotated_at is None:
+        # Within the grace a token already exchanged is exchanged again (two tabs of one
+        # browser refreshing at once): it keeps its first rotation time, so the grace never
+        # extends itself.
+        row.rotated_at = now
+        session.add(row)
     return _issue(
         session=session,
         settings=settings,

@@ -69,6 +69,16 @@ class UnregisteredContainer(ScanRefusal):
     status, code, title = 404, "container-not-found", "Container not found"
 
 
+class EventTimeRefused(ScanRefusal):
+    """``scanned_at`` cannot be this container's event time (see custody.event_time)."""
+
+    status, code = 422, "event-time-out-of-range"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.errors = [{"field": "scanned_at", "message": detail}]
+
+
 # The state machine
 
 

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
+from schemas.common import Instant
 from schemas.reports import ComplianceReport
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
@@ -32,11 +32,9 @@ def compliance(
     settings: SettingsDep,
     organization_id: uuid.UUID,
     period_from: Annotated[
-        AwareDatetime | None, Query(alias="from", description="default: 30 days before `to`")
+        Instant | None, Query(alias="from", description="default: 30 days before `to`")
     ] = None,
-    period_to: Annotated[
-        AwareDatetime | None, Query(alias="to", description="default: now")
-    ] = None,
+    period_to: Annotated[Instant | None, Query(alias="to", description="default: now")] = None,
     format: Literal["json", "csv"] = "json",
 ) -> ComplianceReport | Response:
     now = clock()

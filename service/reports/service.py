@@ -9,7 +9,6 @@ open, has lasted) within the limit of the profile the anomaly rules judge the or
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics
 import uuid
@@ -30,6 +29,7 @@ from service.custody.models import Container, CustodyEvent
 from service.custody.stages import STAGES
 from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
+from service.reports.cells import SafeCsvWriter
 
 
 def _visible_org(session: Session, actor: Actor, organization_id: uuid.UUID) -> Organization:
@@ -176,7 +176,7 @@ def compliance_report(
 def report_csv(report: ComplianceReport) -> str:
     """One ``section,key,metric,value`` row per figure."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeCsvWriter(out)
     writer.writerow(["section", "key", "metric", "value"])
     writer.writerow(["organization", str(report.organization_id), "name", report.organization_name])
     writer.writerow(["organization", str(report.organization_id), "profile", report.profile])

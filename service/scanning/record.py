@@ -18,11 +18,13 @@ from service.auth.actor import Actor
 from service.custody.containers import apply_event
 from service.custody.corrections import correct
 from service.custody.errors import (
+    EventTimeRefused,
     ScanRefusal,
     UnregisteredContainer,
     label_refusal,
     transition_refusal,
 )
+from service.custody.event_time import event_time_problem
 from service.custody.ledger import append_event
 from service.custody.machine import Action, ScanFacts, TransitionError, next_state
 from service.custody.models import Container, CustodyEvent, ScanRejection
@@ -58,6 +60,11 @@ def record_scan(
         container = _lock_container(session, label.container_id)
         if container is None:
             raise UnregisteredContainer("no container is registered under this label")
+        time_problem = event_time_problem(
+            scanned_at=scan.scanned_at, registered_at=container.created_at, now=now
+        )
+        if time_problem is not None:
+            raise EventTimeRefused(time_problem)
         return _apply_scan(session, actor, scan, container, now, custody_on_receipt_scan)
     except ScanRefusal as refusal:
         _record_refusal(session, actor, scan, now, container, refusal, on_refusal)

@@ -7,6 +7,7 @@ twice (each scan is idempotent by its ``client_event_id``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from schemas.custody import ScanCreate
 from service.auth.actor import Actor
 from service.errors import DomainError, Forbidden, problem_body
 from service.scanning.service import submit_scan
+
+log = logging.getLogger(__name__)
 
 
 def sync_scans(
@@ -88,6 +91,21 @@ def _one(
         else:
             savepoint.rollback()
         return _rejected(scan.client_event_id, exc.problem())
+    except Exception:
+        # A fault in one scan's path must not fail the batch: the phone would resend it
+        # forever and its queue never drain. This item is undone and answered as a fault.
+        savepoint.rollback()
+        log.exception("sync: scan %s failed unexpectedly", scan.client_event_id)
+        return _rejected(
+            scan.client_event_id,
+            problem_body(
+                500,
+                "internal-error",
+                "Internal error",
+                "this scan could not be recorded because of a fault on the server; "
+                "the other scans of the batch were judged on their own",
+            ),
+        )
     except BaseException:
         savepoint.rollback()
         raise

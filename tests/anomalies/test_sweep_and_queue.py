@@ -13,9 +13,9 @@ from sqlmodel import Session, func, select
 
 from service.anomalies.models import Anomaly, AnomalyStep, WebhookDelivery
 from service.anomalies.sweep import run_sweep
-from service.anomalies.webhooks import SIGNATURE_HEADER, deliver_due, sign
+from service.anomalies.webhooks import SIGNATURE_HEADER, RoundReport, deliver_round, sign
 from service.custody.models import Container
-from service.db import session_scope
+from service.db import session_scope, unit_of_work
 from service.labels.signing import short_code
 from service.organizations.models import OrgKind
 from tests.anomalies.helpers import chain
@@ -192,7 +192,7 @@ def test_webhook_outbox_is_signed_and_retried(
     ch = chain(session, client)
     created = client.post(
         "/api/v1/webhooks",
-        json={"url": "http://127.0.0.1:9/hook", "jurisdiction": "CN-15"},
+        json={"url": "https://hooks.example/hook", "jurisdiction": "CN-15"},
         headers=ch.headers(ch.admin),
     )
     assert created.status_code == 201, created.text
@@ -206,20 +206,17 @@ def test_webhook_outbox_is_signed_and_retried(
         calls.append(request)
         return httpx.Response(503 if len(calls) == 1 else 200)
 
+    def round_at(seconds: int) -> RoundReport:
+        return deliver_round(
+            transaction=lambda: unit_of_work(session),
+            client=http,
+            clock=lambda: clock.now + timedelta(seconds=seconds),
+        )
+
     with httpx.Client(transport=httpx.MockTransport(receiver)) as http:
-        assert deliver_due(session=session, client=http, now=clock.now)["retry"] == 1
-        assert (
-            deliver_due(session=session, client=http, now=clock.now + timedelta(seconds=10))[
-                "retry"
-            ]
-            == 0
-        )
-        assert (
-            deliver_due(session=session, client=http, now=clock.now + timedelta(seconds=31))[
-                "delivered"
-            ]
-            == 1
-        )
+        assert round_at(0).retry == 1
+        assert round_at(10).retry == 0  # not due yet: 30 s backoff
+        assert round_at(31).delivered == 1
     assert calls[-1].headers[SIGNATURE_HEADER] == sign(secret, calls[-1].content)
     session.refresh(delivery)
     assert (delivery.status, delivery.attempts) == ("delivered", 2)

@@ -115,6 +115,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/anomalies/{anomaly_id}/dismiss"): allow(Role.regulator, Role.admin),
     ("GET", "/api/v1/webhooks"): allow(Role.admin),
     ("POST", "/api/v1/webhooks"): allow(Role.admin),
+    ("POST", "/api/v1/webhooks/{webhook_id}/pause"): allow(Role.admin),
+    ("POST", "/api/v1/webhooks/{webhook_id}/resume"): allow(Role.admin),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): allow(Role.admin),
     # reports: per organization, for the organization itself, its regulators and admins
     ("GET", "/api/v1/reports/compliance"): allow(*ALL),
     # the transparency log: public, hashes reveal no content

@@ -9,6 +9,7 @@ from typing import Any
 
 from service.anomalies.models import Anomaly
 from service.auth.roles import Role
+from service.custody.models import Container
 from service.db import session_scope
 from service.organizations.models import OrgKind
 from tests.factories import PASSWORD, make_org, make_site, make_user
@@ -68,7 +69,16 @@ def seed_region(live: LiveServer) -> tuple[str, str, uuid.UUID, str]:
                 },
             )
             assert r.status_code == 201, r.text
-            return list(r.json()["containers"])
+            made = list(r.json()["containers"])
+        # The story runs over the last days: date the labels before their first scan (a scan
+        # dated before its container's registration is refused).
+        with session_scope(live.engine, write=True) as session:
+            for c in made:
+                row = session.get(Container, c["id"])
+                assert row is not None
+                row.created_at = now - timedelta(hours=100)
+                session.add(row)
+        return made
 
     def at(key: str) -> dict[str, Any]:
         return {"latitude": site[key][1], "longitude": site[key][2]}

@@ -3,6 +3,7 @@
 
 import { api, listAll } from "./shared/api.js";
 import { shortCodeOf } from "./shared/codes.js";
+import { toCsv } from "./shared/csv.js";
 import { fmtDateTime } from "./shared/format.js";
 
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
@@ -45,14 +46,6 @@ export const fmt = (v) => fmtDateTime(v, "medium");
 // Most severe first, then the most recent.
 export function compareAnomalies(a, b) {
   return (SEVERITY_RANK[b.severity] || 0) - (SEVERITY_RANK[a.severity] || 0) || String(b.detected_at).localeCompare(String(a.detected_at));
-}
-
-function toCsv(rows) {
-  const cell = (v) => {
-    const s = v == null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return rows.map((r) => r.map(cell).join(",")).join("\r\n");
 }
 
 // Save rows as a CSV file (with a BOM, so that spreadsheet programs read the Chinese).

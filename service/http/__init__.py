@@ -1,0 +1,1 @@
+"""HTTP plumbing below every route: body limits, security headers (pure ASGI middlewares)."""
