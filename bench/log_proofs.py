@@ -41,6 +41,11 @@ def main() -> None:
     parser.add_argument("--leaves", type=int, default=10_000_000)
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed of each kind")
     parser.add_argument("--pg", help="PostgreSQL URL (a fresh schema is used and dropped)")
+    parser.add_argument(
+        "--sqlite-file",
+        type=Path,
+        help="keep the SQLite database here; a file whose tree is already as big is reused",
+    )
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="medwaste-proofs-")
@@ -52,13 +57,15 @@ def main() -> None:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         url = f"{args.pg}{'&' if '?' in args.pg else '?'}options=-csearch_path%3D{schema}"
     else:
-        url = f"sqlite:///{work}/proofs.db"
+        url = f"sqlite:///{args.sqlite_file or Path(work) / 'proofs.db'}"
     try:
         upgrade(url)
         engine = make_engine(url)
         start = time.perf_counter()
-        size = 0
-        root = b""
+        with Session(engine) as s:
+            size, root = log.tree_state(s)
+        if size > args.leaves:
+            raise SystemExit(f"the database's tree already has {size:,} leaves")
         while size < args.leaves:
             count = min(CHUNK, args.leaves - size)
             blob = os.urandom(32 * count)
