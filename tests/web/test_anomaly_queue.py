@@ -84,9 +84,7 @@ def test_a_regulator_pages_groups_reads_and_resolves_several_at_once(
         first.locator("button.more").click()
         detail = page.locator("#anomaly-table tr.detail")
         detail.locator("[data-testid=history] li").first.wait_for()
-        page.wait_for_function(
-            "!document.querySelector('#anomaly-table tr.detail').textContent.includes('加载中')"
-        )
+        detail.filter(has_not_text="加载中").wait_for()
         text = detail.inner_text()
         assert "医疗废物在医院暂存超过规定时限" in text
         assert "处理建议" in text and "尚未处理" in text
@@ -97,10 +95,9 @@ def test_a_regulator_pages_groups_reads_and_resolves_several_at_once(
         page.fill("#step-note", "已电话联系医院")
         page.click("#step-ok")
         page.wait_for_selector(f"#anomaly-table tr[data-id='{first_id}'][data-status=acknowledged]")
-        page.wait_for_function(
-            "document.querySelector('#anomaly-table tr.detail [data-testid=history]')"
-            ".textContent.includes('已电话联系医院')"
-        )
+        page.locator(
+            "#anomaly-table tr.detail [data-testid=history]", has_text="已电话联系医院"
+        ).wait_for()
         assert "待处理 → 已确认" in page.locator("#anomaly-table tr.detail").inner_text()
 
         # Three others resolved at once with one note.

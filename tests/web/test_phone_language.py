@@ -38,7 +38,7 @@ def test_a_field_error_reaches_a_chinese_phone_in_chinese(
         page.select_option("#trip-new-form select[name=destination]", region.plant_id)
         page.fill("#trip-new-form input[name=plate]", "蒙A·" + "8" * 25)  # at most 20
         page.click("#trip-new-form button[type=submit]")
-        page.wait_for_function("document.querySelector('#trip-error').textContent.length > 0")
+        page.wait_for_selector("#trip-error:not(:empty)")
         message = page.locator("#trip-error").inner_text()
         assert message == "部分内容填写无效：车牌号过长"  # noqa: RUF001
     finally:
@@ -59,7 +59,7 @@ def test_a_refusal_reaches_a_chinese_phone_in_chinese(
         page.click("#trip-current button.sign[data-party=transporter]")
         page.fill("#sign-name", "张伟")
         page.click("#sign-dialog button[value=ok]")
-        page.wait_for_function("document.querySelector('#trip-error').textContent.length > 0")
+        page.wait_for_selector("#trip-error:not(:empty)")
         message = page.locator("#trip-error").inner_text()
         assert message == "联单当前状态下不能执行此操作（例如：须先扫描容器再签字）"  # noqa: RUF001
     finally:

@@ -144,7 +144,7 @@ def test_short_codes_typed_with_spaces_any_case_and_look_alikes(
         assert page.locator("#r-code").inner_text() == bag["short_code"]
         page.fill("#manual-code", "ABCD-EF29")  # a 9 is no letter
         page.press("#manual-code", "Enter")
-        page.wait_for_function("document.querySelector('#scan-error').textContent.length > 0")
+        page.wait_for_selector("#scan-error:not(:empty)")
         assert page.locator("#scan-error").inner_text() == "This is not a MedWaste label"
     finally:
         context.close()
@@ -173,7 +173,9 @@ def test_an_anomaly_a_scan_raised_is_explained_on_the_phone(
         assert "may have leaked, been opened, or been weighed wrongly" in text
         assert "What to do: Weigh it again." in text
         page.goto("/app/#queue")
-        assert page.locator("#results-list .anomaly[data-kind=weight_discrepancy]").count() == 1
+        listed = page.locator("#results-list .anomaly[data-kind=weight_discrepancy]")
+        listed.first.wait_for()
+        assert listed.count() == 1
     finally:
         context.close()
     received = events(live_server, region.plant, bags[0])[-1]

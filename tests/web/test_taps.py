@@ -194,9 +194,7 @@ def test_pickup_takes_one_interaction_per_bag_and_a_weighed_receipt_two(
         taps = Taps(page)
         taps.tap("#trip-scan-link")  # once per trip: the camera starts, pickup chosen
         assert page.locator("#ts-action").inner_text() == "Pick up"
-        page.wait_for_function(
-            f"document.querySelector('#ts-count').textContent === '{len(bags)}'", timeout=30000
-        )
+        page.wait_for_selector(f"#ts-count:text-is('{len(bags)}')", timeout=30000)
         per_trip = taps.count
         # The feed loops: every label is read again, and nothing is recorded twice.
         page.wait_for_timeout(3000)
@@ -227,7 +225,7 @@ def test_pickup_takes_one_interaction_per_bag_and_a_weighed_receipt_two(
             page.wait_for_selector("#ts-weight-form:not([hidden])", timeout=30000)
             code = page.locator("#ts-weight-code").inner_text()
             taps.type_and_enter("#ts-weight", str(codes[code] - 0.05))
-            page.wait_for_function(f"document.querySelector('#ts-count').textContent === '{done}'")
+            page.wait_for_selector(f"#ts-count:text-is('{done}')")
         receipt_per_bag = (len(bags) + taps.count - 1) / len(bags)
         page.wait_for_selector("#queue-badge[data-count='0']")
         assert page.locator("#refusal-banner").is_hidden()

@@ -71,9 +71,9 @@ def test_the_dashboard_cuts_days_at_midnight_in_china(
             page.fill("#filters input[name=from]", day)
             page.fill("#filters input[name=to]", day)
             page.click("#filters button[type=submit]")
-            page.wait_for_function(
-                f"document.querySelectorAll(\"#anomaly-table tr[data-id='{anomaly_id}']\")"
-                f".length === {shown}"
+            page.wait_for_selector(
+                f"#anomaly-table tr[data-id='{anomaly_id}']",
+                state="attached" if shown else "detached",
             )
 
         with page.expect_download() as download:

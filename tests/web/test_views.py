@@ -58,6 +58,8 @@ def test_each_phone_view_opens_in_both_languages(browser: Any, live_server: Live
         _visit(page, "/app/", PHONE_VIEWS)
         assert page.locator("#tabs a[href='#scan']").inner_text() == "Scan"
         # The batch view lists the organization's sites from the server.
+        page.goto("/app/#batch")
+        page.wait_for_selector("#batch-form select[name=site_id] option", state="attached")
         assert page.locator("#batch-form select[name=site_id] option").count() == 1
         page.click("#lang")
         assert page.locator("#tabs a[href='#scan']").inner_text() == "扫码"
