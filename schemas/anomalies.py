@@ -6,10 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import Strict
-from service.anomalies.webhook_security import valid_secret
 
 
 class AnomalyStepPublic(BaseModel):
@@ -58,13 +57,6 @@ class WebhookCreate(Strict):
     # The signing secret, "whsec_" + base64 of 24-64 random bytes (Standard Webhooks);
     # generated when absent (and shown once, in the answer).
     secret: str | None = Field(default=None, min_length=16, max_length=200)
-
-    @field_validator("secret")
-    @classmethod
-    def _whsec(cls, value: str | None) -> str | None:
-        if value is not None and not valid_secret(value):
-            raise ValueError('a secret is "whsec_" followed by base64 of 24 to 64 bytes')
-        return value
 
     @model_validator(mode="after")
     def _one_scope(self) -> WebhookCreate:

@@ -61,6 +61,14 @@ def get_session(request: Request, engine: Engine = Depends(get_engine)) -> Itera
         yield session
 
 
+def get_read_session(request: Request, engine: Engine = Depends(get_engine)) -> Iterator[Session]:
+    """A read-only unit of work, for work a write route does before it writes and that must not
+    hold the SQLite write lock (checking a password: argon2 takes tens of milliseconds)."""
+    with session_scope(engine) as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, unit_of_work
-from service.deps import get_session
+from service.deps import get_read_session, get_session
 from service.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -163,6 +163,7 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FakeClock):
             session.add(entry)
 
     application.dependency_overrides[get_session] = test_session
+    application.dependency_overrides[get_read_session] = test_session
     application.state.audit_writer = write_audit
     return application
 

@@ -46,6 +46,7 @@ from service.anomalies.webhook_security import (
     new_secret,
     secret_key,
     standard_signature,
+    valid_secret,
 )
 from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
@@ -90,6 +91,9 @@ def create_subscription(
             f"webhooks may not point there: {exc}",
             errors=[{"field": "url", "message": str(exc)}],
         ) from None
+    if request.secret is not None and not valid_secret(request.secret):
+        message = 'a secret is "whsec_" followed by base64 of 24 to 64 bytes'
+        raise InvalidInput(message, errors=[{"field": "secret", "message": message}])
     if request.organization_id is not None and (
         session.get(Organization, request.organization_id) is None
     ):

@@ -24,7 +24,7 @@ from service.audit_context import note_target, note_who
 from service.auth import service
 from service.auth.dependencies import AdminActor, CurrentActor
 from service.auth.models import User
-from service.deps import ClockDep, SessionDep, SettingsDep
+from service.deps import ClockDep, ReadSessionDep, SessionDep, SettingsDep
 from service.organizations.models import Organization
 from service.pagination import MAX_LIMIT, a_uuid, page_of, read_cursor
 
@@ -58,22 +58,38 @@ def _pair(issued: service.IssuedTokens) -> TokenPair:
     )
 
 
+def _check_password(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    read_session: ReadSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> service.PasswordCheck:
+    note_who(request.scope, user_id=None, username=form.username[:64], organization_id=None)
+    return service.check_password(
+        session=read_session,
+        settings=settings,
+        username=form.username,
+        password=form.password,
+        client_address=_client_address(request),
+        now=clock(),
+    )
+
+
 @router.post("/auth/token", response_model=TokenPair, description=_LOGIN_DESCRIPTION)
 def login(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    # Declared before the write session: the password is checked before the write begins.
+    checked: Annotated[service.PasswordCheck, Depends(_check_password)],
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     device_id: Annotated[str | None, Form(pattern=DEVICE_ID_PATTERN)] = None,
 ) -> TokenPair:
-    note_who(request.scope, user_id=None, username=form.username[:64], organization_id=None)
     issued = service.login(
         session=session,
         settings=settings,
-        username=form.username,
-        password=form.password,
-        client_address=_client_address(request),
+        checked=checked,
         device_id=device_id,
         now=clock(),
     )

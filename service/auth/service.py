@@ -72,37 +72,58 @@ def create_user(
     return user
 
 
-def login(
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of checking a login's password, before anything is written."""
+
+    username: str
+    client_address: str
+    user_id: uuid.UUID | None  # None: wrong username or password
+
+
+def check_password(
     *,
     session: Session,
     settings: Settings,
     username: str,
     password: str,
     client_address: str,
-    device_id: str | None,
     now: datetime,
-) -> IssuedTokens:
-    """Check the throttle, then the password; start a session (a new refresh token family)."""
-    window = timedelta(seconds=settings.login_window_seconds)
+) -> PasswordCheck:
+    """The throttle, then the password hash, in a read-only session: the hash takes tens of
+    milliseconds on purpose and must not hold the SQLite write lock while it runs."""
     throttle.check(
         session=session,
         username=username,
         client_address=client_address,
         now=now,
         max_failures=settings.login_max_failures,
-        window=window,
+        window=timedelta(seconds=settings.login_window_seconds),
     )
     user = authenticate(session=session, username=username, password=password)
-    if user is None:
+    return PasswordCheck(username, client_address, user.id if user else None)
+
+
+def login(
+    *,
+    session: Session,
+    settings: Settings,
+    checked: PasswordCheck,
+    device_id: str | None,
+    now: datetime,
+) -> IssuedTokens:
+    """Record a failed check (briefly), or start a session (a new refresh token family)."""
+    user = session.get(User, checked.user_id) if checked.user_id is not None else None
+    if user is None or not user.is_active:
         throttle.record_failure(
             session=session,
-            username=username,
-            client_address=client_address,
+            username=checked.username,
+            client_address=checked.client_address,
             now=now,
-            window=window,
+            window=timedelta(seconds=settings.login_window_seconds),
         )
         raise LoginRefused("wrong username or password")
-    throttle.clear_username(session=session, username=username)
+    throttle.clear_username(session=session, username=checked.username)
     if device_id is not None and is_device_revoked(session, device_id):
         raise DeviceRevoked(f"device {device_id!r} has been revoked; ask an administrator")
     return _issue(

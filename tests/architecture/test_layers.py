@@ -26,6 +26,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.config",
         "service.db",
         "service.errors",
+        # Body limits and security headers: ASGI middlewares below every route.
+        "service.http",
         "service.pagination",
         "service.deps",
         "service.jurisdictions",

@@ -19,7 +19,7 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
 from service.db import unit_of_work
-from service.deps import get_session
+from service.deps import get_read_session, get_session
 from tests.conftest import FakeClock
 from tests.custody.helpers import hospital, register, scan
 from tests.factories import PASSWORD, login, make_org, make_user
@@ -53,6 +53,7 @@ def other_app(settings: Settings, engine: Engine, session: Session, clock: FakeC
             yield session
 
     application.dependency_overrides[get_session] = test_session
+    application.dependency_overrides[get_read_session] = test_session
     application.state.audit_writer = lambda entry: None
     return application
 

@@ -19,7 +19,7 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
 from service.db import unit_of_work
-from service.deps import get_clock, get_session
+from service.deps import get_clock, get_read_session, get_session
 from service.organizations.models import Organization, OrgKind, Site
 from tests.conftest import Database, FakeClock
 from tests.factories import login, make_org, make_user
@@ -122,6 +122,7 @@ def second_deployment(
             yield session
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_read_session] = test_session
     app.dependency_overrides[get_clock] = lambda: clock
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
