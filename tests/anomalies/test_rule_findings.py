@@ -184,9 +184,9 @@ def test_the_weight_rule_and_the_manifest_give_the_same_signed_percentage() -> N
     for sent, got in ((10.0, 8.5), (10.0, 11.5), (0.5, 0.8)):
         rule = weight_discrepancy(collected_kg=sent, received_kg=got, setting=s, cause="c")
         manifest = compute_discrepancies([WeighedLine("a", sent, True, got)], [])
-        assert rule is not None and manifest["weight"]
-        assert rule.facts["diff_pct"] == manifest["weight"][0]["difference_pct"]
-        assert rule.facts["diff_kg"] == manifest["weight"][0]["difference_kg"]
+        assert rule is not None and manifest.weight
+        assert rule.facts["diff_pct"] == manifest.weight[0].difference_pct
+        assert rule.facts["diff_kg"] == manifest.weight[0].difference_kg
 
 
 def test_a_manifest_total_has_no_floor() -> None:
@@ -709,3 +709,16 @@ def test_geofence_distance_is_given_to_the_decimetre() -> None:
         point=metres_east(450.46), sites=[SITE], setting=CN.rule(Kind.geofence_violation), cause="e"
     )
     assert hit is not None and hit.facts["distance_m"] == 450.5
+
+
+def test_each_stage_of_a_life_is_timed_by_its_own_rule() -> None:
+    """Bags kept too long at the hospital are storage_overdue, on the road transit_overdue, at
+    the plant disposal_overdue — for the scan, the sweep and the compliance report alike."""
+    from service.anomalies.rules import STAGE_RULE
+    from service.custody.stages import STAGES
+
+    assert {stage.name: STAGE_RULE[stage.name] for stage in STAGES} == {
+        "storage": Kind.storage_overdue,
+        "transit": Kind.transit_overdue,
+        "disposal": Kind.disposal_overdue,
+    }

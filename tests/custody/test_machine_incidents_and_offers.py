@@ -62,7 +62,6 @@ def test_whoever_handles_waste_reports_damage_and_loss_in_any_stage(
 def test_admins_and_regulators_do_not_report_incidents(role: Role) -> None:
     with pytest.raises(RoleNotAllowed) as refused:
         incident(State.in_transit, Incident.leaking, role)
-    assert refused.value.status == 403
     assert refused.value.detail == f"a {role} may not report_incident containers"
 
 
@@ -90,7 +89,6 @@ def test_found_without_a_known_state_before_the_loss_is_refused(before: State | 
         incident(State.lost, Incident.found, before=before)
     assert refused.value.detail == "the state before the loss is unknown"
     assert str(refused.value) == refused.value.detail
-    assert refused.value.status == 409
 
 
 @pytest.mark.parametrize("kind", [Incident.damaged, Incident.leaking, Incident.lost])
@@ -116,7 +114,6 @@ def test_register_and_correct_are_not_scan_actions(action: Action, role: Role) -
     with pytest.raises(TransitionError) as refused:
         next_state(state=State.labelled, action=action, role=role, facts=FULL)
     assert not isinstance(refused.value, RoleNotAllowed)
-    assert refused.value.status == 409
     assert refused.value.detail == f"'{action}' is not a scan action"
 
 
