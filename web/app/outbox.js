@@ -63,6 +63,8 @@ export async function updateCount() {
   return n;
 }
 
+const serverFault = (problem) => Boolean(problem) && Number(problem.status) >= 500;
+
 async function record(item, result) {
   await store.put("results", {
     ...result,
@@ -96,6 +98,7 @@ async function resolveCodes(items) {
       ready.push(item);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) throw error;
+      if (error.status >= 500) continue; // the server's fault: ask again next sync
       await record(item, { client_event_id: item.client_event_id, status: "rejected", error: error.problem, anomalies: [] });
     }
   }
@@ -118,11 +121,15 @@ export async function syncQueue() {
       const items = await resolveCodes(queuedItems);
       const results = items.length ? await sendBatch(items) : [];
       const byId = new Map(items.map((i) => [i.client_event_id, i]));
+      let recorded = 0;
       for (const result of results) {
         const item = byId.get(result.client_event_id);
-        if (item) await record(item, result);
+        // A server fault is not a refusal: the scan stays queued and goes again next sync.
+        if (!item || serverFault(result.error)) continue;
+        await record(item, result);
+        recorded += 1;
       }
-      if (results.length === items.length && (await store.count("queue"))) setTimeout(syncQueue, 0);
+      if (recorded && results.length === items.length && (await store.count("queue"))) setTimeout(syncQueue, 0);
     } catch (error) {
       if (!isNetworkError(error)) console.warn("sync failed", error);
     } finally {
