@@ -49,47 +49,82 @@ def register_containers(
     batch_id = uuid.uuid4()
     made: list[tuple[Container, str]] = []
     for _ in range(request.count):
-        container_id = new_container_id()
-        payload = signer.sign(container_id)
-        container = Container(
-            id=container_id,
+        container, _event = register_container(
+            session=session,
+            actor=actor,
+            signer=signer,
+            container_id=new_container_id(),
             category=request.category,
-            origin_organization_id=actor.organization_id,
-            origin_site_id=site.id,
+            site_id=site.id,
             department=request.department,
             epidemic=request.epidemic,
-            state=State.labelled,
-            custodian_organization_id=actor.organization_id,
-            holder_organization_id=actor.organization_id,
             batch_id=batch_id,
-            label_key_id=signer.key_id,
-            qr_payload=payload,
-            short_code=short_code(container_id),
-            created_at=now,
-            state_since=now,
-            stage_since=now,
-        )
-        session.add(container)
-        append_event(
-            session,
-            container,
-            action=Action.register,
-            from_state=None,
-            to_state=State.labelled,
-            actor_user_id=actor.user_id,
-            actor_organization_id=actor.organization_id,
-            custodian_before=None,
-            custodian_after=actor.organization_id,
-            site_id=site.id,
             occurred_at=now,
-            client_time=None,
             recorded_at=now,
-            device_id=actor.device_id,
-            note=None,
         )
-        made.append((container, payload))
+        made.append((container, container.qr_payload or ""))
     session.flush()
     return batch_id, made
+
+
+def register_container(
+    *,
+    session: Session,
+    actor: Actor,
+    signer: LabelSigner,
+    container_id: str,
+    category: str,
+    site_id: uuid.UUID,
+    department: str | None,
+    epidemic: bool,
+    batch_id: uuid.UUID,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    client_time: datetime | None = None,
+    client_event_id: str | None = None,
+    device_id: str | None = None,
+) -> tuple[Container, CustodyEvent]:
+    """One labelled container of ``actor``'s organization at one of its sites, with its signed
+    label and its ``register`` event (the caller checks the site and flushes)."""
+    assert actor.organization_id is not None
+    container = Container(
+        id=container_id,
+        category=category,
+        origin_organization_id=actor.organization_id,
+        origin_site_id=site_id,
+        department=department,
+        epidemic=epidemic,
+        state=State.labelled,
+        custodian_organization_id=actor.organization_id,
+        holder_organization_id=actor.organization_id,
+        batch_id=batch_id,
+        label_key_id=signer.key_id,
+        qr_payload=signer.sign(container_id),
+        short_code=short_code(container_id),
+        created_at=occurred_at,
+        state_since=occurred_at,
+        stage_since=occurred_at,
+    )
+    session.add(container)
+    event = append_event(
+        session,
+        container,
+        action=Action.register,
+        from_state=None,
+        to_state=State.labelled,
+        actor_user_id=actor.user_id,
+        actor_organization_id=actor.organization_id,
+        custodian_before=None,
+        custodian_after=actor.organization_id,
+        site_id=site_id,
+        occurred_at=occurred_at,
+        client_time=client_time,
+        recorded_at=recorded_at,
+        device_id=device_id or actor.device_id,
+        client_event_id=client_event_id,
+        note=None,
+    )
+    return container, event
 
 
 def apply_event(container: Container, event: CustodyEvent) -> None:

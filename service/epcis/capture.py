@@ -42,10 +42,11 @@ from schemas.custody import CATEGORIES, CorrectionData, EventPublic, ScanCreate
 from schemas.manifests import ManifestCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
+from service.custody.containers import register_container
 from service.custody.errors import ScanRefusal
-from service.custody.ledger import append_event, chain_of
-from service.custody.machine import Action, CorrectionReason, State
-from service.custody.models import Container, CustodyEvent
+from service.custody.ledger import chain_of
+from service.custody.machine import Action, CorrectionReason
+from service.custody.models import CustodyEvent
 from service.epcis.export import records_of
 from service.epcis.hashing import NotAnEvent, document_namespaces, event_hash, hash_hex
 from service.epcis.identifiers import ContainerRef, Namer, Resolver, SiteRef, manifest_number
@@ -54,7 +55,6 @@ from service.epcis.models import EpcisCapture
 from service.epcis.schema import envelope_problems, event_problems
 from service.errors import DomainError, InvalidInput, problem_body
 from service.labels.keys import LabelSigner
-from service.labels.signing import short_code
 from service.manifests.models import Manifest
 from service.manifests.service import create_manifest
 from service.scanning.service import submit_scan
@@ -479,42 +479,21 @@ def _register(ctx: Context, incoming: Incoming, event_id: str, outcome: _Outcome
             404, "site-not-found", "Site not found", "commissioning happens at one of your sites"
         )
     at = incoming.occurred_at
-    container = Container(
-        id=name.reference,
+    container, event = register_container(
+        session=ctx.session,
+        actor=actor,
+        signer=ctx.signer,
+        container_id=name.reference,
         category=incoming.category,
-        origin_organization_id=actor.organization_id,
-        origin_site_id=site.id,
+        site_id=site.id,
         department=incoming.department,
         epidemic=incoming.epidemic,
-        state=State.labelled,
-        custodian_organization_id=actor.organization_id,
-        holder_organization_id=actor.organization_id,
         batch_id=uuid.uuid4(),
-        label_key_id=ctx.signer.key_id,
-        qr_payload=ctx.signer.sign(name.reference),
-        short_code=short_code(name.reference),
-        created_at=at,
-        state_since=at,
-        stage_since=at,
-    )
-    ctx.session.add(container)
-    event = append_event(
-        ctx.session,
-        container,
-        action=Action.register,
-        from_state=None,
-        to_state=State.labelled,
-        actor_user_id=actor.user_id,
-        actor_organization_id=actor.organization_id,
-        custodian_before=None,
-        custodian_after=actor.organization_id,
-        site_id=site.id,
         occurred_at=at,
-        client_time=at,
         recorded_at=ctx.now,
-        device_id=actor.device_id or DEVICE,
+        client_time=at,
         client_event_id=_client_event_id(event_id),
-        note=None,
+        device_id=actor.device_id or DEVICE,
     )
     ctx.session.flush()
     outcome.container = ContainerRef(container.id, actor.organization_id, container.qr_payload)

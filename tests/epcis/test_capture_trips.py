@@ -28,11 +28,15 @@ def _container(client: TestClient, region: Region, clock: FakeClock, *, stored: 
     """A container of the region's hospital: stored (ready for a pickup) or only labelled."""
     h = region.hospital
     assert h.site is not None
+    # Registered four hours ago, so that the scans and the departure below (dated one to three
+    # hours ago) come after it, as every event must.
+    clock.now -= timedelta(hours=4)
     made = client.post(
         "/api/v1/containers",
         json={"count": 1, "category": "infectious", "site_id": str(h.site.id)},
         headers=h.headers,
     )
+    clock.now += timedelta(hours=4)
     assert made.status_code == 201, made.text
     container = made.json()["containers"][0]
     if stored:

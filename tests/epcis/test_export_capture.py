@@ -57,6 +57,7 @@ def test_exported_lives_validate_and_match_the_reference_generator(
         weights=(4.35, 3.1),  # a weight discrepancy
         correct=kind if kind in ("incorrect_data", "did_not_occur") else None,
         refuse_on_the_way=kind == "refused",
+        clock=clock,
     )
     events = _check_document(_export(client, region, container_id))
     steps = [e.get("bizStep") for e in events]
@@ -133,7 +134,9 @@ def test_a_life_exported_and_captured_elsewhere_gives_the_same_states_and_ids(
     keys: Keys = new_keys(gs1)
     region = build_region(session, client, keys)
     start = clock.now - timedelta(days=2)
-    container_id = live(client, region, start, correct=None if kind == "clean" else kind)
+    container_id = live(
+        client, region, start, clock=clock, correct=None if kind == "clean" else kind
+    )
     exported = _export(client, region, container_id)
     namer = Namer(settings.public_base_url)
     runs = _documents_by_party(session, namer, region, container_id)
@@ -178,8 +181,8 @@ def test_bad_events_are_refused_one_by_one_and_the_good_one_is_taken(
     region = build_region(session, client, new_keys(True))
     other = build_region(session, client, new_keys(False))
     start = clock.now - timedelta(days=2)
-    done = live(client, region, start)  # disposed already
-    others = live(client, other, start)
+    done = live(client, region, start, clock=clock)  # disposed already
+    others = live(client, other, start, clock=clock)
     fresh = _export(client, region, done)["epcisBody"]["eventList"]
     h = region.hospital
     assert h.site is not None
@@ -191,11 +194,12 @@ def test_bad_events_are_refused_one_by_one_and_the_good_one_is_taken(
     life = _export(client, region, made["id"])["epcisBody"]["eventList"]
     collect = {k: v for k, v in fresh[1].items() if k != "eventID"}
     collect["epcList"] = life[0]["epcList"]
-    collect["eventTime"] = (clock.now - timedelta(hours=1)).isoformat()
+    collect["eventTime"] = clock.now.isoformat()  # not before the container was registered
     invalid = {**collect, "eventTime": "yesterday"}
     unknown = {**collect, "epcList": ["https://id.gs1.org/8004/6901234zzzzzzzzzzzzzzzzzzzzzzz"]}
     out_of_order = {k: v for k, v in fresh[5].items() if k != "eventID"}
     out_of_order["epcList"] = life[0]["epcList"]
+    out_of_order["eventTime"] = clock.now.isoformat()
     assert other.hospital.site is not None
     their_new = client.post(
         "/api/v1/containers",
@@ -275,8 +279,8 @@ def test_query_filters_pages_and_scope(
     region = build_region(session, client, new_keys(True))
     other = build_region(session, client, new_keys(False))
     start = clock.now - timedelta(days=2)
-    first = live(client, region, start, correct="incorrect_data")
-    live(client, other, start)
+    first = live(client, region, start, clock=clock, correct="incorrect_data")
+    live(client, other, start, clock=clock)
 
     def query(party: Any, **params: Any) -> Any:
         response = client.get("/epcis/v2/events", params=params, headers=party.headers)

@@ -144,12 +144,17 @@ def live(
     weights: tuple[float, float] = (4.35, 4.3),
     correct: str | None = None,
     refuse_on_the_way: bool = False,
+    clock: FakeClock | None = None,
 ) -> str:
     """One container from registration to incineration; returns its id. ``correct``:
     ``incorrect_data`` fixes the receipt weight afterwards, ``did_not_occur`` voids the
     store scan."""
     h, t, p = region.hospital, region.transporter, region.plant
     assert h.site is not None and p.site is not None
+    # Registered just before the life begins: no event may be dated before registration.
+    now = clock.now if clock is not None else None
+    if clock is not None:
+        clock.now = start - timedelta(minutes=1)
     [made] = _ok(
         client.post(
             "/api/v1/containers",
@@ -158,6 +163,8 @@ def live(
         ),
         201,
     )["containers"]
+    if clock is not None and now is not None:
+        clock.now = now
     qr = made["qr_payload"]
 
     def scan(
