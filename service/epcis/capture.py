@@ -44,6 +44,7 @@ from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.custody.containers import register_container
 from service.custody.errors import ScanRefusal
+from service.custody.event_time import event_time_problem
 from service.custody.ledger import chain_of
 from service.custody.machine import Action, CorrectionReason
 from service.custody.models import CustodyEvent
@@ -478,7 +479,13 @@ def _register(ctx: Context, incoming: Incoming, event_id: str, outcome: _Outcome
         raise Refused(
             404, "site-not-found", "Site not found", "commissioning happens at one of your sites"
         )
-    at = incoming.occurred_at
+    # A clock ahead of the server's registers at the server's time (the event keeps the
+    # reported one as its client time): a registration in the future would refuse every
+    # true scan of the container as dated before it.
+    at = min(incoming.occurred_at, ctx.now)
+    time_problem = event_time_problem(scanned_at=at, registered_at=at, now=ctx.now)
+    if time_problem is not None:
+        raise Refused(422, "event-time-out-of-range", "Scan refused", time_problem)
     container, event = register_container(
         session=ctx.session,
         actor=actor,
@@ -491,7 +498,7 @@ def _register(ctx: Context, incoming: Incoming, event_id: str, outcome: _Outcome
         batch_id=uuid.uuid4(),
         occurred_at=at,
         recorded_at=ctx.now,
-        client_time=at,
+        client_time=incoming.occurred_at,
         client_event_id=_client_event_id(event_id),
         device_id=actor.device_id or DEVICE,
     )

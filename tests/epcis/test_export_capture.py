@@ -326,3 +326,57 @@ def test_query_filters_pages_and_scope(
         "/epcis/v2/events", params={"GE_eventTime": "soon"}, headers=region.hospital.headers
     )
     assert bad.status_code == 422
+
+
+def test_commissioning_obeys_the_event_time_rule(
+    client: TestClient,
+    session: Session,
+    clock: FakeClock,
+    settings: Settings,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    """A commissioning dated beyond what an offline queue holds is refused and registers
+    nothing; one dated ahead of the server's clock registers at the server's time and keeps
+    the reported time as the event's client time."""
+    keys = new_keys(True)
+    region = build_region(session, client, keys)
+    container_id = live(client, region, clock.now - timedelta(days=2), clock=clock)
+    namer = Namer(settings.public_base_url)
+    [(_, hospital_events), *_] = _documents_by_party(session, namer, region, container_id)
+    commissioning = {k: v for k, v in hospital_events[0].items() if k != "eventID"}
+    assert commissioning["bizStep"] == "commissioning"
+    exported = _export(client, region, container_id)
+
+    def capture(b_client: TestClient, headers: dict[str, str], when: str) -> dict[str, Any]:
+        event = {**commissioning, "eventTime": when}
+        body = {**exported, "epcisBody": {"eventList": [event]}}
+        response = b_client.post("/epcis/v2/capture", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        [result] = response.json()["results"]
+        return dict(result)
+
+    with second_deployment(fresh_database, tmp_path, clock, "https://other.example.org") as (
+        b_client,
+        b_session,
+    ):
+        region_b = build_region(b_session, b_client, keys)
+        b_session.commit()
+        headers = region_b.hospital.headers
+        for age in (timedelta(days=31), timedelta(days=400)):
+            old = capture(b_client, headers, (clock.now - age).isoformat())
+            assert old["status"] == "rejected"
+            assert old["error"]["status"] == 422
+            assert old["error"]["type"].endswith("/event-time-out-of-range")
+            assert "30 days" in old["error"]["detail"]
+            assert b_session.exec(select(Container)).all() == []
+
+        ahead = clock.now + timedelta(hours=3)
+        made = capture(b_client, headers, ahead.isoformat())
+        assert made["status"] == "created", made
+        b_session.expire_all()
+        [copy_b] = b_session.exec(select(Container)).all()
+        assert copy_b.created_at == clock.now
+        [register] = b_session.exec(select(CustodyEvent)).all()
+        assert register.occurred_at == clock.now
+        assert register.client_time == ahead
