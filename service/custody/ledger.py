@@ -7,8 +7,8 @@ by a ``correct`` event that points at it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -68,9 +68,28 @@ def verify_container_chain(container: Container, events: Sequence[CustodyEvent])
     return verdict
 
 
-def standing_events(
-    chain: Sequence[CustodyEvent], *, also_voiding: int | None = None
-) -> list[CustodyEvent]:
+class Recorded(Protocol):
+    """What the correction rules read of an event: a :class:`CustodyEvent`, or a row of its
+    columns (the reports read millions and skip the ORM)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def weight_kg(self) -> float | None: ...
+    @property
+    def corrects_event_id(self) -> int | None: ...
+    @property
+    def correction_reason(self) -> str | None: ...
+    @property
+    def correction_data(self) -> Mapping[str, Any] | None: ...
+
+
+E = TypeVar("E", bound=Recorded)
+
+
+def standing_events(chain: Sequence[E], *, also_voiding: int | None = None) -> list[E]:
     """The events of a chain that still stand: not corrections themselves, and not voided by a
     ``did_not_occur`` correction (nor ``also_voiding``, an event about to be voided)."""
     voided = {
@@ -83,7 +102,7 @@ def standing_events(
     return [e for e in chain if e.action != Action.correct and e.id not in voided]
 
 
-def corrected_weights(chain: Sequence[CustodyEvent]) -> dict[int, float | None]:
+def corrected_weights(chain: Sequence[Recorded]) -> dict[int, float | None]:
     """Each event's weight after ``incorrect_data`` corrections."""
     weights: dict[int, float | None] = {e.id: e.weight_kg for e in chain if e.id is not None}
     for e in chain:

@@ -21,6 +21,7 @@ class Container(SQLModel, table=True):
         Index("ix_container_custodian_state", "custodian_organization_id", "state"),
         Index("ix_container_holder_state", "holder_organization_id", "state"),
         Index("ix_container_current_manifest", "current_manifest_id"),
+        Index("ix_container_created_at", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
