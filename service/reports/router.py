@@ -10,14 +10,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from schemas.common import Instant
-from schemas.reports import ComplianceReport
+from schemas.reports import ComplianceReport, RegionFigures
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
+from service.reports.region import region_figures
 from service.reports.service import compliance_report, report_csv
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 DEFAULT_PERIOD = timedelta(days=30)
+DEFAULT_REGION_PERIOD = timedelta(days=14)
 
 
 @router.get(
@@ -57,3 +59,38 @@ def compliance(
             },
         )
     return report
+
+
+@router.get("/region", response_model=RegionFigures)
+def region(
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
+    settings: SettingsDep,
+    period_from: Annotated[
+        Instant | None, Query(alias="from", description="default: 14 days before `to`")
+    ] = None,
+    period_to: Annotated[Instant | None, Query(alias="to", description="default: now")] = None,
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="one organization instead of the whole region")
+    ] = None,
+    jurisdiction: Annotated[
+        str | None,
+        Query(max_length=16, description="administrators: one jurisdiction (default: all)"),
+    ] = None,
+) -> RegionFigures:
+    """The figures the regulators' region view draws, for the containers registered in the
+    period: weights and anomalies per local day, stays per stage, each organization's figures
+    (equal to its compliance report's) and the sites."""
+    now = clock()
+    period_to = period_to or now
+    return region_figures(
+        session=session,
+        actor=actor,
+        period_from=period_from or period_to - DEFAULT_REGION_PERIOD,
+        period_to=period_to,
+        now=now,
+        default_profile=settings.default_profile,
+        organization_id=organization_id,
+        jurisdiction=jurisdiction,
+    )

@@ -193,11 +193,24 @@ def test_a_regulator_resolves_an_anomaly_and_reads_the_charts(
     assert body["status"] == "resolved"
     assert body["steps"][-1]["note"] == "Label reuse confirmed with the hospital; bag re-labelled."
 
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/" in r.url else None)
     page.goto("/dashboard/#region")
     page.wait_for_selector("#map svg")
     page.wait_for_selector("#chart-weights svg")
     page.wait_for_selector("#org-table tbody tr")
     assert page.locator("#map circle").count() >= 3
+    # Drawn from the server's figures: no chain is loaded to draw a chart, a handful of requests.
+    assert any("/api/v1/reports/region" in url for url in requests), requests
+    assert not any("/events" in url for url in requests), requests
+    assert len(requests) <= 10, requests
+    with live_server.client(username, password) as api:
+        figures = api.get("/api/v1/reports/region").json()
+    table = page.locator("#org-table tbody tr")
+    assert table.count() == len(figures["organizations"])
+    first = figures["organizations"][0]
+    assert table.first.locator("td").nth(0).inner_text() == first["name"]
+    assert table.first.locator("td").nth(3).inner_text() == str(first["containers"])
     save_screenshot(page, "dashboard-charts.png", full_page=True)
 
     page.goto(f"/dashboard/#chain?id={container_id}")

@@ -159,6 +159,8 @@ export function stackedBars(days, series, { label = "" } = {}) {
 }
 
 // rows: [{label, counts: [..per bucket]}]; buckets: labels. A heat grid with counts.
+// rows: [{label, counts, limitIndex?}]: columns from limitIndex on are drawn red (a row's own
+// limitIndex wins over the chart's).
 export function histogramGrid(rows, buckets, { label = "", limitIndex = null, width = 1240 } = {}) {
   const left = 170;
   const cellW = (width - left - 10) / buckets.length;
@@ -173,7 +175,8 @@ export function histogramGrid(rows, buckets, { label = "", limitIndex = null, wi
     const y = 26 + j * rowH;
     body += `<text x="${left - 8}" y="${y + 20}" text-anchor="end" class="tick">${esc(fit(r.label, left - 16, 11))}</text>`;
     r.counts.forEach((n, i) => {
-      const late = limitIndex !== null && i >= limitIndex;
+      const limit = r.limitIndex !== undefined ? r.limitIndex : limitIndex;
+      const late = limit !== null && i >= limit;
       const alpha = n ? 0.15 + (0.85 * n) / max : 0;
       const fill = late ? `rgba(179,38,30,${alpha})` : `rgba(11,93,75,${alpha})`;
       body += `<rect x="${left + i * cellW + 1}" y="${y}" width="${cellW - 2}" height="${rowH - 4}" rx="4" fill="${n ? fill : "#f1f4f3"}"/>`;

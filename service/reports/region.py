@@ -1,0 +1,216 @@
+"""A region's figures, as the regulators' dashboard draws them: weights per day, anomalies per
+day, how long containers stay in each stage, each organization's figures and the sites for the
+map. One pass over the period's containers (:func:`service.reports.figures.courses`), counted
+per organization by the same :class:`Tally` as the compliance report.
+
+Who sees what: an administrator any jurisdiction (or all), a regulator their jurisdiction, anyone
+else their own organization.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from schemas.reports import OrganizationFigures, RegionFigures, SiteFigures, StageStays
+from service.anomalies.models import Anomaly, AnomalyStatus, Severity
+from service.anomalies.profile import profile_for
+from service.anomalies.rules import STAGE_RULE
+from service.auth.actor import Actor
+from service.custody.machine import Action
+from service.custody.stages import STAGES
+from service.errors import InvalidInput
+from service.jurisdictions import local_time
+from service.organizations.models import Organization, OrgKind, Site
+from service.reports.figures import Tally, courses, profiles_of
+from service.reports.service import visible_org
+
+# The longest period one request may cover: a year, with room for a leap day and time zones.
+MAX_PERIOD = timedelta(days=370)
+# Stay buckets, in hours: the limits of the national and epidemic profiles fall on edges.
+EDGES_HOURS = (6.0, 12.0, 24.0, 48.0, 72.0, 96.0, 168.0)
+# Which timed action's day a weight counts on, and which weight it counts.
+_WEIGHT_SERIES = {
+    "collected": (Action.collect, Action.collect),
+    "received": (Action.receive, Action.receive),
+    "disposed": (Action.dispose, Action.receive),  # what the plant weighed in
+}
+_OPEN = (AnomalyStatus.open, AnomalyStatus.acknowledged)
+
+
+def _bucket(hours: float) -> int:
+    return next((i for i, edge in enumerate(EDGES_HOURS) if hours < edge), len(EDGES_HOURS))
+
+
+def _scope(
+    session: Session,
+    actor: Actor,
+    organization_id: uuid.UUID | None,
+    jurisdiction: str | None,
+) -> tuple[str | None, list[Organization]]:
+    """The jurisdiction shown (None: several) and the organizations counted."""
+    if organization_id is not None:
+        org = visible_org(session, actor, organization_id)
+        return org.jurisdiction, [org]
+    if actor.is_admin:
+        query = select(Organization)
+        if jurisdiction is not None:
+            query = query.where(Organization.jurisdiction == jurisdiction)
+    elif actor.is_regulator:
+        jurisdiction = actor.jurisdiction
+        query = select(Organization).where(Organization.jurisdiction == jurisdiction)
+    else:
+        org = visible_org(session, actor, actor.organization_id or uuid.uuid4())
+        return org.jurisdiction, [org]
+    orgs = session.exec(query.where(Organization.kind != OrgKind.regulator)).all()
+    return jurisdiction, sorted(orgs, key=lambda o: o.name)
+
+
+def region_figures(
+    *,
+    session: Session,
+    actor: Actor,
+    period_from: datetime,
+    period_to: datetime,
+    now: datetime,
+    default_profile: str,
+    organization_id: uuid.UUID | None = None,
+    jurisdiction: str | None = None,
+) -> RegionFigures:
+    if period_to <= period_from:
+        raise InvalidInput("'to' must be after 'from'")
+    if period_to - period_from > MAX_PERIOD:
+        raise InvalidInput(f"a period covers at most {MAX_PERIOD.days} days")
+    shown, orgs = _scope(session, actor, organization_id, jurisdiction)
+    zone = local_time(shown)
+    first, last = period_from.astimezone(zone).date(), period_to.astimezone(zone).date()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    index = {d: i for i, d in enumerate(days)}
+
+    def day_of(at: datetime) -> int | None:
+        return index.get(at.astimezone(zone).date())
+
+    tallies = {o.id: Tally(profiles_of(o, default_profile), now) for o in orgs}
+    weights = {name: [0.0] * len(days) for name in _WEIGHT_SERIES}
+    ended = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
+    ongoing = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
+    containers = 0
+    for course in courses(
+        session, period_from=period_from, period_to=period_to, organizations=list(tallies)
+    ):
+        containers += 1
+        for party in course.parties & tallies.keys():
+            tallies[party].add(course)
+        for name, (on, weighed) in _WEIGHT_SERIES.items():
+            at, kg = course.at.get(on), course.weights.get(weighed)
+            i = day_of(at) if at is not None else None
+            if i is not None and kg:
+                weights[name][i] += kg
+        for name, began, end in course.stays():
+            hours = ((end or now) - began) / timedelta(hours=1)
+            (ongoing if end is None else ended)[name][_bucket(hours)] += 1
+
+    region_profile = profile_for(shown, default=default_profile)
+    stages = []
+    for stage in STAGES:
+        limit = region_profile.rule(STAGE_RULE[stage.name]).hours()
+        stages.append(
+            StageStays(
+                stage=stage.name,
+                rule=str(STAGE_RULE[stage.name]),
+                limit_hours=limit / timedelta(hours=1) if limit else None,
+                edges_hours=list(EDGES_HOURS),
+                ended=ended[stage.name],
+                ongoing=ongoing[stage.name],
+            )
+        )
+    org_ids = list(tallies)
+    return RegionFigures(
+        jurisdiction=shown,
+        period_from=period_from,
+        period_to=period_to,
+        days=days,
+        containers=containers,
+        weights_per_day={k: [round(v, 3) for v in series] for k, series in weights.items()},
+        anomalies_per_day=_anomalies_per_day(
+            session, org_ids, period_from, period_to, day_of, len(days)
+        ),
+        stages=stages,
+        organizations=_organizations(session, orgs, tallies),
+        sites=[
+            SiteFigures(
+                site_id=s.id,
+                organization_id=s.organization_id,
+                name=s.name,
+                latitude=s.latitude,
+                longitude=s.longitude,
+            )
+            for s in session.exec(
+                select(Site)
+                .where(col(Site.organization_id).in_(org_ids))
+                .order_by(col(Site.organization_id), col(Site.name))
+            )
+        ],
+    )
+
+
+def _anomalies_per_day(
+    session: Session,
+    org_ids: list[uuid.UUID],
+    period_from: datetime,
+    period_to: datetime,
+    day_of: Callable[[datetime], int | None],
+    n_days: int,
+) -> dict[str, list[int]]:
+    per_day: dict[str, list[int]] = defaultdict(lambda: [0] * n_days)
+    for kind, detected_at in session.exec(
+        select(Anomaly.kind, Anomaly.detected_at).where(
+            col(Anomaly.organization_id).in_(org_ids),
+            col(Anomaly.detected_at) >= period_from,
+            col(Anomaly.detected_at) < period_to,
+        )
+    ):
+        i = day_of(detected_at)
+        if i is not None:
+            per_day[kind][i] += 1
+    return dict(sorted(per_day.items()))
+
+
+def _organizations(
+    session: Session, orgs: list[Organization], tallies: dict[uuid.UUID, Tally]
+) -> list[OrganizationFigures]:
+    open_count: Counter[uuid.UUID] = Counter()
+    critical: Counter[uuid.UUID] = Counter()
+    for org_id, severity, n in session.exec(
+        select(Anomaly.organization_id, Anomaly.severity, func.count())
+        .where(
+            col(Anomaly.organization_id).in_(list(tallies)),
+            col(Anomaly.status).in_(_OPEN),
+        )
+        .group_by(col(Anomaly.organization_id), col(Anomaly.severity))
+    ):
+        assert org_id is not None
+        open_count[org_id] += n
+        if severity == Severity.critical:
+            critical[org_id] += n
+    return [
+        OrganizationFigures(
+            organization_id=o.id,
+            name=o.name,
+            kind=o.kind,
+            jurisdiction=o.jurisdiction,
+            license_number=o.license_number,
+            license_expires=o.license_expires,
+            profile=tallies[o.id].profile(False).name,
+            containers=tallies[o.id].containers,
+            on_time=tallies[o.id].on_time(),
+            weights=tallies[o.id].weights(),
+            open_anomalies=open_count[o.id],
+            critical_open_anomalies=critical[o.id],
+        )
+        for o in orgs
+    ]
