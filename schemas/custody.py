@@ -165,3 +165,36 @@ class EventChain(BaseModel):
     verified: bool
     first_bad_event_id: int | None = None
     verification_detail: str | None = None
+
+
+class ActionRule(BaseModel):
+    """Who may take an action, from which states (per role: hospital staff store collected
+    waste, operators received waste), and what its scan must carry."""
+
+    action: Action
+    from_states: dict[str, list[str]]
+    requires: list[str]
+    description: str
+
+
+class StageRule(BaseModel):
+    """A stage the law times: the action that begins it, the one that ends it, its states."""
+
+    stage: str
+    begins: Action
+    ends: Action
+    states: list[str]
+
+
+class Vocabulary(BaseModel):
+    """The custody rules and the words scans use, served so that phones and tools read them
+    instead of keeping copies."""
+
+    states: list[str]
+    terminal_states: list[str]
+    actions: list[ActionRule]
+    stages: list[StageRule]
+    categories: list[str]
+    disposal_methods: list[DisposalMethod]
+    incidents: list[Incident]
+    correction_reasons: list[CorrectionReason]

@@ -201,15 +201,28 @@ def next_state(
     return _SIMPLE_TARGET[action]
 
 
+# What a scan of each action must carry besides the label (SPEC §3), and why it is refused
+# without it.
+REQUIRED_FIELDS: dict[Action, tuple[str, str]] = {
+    Action.collect: ("weight_kg", "'collect' records the weight: weight_kg is required"),
+    Action.receive: ("weight_kg", "'receive' records the weight: weight_kg is required"),
+    Action.dispose: ("method", "'dispose' records the method: method is required"),
+    Action.report_incident: (
+        "incident",
+        "'report_incident' needs incident: damaged, leaking, lost or found",
+    ),
+    Action.pickup: ("manifest_id", "'pickup' is part of a trip: manifest_id is required"),
+}
+
+
 def _require_fields(action: Action, facts: ScanFacts) -> None:
-    if action in (Action.collect, Action.receive) and facts.weight_kg is None:
-        raise MissingField(f"'{action}' records the weight: weight_kg is required")
-    if action is Action.dispose and facts.method is None:
-        raise MissingField("'dispose' records the method: method is required")
-    if action is Action.report_incident and facts.incident is None:
-        raise MissingField("'report_incident' needs incident: damaged, leaking, lost or found")
-    if action is Action.pickup and not facts.has_manifest:
-        raise MissingField("'pickup' is part of a trip: manifest_id is required")
+    required = REQUIRED_FIELDS.get(action)
+    if required is None:
+        return
+    field, why = required
+    given = facts.has_manifest if field == "manifest_id" else getattr(facts, field) is not None
+    if not given:
+        raise MissingField(why)
 
 
 def _incident_target(state: State, incident: Incident | None, before_loss: State | None) -> State:

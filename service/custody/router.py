@@ -19,6 +19,7 @@ from schemas.custody import (
     ContainerWithLabel,
     EventChain,
     EventPublic,
+    Vocabulary,
 )
 from service.audit_context import note_target
 from service.auth.dependencies import CurrentActor
@@ -27,12 +28,21 @@ from service.custody.ledger import chain_of, verify_container_chain
 from service.custody.machine import State
 from service.custody.models import Container
 from service.custody.scope import container_scope, visible_container
+from service.custody.vocabulary import vocabulary
 from service.deps import ClockDep, SessionDep
 from service.labels.dependencies import SignerDep
 from service.pagination import MAX_LIMIT, a_str, page_of, read_cursor
 from service.tlog.service import log_indexes
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
+
+
+@router.get("/vocabulary", response_model=Vocabulary)
+def get_vocabulary() -> Vocabulary:
+    """The custody rules (who may take which action from which state, what each scan must
+    carry, the timed stages) and the words scans use. Public, like the label keys: phones keep
+    a copy to work offline."""
+    return vocabulary()
 
 
 @router.post("/containers", status_code=201, response_model=ContainersCreated)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PIL import Image
 
 from service.auth.roles import Role
@@ -154,6 +155,12 @@ def test_scans_made_offline_queue_and_sync_exactly_once(
     # The service worker has taken control, so the shell opens with no network.
     page.wait_for_function("navigator.serviceWorker.controller !== null")
 
+    with httpx.Client(base_url=live_server.url) as http:
+        rules = http.get("/api/v1/vocabulary").json()["actions"]
+    # A container the phone has never seen, in a state it does not know: all the role may do.
+    staff_actions = [r["action"] for r in rules if r["from_states"].get("hospital_staff")]
+    assert "collect" in staff_actions and "dispose" not in staff_actions
+
     context.set_offline(True)
     page.reload()
     page.wait_for_selector("body[data-ready='1']")
@@ -165,6 +172,11 @@ def test_scans_made_offline_queue_and_sync_exactly_once(
         page.fill("#manual-code", container["qr_payload"])
         page.click("#manual-form button[type=submit]")
         page.wait_for_selector("#resolved:not([hidden])")
+        # Offline, the actions offered are the server's state machine, kept since sign-in.
+        offered = page.eval_on_selector_all(
+            "#r-actions button[data-action]", "bs => bs.map(b => b.dataset.action)"
+        )
+        assert offered == staff_actions
         record(page, "collect", "2,5")  # a decimal comma, as phones in many locales type it
         page.wait_for_selector("#scan-outcome[data-status=queued]")
     page.wait_for_selector("#queue-badge[data-count='3']")

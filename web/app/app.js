@@ -5,6 +5,7 @@
 import { Shell, $ } from "./shared/shell.js";
 import { t } from "./shared/i18n.js";
 import { cacheLabelKeys } from "./labels.js";
+import { cacheVocabulary } from "./vocabulary.js";
 import * as outbox from "./outbox.js";
 import { deviceId } from "./phone.js";
 import batch from "./views/batch.js";
@@ -31,6 +32,7 @@ const shell = new Shell({
   onSession(me) {
     applyRoles(me.role);
     cacheLabelKeys();
+    cacheVocabulary();
   },
   onLanguage: renderNet,
 });

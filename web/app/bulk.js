@@ -6,8 +6,8 @@ import { escapeHtml, rfc3339, uuid } from "./shared/api.js";
 import { t } from "./shared/i18n.js";
 import { enqueue, syncQueue } from "./outbox.js";
 import { deviceId } from "./phone.js";
+import { vocabulary } from "./vocabulary.js";
 
-const METHODS = ["incineration", "autoclave", "microwave", "chemical", "other"];
 const RECEIVERS = new Set(["storage_operator", "disposal_operator"]);
 
 function mine(m, me) {
@@ -47,7 +47,7 @@ export function html(m, me) {
   if (dispose.length) {
     out += `<form id="dispose-all" class="stack bulk" data-testid="dispose-all">
       <h2>${escapeHtml(t("bulk.disposeTitle", { n: dispose.length }))}</h2>
-      <label><span>${escapeHtml(t("scan.method"))}</span><select name="method">${METHODS.map((x) => `<option value="${x}">${escapeHtml(t(`method.${x}`))}</option>`).join("")}</select></label>
+      <label><span>${escapeHtml(t("scan.method"))}</span><select name="method">${vocabulary().disposal_methods.map((x) => `<option value="${x}">${escapeHtml(t(`method.${x}`))}</option>`).join("")}</select></label>
       <button class="primary wide" type="submit">${escapeHtml(t("bulk.disposeBtn", { n: dispose.length }))}</button></form>`;
   }
   return out;

@@ -5,22 +5,9 @@ import { api, ApiError } from "./shared/api.js";
 import { t } from "./shared/i18n.js";
 import { isNetworkError } from "./shared/shell.js";
 import * as store from "./store.js";
+import { actionsFor } from "./vocabulary.js";
 
 const KEYS_KEY = "medwaste.labelKeys";
-
-// SPEC §3: who may do what, from which states (a phone-side preview; the server decides).
-const ACTIONS = {
-  collect: { roles: ["hospital_staff"], from: ["labelled"] },
-  store: { roles: ["hospital_staff", "storage_operator", "disposal_operator"], from: ["collected", "received"] },
-  pickup: { roles: ["driver"], from: ["collected", "hospital_storage", "stored"] },
-  receive: { roles: ["storage_operator", "disposal_operator"], from: ["in_transit"] },
-  dispose: { roles: ["disposal_operator"], from: ["received", "stored"] },
-  inspect: { roles: ["hospital_staff", "driver", "storage_operator", "disposal_operator", "regulator", "admin"], from: null },
-  report_incident: { roles: ["hospital_staff", "driver", "storage_operator", "disposal_operator"], from: ["labelled", "collected", "hospital_storage", "in_transit", "received", "stored"] },
-};
-
-// The actions that must carry a weight (SPEC §3); the phone asks for a weight only for these.
-export const WEIGHT_REQUIRED = new Set(["collect", "receive"]);
 
 export function parsePayload(text) {
   const m = /^MW1\.([A-Za-z0-9]+)\.([A-Za-z0-9]+)\.([A-Za-z0-9_-]+)$/.exec(text.trim());
@@ -54,12 +41,6 @@ async function verifyOnPhone(parsed) {
   } catch {
     return "unverified"; // no Ed25519 in this browser's WebCrypto
   }
-}
-
-function localActions(role, containerState) {
-  return Object.entries(ACTIONS)
-    .filter(([, rule]) => rule.roles.includes(role) && (!rule.from || !containerState || rule.from.includes(containerState)))
-    .map(([name]) => name);
 }
 
 function normalizeResolve(body, base) {
@@ -96,7 +77,7 @@ export async function lookupCode(code) {
 
 // What the phone shows for a typed code it has never seen, offline: the actions the role has.
 export function codeOnly(code, role) {
-  return { payload: null, code, container_id: null, container: null, label: "code_entered", offline: true, actions: localActions(role, null), source: "phone" };
+  return { payload: null, code, container_id: null, container: null, label: "code_entered", offline: true, actions: actionsFor(role, null), source: "phone" };
 }
 
 // What the phone shows for a scanned payload: the container, the label's verdict and the actions
@@ -120,7 +101,7 @@ export async function resolve(payload, role) {
       else info.error = error.message;
     }
     if (info.label !== "forged") info.label = await verifyOnPhone(parsed);
-    info.actions = info.label === "forged" ? [] : localActions(role, info.container && info.container.state);
+    info.actions = info.label === "forged" ? [] : actionsFor(role, info.container && info.container.state);
   }
   if (info.container && info.label !== "forged") {
     await rememberLabel(info.container, payload);

@@ -1,7 +1,7 @@
 // The service worker: the app shell comes from the cache when there is no network, so the app
 // opens in a basement. API calls are never cached here (the app queues writes itself).
 
-const CACHE = "medwaste-shell-v3";
+const CACHE = "medwaste-shell-v4";
 const SHELL = [
   "./",
   "index.html",
@@ -14,6 +14,7 @@ const SHELL = [
   "cues.js",
   "explain.js",
   "tripscan.js",
+  "vocabulary.js",
   "scanner.js",
   "store.js",
   "views/batch.js",

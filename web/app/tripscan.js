@@ -9,7 +9,8 @@ import { errorText } from "./shared/problems.js";
 import { $ } from "./shared/shell.js";
 import * as cues from "./cues.js";
 import { anomalyNotes } from "./explain.js";
-import { parsePayload, resolve, WEIGHT_REQUIRED } from "./labels.js";
+import { parsePayload, resolve } from "./labels.js";
+import { weightRequired } from "./vocabulary.js";
 import { enqueue, onResult, reason, syncQueue } from "./outbox.js";
 import { currentTrip, deviceId, tripAction, tripLabel } from "./phone.js";
 
@@ -61,7 +62,7 @@ export function render() {
   $("#ts-trip").textContent = `${t("trip.current")}: ${tripLabel(trip)}`;
   $("#ts-action").textContent = t(`action.${action}`);
   $("#ts-count").textContent = String(run.count);
-  $("#ts-hint").textContent = t(WEIGHT_REQUIRED.has(action) ? "ts.hintWeighed" : "ts.hint");
+  $("#ts-hint").textContent = t(weightRequired(action) ? "ts.hintWeighed" : "ts.hint");
   $("#ts-start").hidden = run.live;
   $("#ts-stop").hidden = !run.live;
   return true;
@@ -147,7 +148,7 @@ export async function onRead(text) {
     line(code, "refused", why);
     return;
   }
-  if (WEIGHT_REQUIRED.has(run.action)) {
+  if (weightRequired(run.action)) {
     run.waiting.push({ info, code });
     if (run.waiting.length === 1) askWeight();
     else line(code, "waiting", t("ts.waitingWeight"));

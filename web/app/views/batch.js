@@ -7,8 +7,8 @@ import { t } from "../shared/i18n.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
 import { rememberLabel } from "../labels.js";
+import { vocabulary, vocabularyReady } from "../vocabulary.js";
 
-const CATEGORIES = ["infectious", "sharps", "pathological", "pharmaceutical", "chemical"];
 const PRINTED_KEY = "medwaste.printedBatches";
 
 let shell;
@@ -26,7 +26,8 @@ function print(batchId, target) {
 async function prepare() {
   const form = $("#batch-form");
   if (!form.category.options.length) {
-    form.category.innerHTML = CATEGORIES.map((c) => `<option value="${c}">${escapeHtml(t(`cat.${c}`))}</option>`).join("");
+    await vocabularyReady();
+    form.category.innerHTML = vocabulary().categories.map((c) => `<option value="${c}">${escapeHtml(t(`cat.${c}`))}</option>`).join("");
   }
   const org = shell.me.organization;
   if (!form.site_id.options.length && org) {

@@ -7,7 +7,8 @@ import { t } from "../shared/i18n.js";
 import { normalizeShortCode, shortCodeOf } from "../shared/codes.js";
 import { errorText } from "../shared/problems.js";
 import { $ } from "../shared/shell.js";
-import { codeOnly, lookupCode, resolve, WEIGHT_REQUIRED } from "../labels.js";
+import { codeOnly, lookupCode, resolve } from "../labels.js";
+import { vocabulary, weightRequired } from "../vocabulary.js";
 import { anomalyNotes } from "../explain.js";
 import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
 import { currentTrip, deviceId, setManifest, tripAction, tripLabel } from "../phone.js";
@@ -18,8 +19,6 @@ import * as tripscan from "../tripscan.js";
 const WEIGHT_OPTIONAL = new Set(["pickup", "inspect"]);
 // The actions a scan is rarely for: never chosen for the user.
 const SIDE_ACTIONS = new Set(["inspect", "report_incident"]);
-const METHODS = ["incineration", "autoclave", "microwave", "chemical", "other"];
-const INCIDENTS = ["damaged", "leaking", "lost", "found"];
 
 let shell;
 let scanner;
@@ -85,13 +84,21 @@ function likelyAction(actions) {
   return main.length === 1 ? main[0] : null;
 }
 
+// The disposal methods and incidents, in the user's language, as the server names them.
+function fillChoices() {
+  const words = vocabulary();
+  $("#af-method").innerHTML = words.disposal_methods.map((m) => `<option value="${m}">${escapeHtml(t(`method.${m}`))}</option>`).join("");
+  $("#af-incident").innerHTML = words.incidents.map((m) => `<option value="${m}">${escapeHtml(t(`incident.${m}`))}</option>`).join("");
+}
+
 function chooseAction(action) {
   state.action = action;
+  if (!$("#af-method").options.length) fillChoices();
   $("#af-title").textContent = t(`action.${action}`);
   for (const b of document.querySelectorAll("#r-actions button[data-action]")) b.classList.toggle("chosen", b.dataset.action === action);
-  $("#af-weight-row").hidden = !WEIGHT_REQUIRED.has(action);
+  $("#af-weight-row").hidden = !weightRequired(action);
   $("#af-weight-add").hidden = !WEIGHT_OPTIONAL.has(action);
-  $("#af-weight").required = WEIGHT_REQUIRED.has(action);
+  $("#af-weight").required = weightRequired(action);
   $("#af-weight").value = "";
   $("#af-method-row").hidden = action !== "dispose";
   $("#af-method").required = action === "dispose";
@@ -111,7 +118,7 @@ function chooseAction(action) {
   $("#action-form").hidden = false;
   locate();
   // The keyboard opens only where a weight is required.
-  (WEIGHT_REQUIRED.has(action) ? $("#af-weight") : $("#af-submit")).focus();
+  (weightRequired(action) ? $("#af-weight") : $("#af-submit")).focus();
 }
 
 function locate() {
@@ -150,7 +157,7 @@ async function submitAction(e) {
     scanned_at: rfc3339(),
     device_id: deviceId(),
   };
-  if (weight !== null && (WEIGHT_REQUIRED.has(action) || WEIGHT_OPTIONAL.has(action))) scan.weight_kg = weight;
+  if (weight !== null && (weightRequired(action) || WEIGHT_OPTIONAL.has(action))) scan.weight_kg = weight;
   if (state.position) Object.assign(scan, state.position);
   if (action === "dispose") scan.method = $("#af-method").value;
   if (action === "report_incident") scan.incident = $("#af-incident").value;
@@ -243,7 +250,6 @@ export default {
     scanner.stop();
   },
   language() {
-    $("#af-method").innerHTML = METHODS.map((m) => `<option value="${m}">${escapeHtml(t(`method.${m}`))}</option>`).join("");
-    $("#af-incident").innerHTML = INCIDENTS.map((m) => `<option value="${m}">${escapeHtml(t(`incident.${m}`))}</option>`).join("");
+    fillChoices();
   },
 };
