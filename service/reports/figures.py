@@ -16,10 +16,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, or_, select, type_coerce
 
 from schemas.reports import DwellStats, OnTime, Weights
 from service.anomalies.detection import ProfiledOrganization, org_profile
@@ -86,21 +86,23 @@ def courses(
                 c.custodian_organization_id.in_(ids),
             )
         )
+    # Raw values (strings on SQLite), converted once per container rather than by the column
+    # types on every row: the courses of a province's year are millions of rows.
     stmt = (
         select(
             c.id,
-            c.state,
-            c.origin_organization_id,
-            c.holder_organization_id,
-            c.custodian_organization_id,
+            type_coerce(c.state, String),
+            type_coerce(c.origin_organization_id, String),
+            type_coerce(c.holder_organization_id, String),
+            type_coerce(c.custodian_organization_id, String),
             c.epidemic,
             e.id,
-            e.action,
+            type_coerce(e.action, String),
             e.weight_kg,
             e.corrects_event_id,
-            e.correction_reason,
+            type_coerce(e.correction_reason, String),
             e.correction_data,
-            e.occurred_at,
+            type_coerce(e.occurred_at, String),
         )
         .select_from(
             Container.__table__.outerjoin(  # type: ignore[attr-defined]
@@ -115,7 +117,11 @@ def courses(
     rows = session.connection().execute(stmt)
     for container_id, group in itertools.groupby(rows, key=lambda row: row[0]):
         first, *rest = list(group)
-        chain = [_Event(*row[6:]) for row in (first, *rest) if row[6] is not None]
+        chain = [
+            _Event(row[6], row[7], row[8], row[9], row[10], row[11], _utc(row[12]))
+            for row in (first, *rest)
+            if row[6] is not None
+        ]
         weights = corrected_weights(chain)
         at: dict[str, datetime] = {}
         weight: dict[str, float | None] = {}
@@ -126,11 +132,23 @@ def courses(
         yield Course(
             id=container_id,
             state=first[1],
-            parties=frozenset(p for p in first[2:5] if p is not None),
+            parties=frozenset(_uuid(p) for p in first[2:5] if p is not None),
             epidemic=bool(first[5]),
             at=at,
             weights=weight,
         )
+
+
+def _utc(value: str | datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite keeps UTC text, PostgreSQL gives
+    aware datetimes)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _uuid(value: str | uuid.UUID) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 def profiles_of(org: ProfiledOrganization, default: str) -> Callable[[bool], Profile]:
@@ -175,6 +193,9 @@ class Tally:
     total: Counter[str] = field(default_factory=Counter)
     late: Counter[str] = field(default_factory=Counter)
 
+    def __post_init__(self) -> None:
+        self._profiles = {False: self.profile(False), True: self.profile(True)}
+
     def add(self, course: Course) -> None:
         self.containers += 1
         self.by_state[course.state] += 1
@@ -184,7 +205,7 @@ class Tally:
         self.received += received or 0.0
         if course.state == State.disposed:
             self.disposed += received or 0.0
-        profile = self.profile(course.epidemic)
+        profile = self._profiles[course.epidemic]
         for stage, began, ended in course.stays():
             if ended is not None:
                 self.dwell[stage].append((ended - began) / timedelta(hours=1))

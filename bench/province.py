@@ -1,0 +1,414 @@
+"""A province to measure the regulators' figures against, and the figures' cost on it.
+
+    .venv/bin/python bench/province.py                          # SQLite, 1,000,000 containers
+    .venv/bin/python bench/province.py --containers 100000      # a smaller province
+    .venv/bin/python bench/province.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Builds, in a fresh database (a SQLite file in a temp dir, or a PostgreSQL schema dropped at the
+end): 12 cities of Inner Mongolia with about 300 organizations (hospitals, transporters,
+disposal plants) through the service's own functions, then bulk-loads a year of containers,
+six events each (register, collect, store, pickup, receive, dispose; the last days' containers
+are still on their way), with stays drawn from skewed distributions so that some storage and
+disposal run late, and the anomalies those late stays raise. The filler's hashes are random
+(its chains do not verify): the figures read times, weights and states, not hashes.
+
+Then it times, in-process (the service functions the routes call, no HTTP), the region figures
+(`GET /api/v1/reports/region`) and the compliance report of the largest hospital, for a year
+and for a month, best of three, and prints them with the targets (< 1 s each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from sqlalchemy import create_engine, insert, text
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.history import _adapted, _analyze  # noqa: E402
+from schemas.organizations import OrganizationCreate, SiteCreate  # noqa: E402
+from service.anomalies.models import Anomaly  # noqa: E402
+from service.anomalies.profile import profile_exists  # noqa: E402
+from service.auth.actor import Actor  # noqa: E402
+from service.auth.roles import Role  # noqa: E402
+from service.auth.service import create_user  # noqa: E402
+from service.custody.models import Container, CustodyEvent  # noqa: E402
+from service.labels.signing import short_code  # noqa: E402
+from service.migrate import upgrade  # noqa: E402
+from service.organizations.models import Organization, OrgKind  # noqa: E402
+from service.organizations.service import add_site, create_organization  # noqa: E402
+from service.reports.region import region_figures  # noqa: E402
+from service.reports.service import compliance_report  # noqa: E402
+
+JURISDICTION = "CN-15"
+CITIES = {
+    "呼和浩特 Hohhot": (40.84, 111.75),
+    "包头 Baotou": (40.66, 109.84),
+    "乌海 Wuhai": (39.65, 106.79),
+    "赤峰 Chifeng": (42.26, 118.89),
+    "通辽 Tongliao": (43.65, 122.24),
+    "鄂尔多斯 Ordos": (39.61, 109.78),
+    "呼伦贝尔 Hulunbuir": (49.21, 119.77),
+    "巴彦淖尔 Bayannur": (40.74, 107.39),
+    "乌兰察布 Ulanqab": (41.00, 113.13),
+    "兴安盟 Hinggan": (46.08, 122.07),
+    "锡林郭勒 Xilingol": (43.93, 116.09),
+    "阿拉善 Alxa": (38.85, 105.73),
+}
+PER_CITY = {OrgKind.hospital: 21, OrgKind.transporter: 3, OrgKind.disposal: 1}
+CATEGORIES = ["infectious", "infectious", "infectious", "sharps", "pathological", "chemical"]
+LIFE = (
+    ("register", None, "labelled"),
+    ("collect", "labelled", "collected"),
+    ("store", "collected", "hospital_storage"),
+    ("pickup", "hospital_storage", "in_transit"),
+    ("receive", "in_transit", "received"),
+    ("dispose", "received", "disposed"),
+)
+CHUNK = 5_000
+TARGET_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class City:
+    hospitals: list[tuple[uuid.UUID, uuid.UUID]]  # (organization, site)
+    transporters: list[uuid.UUID]
+    plant: tuple[uuid.UUID, uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Province:
+    cities: list[City]
+    regulator: Actor
+    organizations: int
+
+
+@contextlib.contextmanager
+def fresh_database(pg_url: str | None, workdir: Path) -> Iterator[str]:
+    if pg_url is None:
+        yield f"sqlite:///{workdir / 'province.db'}"
+        return
+    from urllib.parse import quote
+
+    schema = f"medwaste_province_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_url else "?"
+    try:
+        yield f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def build_organizations(session: Session) -> Province:
+    """The province's organizations and sites, through the service's functions."""
+    cities: list[City] = []
+    count = 0
+    for c, (name, (lat, lon)) in enumerate(CITIES.items()):
+        places: dict[OrgKind, list[tuple[uuid.UUID, uuid.UUID]]] = {k: [] for k in PER_CITY}
+        for kind, n in PER_CITY.items():
+            for i in range(n):
+                licensed = kind is not OrgKind.hospital
+                org = create_organization(
+                    session=session,
+                    request=OrganizationCreate(
+                        name=f"{name} {kind.value} {i + 1}",
+                        kind=kind,
+                        jurisdiction=JURISDICTION,
+                        license_number=f"NM-{c:02d}-{kind.value[:3]}-{i}" if licensed else None,
+                        license_expires=date(2030, 1, 1) if licensed else None,
+                        licensed_categories=list(set(CATEGORIES)) if licensed else [],  # type: ignore[arg-type]
+                    ),
+                    profile_exists=profile_exists,
+                )
+                angle, r = 2 * math.pi * i / n, 0.02 + 0.01 * (i % 5)
+                site = add_site(
+                    session=session,
+                    organization_id=org.id,
+                    request=SiteCreate(
+                        name=f"{org.name} site",
+                        latitude=lat + r * math.sin(angle),
+                        longitude=lon + r * math.cos(angle),
+                        radius_m=500.0,
+                    ),
+                )
+                places[kind].append((org.id, site.id))
+                count += 1
+        cities.append(
+            City(
+                hospitals=places[OrgKind.hospital],
+                transporters=[o for o, _ in places[OrgKind.transporter]],
+                plant=places[OrgKind.disposal][0],
+            )
+        )
+    regulator_org = create_organization(
+        session=session,
+        request=OrganizationCreate(
+            name="内蒙古自治区生态环境厅", kind=OrgKind.regulator, jurisdiction=JURISDICTION
+        ),
+        profile_exists=profile_exists,
+    )
+    user = create_user(
+        session=session,
+        username=f"province-regulator-{uuid.uuid4().hex[:6]}",
+        password="province-Passw0rd-long",
+        role=Role.regulator,
+        organization_id=regulator_org.id,
+    )
+    return Province(cities, Actor.of(user, regulator_org), count + 1)
+
+
+def _hours(rng: random.Random, median: float, sigma: float) -> float:
+    return rng.lognormvariate(math.log(median), sigma)
+
+
+def _life(
+    rng: random.Random, city: City, born: datetime, now: datetime, actor: uuid.UUID
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    hospital, hospital_site = city.hospitals[int(rng.paretovariate(1.2)) % len(city.hospitals)]
+    transporter = rng.choice(city.transporters)
+    plant, plant_site = city.plant
+    cid = uuid.uuid4().hex[:20]
+    weight = round(rng.uniform(0.5, 9.5), 2)
+    stays = [
+        rng.uniform(0, 2),  # labelled until collected
+        rng.uniform(0, 1),  # collected until stored
+        _hours(rng, 16, 0.55),  # hospital storage: a few per cent beyond 48 h
+        _hours(rng, 2.5, 0.5),  # on the road
+        _hours(rng, 10, 0.7),  # at the plant until disposed
+    ]
+    at, events, prev = born, [], "0" * 64
+    custodian = hospital
+    for seq, (action, before, after) in enumerate(LIFE, start=1):
+        if seq > 1:
+            at += timedelta(hours=stays[seq - 2])
+        if at > now:
+            break
+        by = hospital if seq <= 3 else transporter if seq == 4 else plant
+        custodian_after = hospital if seq <= 3 else transporter if seq == 4 else plant
+        digest = os.urandom(32).hex()
+        events.append(
+            {
+                "container_id": cid,
+                "seq": seq,
+                "action": action,
+                "from_state": before,
+                "to_state": after,
+                "actor_user_id": actor,
+                "actor_organization_id": by,
+                "custodian_before": None if seq == 1 else custodian,
+                "custodian_after": custodian_after,
+                "site_id": hospital_site if seq <= 3 else plant_site if seq >= 5 else None,
+                "weight_kg": weight
+                if action == "collect"
+                else round(weight * rng.uniform(0.97, 1.005), 2)
+                if action == "receive"
+                else None,
+                "method": "incineration" if action == "dispose" else None,
+                "occurred_at": at,
+                "client_time": at,
+                "recorded_at": at,
+                "client_event_id": None if seq == 1 else uuid.uuid4().hex,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev, custodian = digest, custodian_after
+    last = events[-1]
+    epidemic = rng.random() < 0.02
+    container = {
+        "id": cid,
+        "category": rng.choice(CATEGORIES),
+        "origin_organization_id": hospital,
+        "origin_site_id": hospital_site,
+        "department": None,
+        "epidemic": epidemic,
+        "state": last["to_state"],
+        "custodian_organization_id": last["custodian_after"],
+        "holder_organization_id": last["custodian_after"],
+        "batch_id": uuid.uuid4(),
+        "label_key_id": "province",
+        "short_code": short_code(cid),
+        "created_at": born,
+        "state_since": last["occurred_at"],
+        "stage_since": last["occurred_at"],
+        "last_seq": len(events),
+        "last_hash": prev,
+        "last_event_at": last["occurred_at"],
+    }
+    anomalies = []
+    for kind, stay, limit, org, ends in (
+        ("storage_overdue", stays[2], 48, hospital, 4),
+        ("disposal_overdue", stays[4], 48, plant, 6),
+    ):
+        if stay > limit and len(events) >= ends:
+            detected = events[ends - 1]["occurred_at"]
+            anomalies.append(
+                {
+                    "id": uuid.uuid4(),
+                    "kind": kind,
+                    "severity": "warning",
+                    "container_id": cid,
+                    "organization_id": org,
+                    "jurisdiction": JURISDICTION,
+                    "rule": "province filler",
+                    "threshold": f"> {limit} h",
+                    "facts": {"elapsed_hours": round(stay, 1)},
+                    "dedupe_key": f"{kind}:{cid}",
+                    "status": "open" if detected > now - timedelta(days=7) else "resolved",
+                    "detected_at": detected,
+                    "updated_at": detected,
+                }
+            )
+    return container, events, anomalies
+
+
+def load_containers(
+    engine: Any, province: Province, containers: int, days: int, now: datetime, seed: int
+) -> tuple[int, int, int]:
+    rng = random.Random(seed)
+    start = now - timedelta(days=days)
+    span = (now - start).total_seconds()
+    n_events = n_anomalies = 0
+    actor = province.regulator.user_id  # the filler's actor: any existing user
+    columns = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with columns as progress:
+        task = progress.add_task("containers", total=containers)
+        for done in range(0, containers, CHUNK):
+            size = min(CHUNK, containers - done)
+            rows_c, rows_e, rows_a = [], [], []
+            for n in range(size):
+                born = start + timedelta(seconds=span * (done + n) / containers)
+                city = province.cities[rng.randrange(len(province.cities))]
+                c, e, a = _life(rng, city, born, now, actor)
+                rows_c.append(c)
+                rows_e.extend(e)
+                rows_a.extend(a)
+            _write(engine, rows_c, rows_e, rows_a)
+            n_events += len(rows_e)
+            n_anomalies += len(rows_a)
+            progress.advance(task, size)
+    _analyze(engine)
+    return containers, n_events, n_anomalies
+
+
+def _write(engine: Any, containers: list[Any], events: list[Any], anomalies: list[Any]) -> None:
+    tables = [("container", containers), ("custody_event", events), ("anomaly", anomalies)]
+    if engine.dialect.name == "postgresql":
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for table, rows in tables:
+                if not rows:
+                    continue
+                names = list(rows[0])
+                with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in _adapted(rows, names):
+                        copy.write_row(row)
+            raw.commit()
+        finally:
+            raw.close()
+        return
+    models = {"container": Container, "custody_event": CustodyEvent, "anomaly": Anomaly}
+    with engine.begin() as conn:
+        for table, rows in tables:
+            if rows:
+                conn.execute(insert(models[table].__table__), rows)  # type: ignore[attr-defined]
+
+
+def best_of(runs: int, fn: Any) -> tuple[float, Any]:
+    best, result = math.inf, None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", help="PostgreSQL URL (a schema is made and dropped)")
+    parser.add_argument("--containers", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=15)
+    args = parser.parse_args(argv)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.pg, Path(tmp)) as url:
+        os.environ.setdefault("MEDWASTE_DATA_DIR", tmp)
+        engine = create_engine(url)
+        upgrade(url)
+        with Session(engine) as session:
+            province = build_organizations(session)
+            session.commit()
+        started = time.perf_counter()
+        n, events, anomalies = load_containers(
+            engine, province, args.containers, args.days, now, args.seed
+        )
+        loaded = time.perf_counter() - started
+        backend = engine.dialect.name
+        print(
+            f"\n{backend}: {province.organizations} organizations in {len(CITIES)} cities, "
+            f"{n:,} containers, {events:,} events, {anomalies:,} anomalies "
+            f"loaded in {loaded:.0f} s"
+        )
+        with Session(engine) as session:
+            largest = session.exec(
+                text(
+                    "SELECT origin_organization_id, count(*) AS n FROM container "
+                    "GROUP BY origin_organization_id ORDER BY n DESC LIMIT 1"
+                )
+            ).one()[0]
+            largest_id = uuid.UUID(str(largest))
+            hospital = session.get(Organization, largest_id)
+            assert hospital is not None
+            print(f"largest hospital: {hospital.name}")
+            rows = []
+            for label, period in (("year", timedelta(days=args.days)), ("month", timedelta(30))):
+                common = {
+                    "session": session,
+                    "actor": province.regulator,
+                    "period_from": now - period,
+                    "period_to": now,
+                    "now": now,
+                    "default_profile": "cn-national",
+                }
+                region_s, region = best_of(args.runs, lambda: region_figures(**common))
+                report_s, report = best_of(
+                    args.runs, lambda: compliance_report(organization_id=largest_id, **common)
+                )
+                rows.append((f"region figures, {label}", region_s, f"{region.containers:,}"))
+                rows.append((f"compliance report, {label}", report_s, f"{report.containers:,}"))
+        print(f"\n{'figure':32} {'seconds':>8} {'containers':>12}  target < {TARGET_SECONDS:g} s")
+        for name, seconds, count in rows:
+            verdict = "met" if seconds < TARGET_SECONDS else "NOT MET"
+            print(f"{name:32} {seconds:8.2f} {count:>12}  {verdict}")
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
