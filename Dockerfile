@@ -52,6 +52,7 @@ COPY web/app /srv/medwaste/web/app
 COPY web/dashboard /srv/medwaste/web/dashboard
 COPY web/shared /srv/medwaste/web/shared
 COPY --from=web /web/node_modules/jsqr/dist/jsQR.js /srv/medwaste/web/node_modules/jsqr/dist/jsQR.js
+COPY --from=web /web/node_modules/swagger-ui-dist/swagger-ui-bundle.js /web/node_modules/swagger-ui-dist/swagger-ui.css /web/node_modules/swagger-ui-dist/favicon-32x32.png /srv/medwaste/web/node_modules/swagger-ui-dist/
 
 WORKDIR /srv/medwaste
 USER medwaste

@@ -77,6 +77,9 @@ def create_app(
         version="0.1.0",
         summary="Signed QR labels, custody scans and an anomaly queue for regulators.",
         lifespan=lifespan,
+        # /docs is served with its files from here (service/web/docs.py); no CDN page.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.key_ring = KeyRing()

@@ -3,8 +3,8 @@
 The phone app and the dashboard are plain ES modules served from this origin with no inline
 script or style, so their policy allows only this origin's files: an injected ``<script>``
 or ``onerror=`` attribute would not run, and the pages cannot be framed (clickjacking). The
-API docs (``/docs``, Swagger UI from a CDN with an inline bootstrap script) are left without
-a policy rather than broken.
+API docs (``/docs``, Swagger UI served from here) keep Swagger UI's own inline styles, so they
+get no policy.
 """
 
 from __future__ import annotations

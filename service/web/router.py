@@ -2,7 +2,8 @@
 
 The sources live in the repository's top-level ``web/`` folder as plain ES modules; the only
 build step is ``npm ci`` there, which installs the QR decoder (jsQR) used where the browser has
-no ``BarcodeDetector``. Its distributed file is served at ``/app/vendor/jsQR.js``.
+no ``BarcodeDetector``, and Swagger UI for ``/docs``. jsQR's distributed file is served at
+``/app/vendor/jsQR.js``.
 
 The app shell must never be served stale by an HTTP cache (the service worker does the offline
 caching), so every response here says ``Cache-Control: no-cache``.
@@ -16,6 +17,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+
+from service.web.docs import install_docs
 
 # The repository's web/ folder; an installed image points MEDWASTE_WEB_DIR elsewhere.
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -34,8 +37,10 @@ class _Assets(StaticFiles):
 
 
 def install_web(app: FastAPI, web_dir: Path | None = None) -> None:
-    """Mount ``/app/`` and ``/dashboard/`` (and their shared modules) on ``app``."""
+    """Mount ``/app/`` and ``/dashboard/`` (and their shared modules) on ``app``, and the API
+    documentation at ``/docs``."""
     web_dir = web_dir or DEFAULT_WEB_DIR
+    install_docs(app, web_dir)
 
     @app.get("/app", include_in_schema=False)
     def app_root() -> RedirectResponse:

@@ -70,6 +70,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/api/v1/labels/keys"): PUBLIC,
+    ("GET", "/api/v1/vocabulary"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("POST", "/api/v1/auth/refresh"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): allow(*ALL),
@@ -120,6 +121,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): allow(Role.admin),
     # reports: per organization, for the organization itself, its regulators and admins
     ("GET", "/api/v1/reports/compliance"): allow(*ALL),
+    ("GET", "/api/v1/reports/region"): allow(*ALL),
     # the transparency log: public, hashes reveal no content
     ("GET", "/api/v1/log/checkpoint"): PUBLIC,
     ("GET", "/api/v1/log/checkpoints"): PUBLIC,

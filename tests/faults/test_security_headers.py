@@ -37,7 +37,7 @@ def test_every_answer_says_nosniff_and_no_referrer(client: TestClient) -> None:
         response = client.request(method, path)
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["referrer-policy"] == "no-referrer", path
-    # The API docs load Swagger UI with an inline script: no page policy there.
+    # The API docs keep Swagger UI's inline styles: no page policy there.
     assert "content-security-policy" not in client.get("/docs").headers
 
 
