@@ -59,6 +59,9 @@ def sync(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> SyncResult:
+    """A phone's offline queue of scans, each judged alone: each item is answered with its own
+    status (created, duplicate, or a problem), so one bad scan never holds back the others. Send
+    again freely: every scan is taken once."""
     results = sync_scans(
         session=session,
         actor=actor,

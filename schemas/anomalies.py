@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import Strict
+from schemas.common import Strict, example
 
 
 class AnomalyStepPublic(BaseModel):
@@ -47,10 +47,16 @@ class AnomalyDetail(AnomalyPublic):
 
 
 class AnomalyNote(Strict):
+    model_config = example({"note": "已与医院核实：暂存间冰柜故障，已转移。"})  # noqa: RUF001
+
     note: str | None = Field(default=None, max_length=2000)
 
 
 class WebhookCreate(Strict):
+    model_config = example(
+        {"url": "https://alerts.example.gov.cn/medwaste", "jurisdiction": "CN-15"}
+    )
+
     url: AnyHttpUrl
     organization_id: uuid.UUID | None = None
     jurisdiction: str | None = Field(default=None, min_length=2, max_length=16)
@@ -86,6 +92,8 @@ class WebhookPublic(BaseModel):
 
 
 class WebhookPause(Strict):
+    model_config = example({"reason": "receiver under maintenance"})
+
     reason: str | None = Field(default=None, max_length=300)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Strict
+from schemas.common import Strict, example
 from schemas.organizations import OrganizationPublic
 from service.auth.roles import Role
 
@@ -20,6 +20,16 @@ class TokenPair(BaseModel):
 
 
 class UserCreate(Strict):
+    model_config = example(
+        {
+            "username": "wang.fang",
+            "password": "a-long-Passphrase-2026",
+            "role": "hospital_staff",
+            "organization_id": "3f2c8a4e-6b1d-4c0e-9a57-2d8e1f0b7c61",
+            "display_name": "王芳",
+        }
+    )
+
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@\-]+$")
     password: str = Field(min_length=1, max_length=128)
     role: Role
@@ -46,10 +56,14 @@ class Me(BaseModel):
 
 
 class RefreshRequest(Strict):
+    model_config = example({"refresh_token": "rt_Zk3vQ9mX2pL7wN4bR8tY1cF6"})
+
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class LogoutRequest(Strict):
+    model_config = example({"refresh_token": "rt_Zk3vQ9mX2pL7wN4bR8tY1cF6"})
+
     refresh_token: str = Field(min_length=1, max_length=200)
 
 

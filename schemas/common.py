@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
 
@@ -64,3 +64,16 @@ class Strict(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+# A label's QR payload as the documentation's examples show it (SPEC §5: MW1.id.key.signature).
+EXAMPLE_LABEL = (
+    "MW1.K7QX4ZT2M9PA3WBD.k1."
+    "q0pXb8Vd2o8yVYkZbZ2Qp9Jc1vB0fF3xW6e7nR5tL4sM8aD2cH1gK0jI9uY3wE6rT5yU8iO7pQ2kVb-Hs9Lx_A"
+)
+
+
+def example(body: dict[str, Any]) -> ConfigDict:
+    """A request body's example, shown in the API documentation (a test validates each one
+    against its schema)."""
+    return ConfigDict(json_schema_extra={"examples": [body]})

@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import Instant, Strict
+from schemas.common import EXAMPLE_LABEL, Instant, Strict, example
 from service.custody.machine import Action, CorrectionReason, DisposalMethod, Incident
 
 Category = Literal["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
@@ -16,6 +16,15 @@ CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
 class ContainersCreate(Strict):
+    model_config = example(
+        {
+            "count": 20,
+            "category": "infectious",
+            "site_id": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+            "department": "外科",
+        }
+    )
+
     count: int = Field(ge=1, le=500)
     category: Category
     site_id: uuid.UUID
@@ -35,6 +44,18 @@ class CorrectionData(Strict):
 
 
 class ScanCreate(Strict):
+    model_config = example(
+        {
+            "qr_payload": EXAMPLE_LABEL,
+            "action": "collect",
+            "client_event_id": "phone-7c1e-000123",
+            "scanned_at": "2026-11-02T08:15:00+08:00",
+            "weight_kg": 4.6,
+            "latitude": 40.8426,
+            "longitude": 111.749,
+        }
+    )
+
     qr_payload: str = Field(min_length=1, max_length=300)
     action: Action
     client_event_id: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")

@@ -7,11 +7,20 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Strict
+from schemas.common import Strict, example
 from service.manifests.models import ManifestState, Party
 
 
 class ManifestCreate(Strict):
+    model_config = example(
+        {
+            "origin_organization_id": "3f2c8a4e-6b1d-4c0e-9a57-2d8e1f0b7c61",
+            "destination_organization_id": "8a1e5b3c-2f4d-4e6a-b7c8-9d0e1f2a3b4c",
+            "transporter_organization_id": "c4d5e6f7-0a1b-4c2d-8e3f-4a5b6c7d8e9f",
+            "vehicle_plate": "蒙A·D1234",
+        }
+    )
+
     origin_organization_id: uuid.UUID
     destination_organization_id: uuid.UUID
     # A driver's own company fills this in; others must name the transporter.
@@ -20,6 +29,8 @@ class ManifestCreate(Strict):
 
 
 class SignatureCreate(Strict):
+    model_config = example({"party": "origin", "printed_name": "王芳"})
+
     party: Party
     printed_name: str = Field(min_length=1, max_length=200)
 

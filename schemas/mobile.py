@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.common import Strict
+from schemas.common import EXAMPLE_LABEL, Strict, example
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic
 from schemas.manifests import ManifestSummary
 from service.custody.machine import Action
@@ -32,6 +32,21 @@ class ResolveResult(BaseModel):
 
 
 class SyncRequest(Strict):
+    model_config = example(
+        {
+            "device_id": "phone-7c1e",
+            "scans": [
+                {
+                    "qr_payload": EXAMPLE_LABEL,
+                    "action": "pickup",
+                    "client_event_id": "phone-7c1e-000124",
+                    "scanned_at": "2026-11-02T10:02:00+08:00",
+                    "manifest_id": "0f1e2d3c-4b5a-4968-8776-655443322110",
+                }
+            ],
+        }
+    )
+
     device_id: str = Field(min_length=1, max_length=100)
     # Each item is checked on its own: one malformed scan is rejected, the others go through.
     scans: list[Any] = Field(max_length=MAX_SYNC_SCANS)

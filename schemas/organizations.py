@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Strict
+from schemas.common import Strict, example
 from schemas.custody import Category
 from service.organizations.models import OrgKind
 
@@ -20,6 +20,10 @@ CompanyPrefix = Annotated[str, Field(pattern=r"^\d{4,12}$")]
 
 
 class OrganizationCreate(Strict):
+    model_config = example(
+        {"name": "内蒙古自治区人民医院", "kind": "hospital", "jurisdiction": "CN-15"}
+    )
+
     name: str = Field(min_length=1, max_length=200)
     kind: OrgKind
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6})?$", max_length=16)
@@ -54,6 +58,10 @@ class OrganizationPublic(BaseModel):
 
 
 class SiteCreate(Strict):
+    model_config = example(
+        {"name": "住院部医疗废物暂存间", "latitude": 40.8426, "longitude": 111.749, "radius_m": 300}
+    )
+
     name: str = Field(min_length=1, max_length=200)
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)

@@ -25,6 +25,7 @@ from service.epcis.router import router as epcis_router
 from service.errors import install_handlers
 from service.evidence.router import router as evidence_router
 from service.http.body_limit import BodyLimitMiddleware
+from service.http.openapi import install_openapi
 from service.http.security_headers import SecurityHeadersMiddleware
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
@@ -91,6 +92,7 @@ def create_app(
     # Where the audit log is written (a test writes into its own transaction instead).
     app.state.audit_writer = engine_writer(engine)
     install_handlers(app)
+    install_openapi(app)
     app.add_middleware(AuditMiddleware)
     # An oversized body is refused before anything reads it.
     app.add_middleware(
@@ -103,6 +105,8 @@ def create_app(
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
+        """Whether the service runs and which database it uses (for load balancers and
+        orchestrators; no token)."""
         return Health(status="ok", database=engine.dialect.name)
 
     for router in (

@@ -43,6 +43,9 @@ def list_anomalies(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[AnomalyPublic]:
+    """The anomaly queue the caller may see (a regulator's jurisdiction), most severe and
+    newest first, filtered by status, kind, severity, organization, container or time, a page at
+    a time."""
     rows, next_cursor = service.list_anomalies(
         session=session,
         actor=actor,
@@ -64,6 +67,8 @@ def list_anomalies(
 
 @router.get("/anomalies/{anomaly_id}", response_model=AnomalyDetail)
 def get_anomaly(anomaly_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> AnomalyDetail:
+    """One anomaly: the rule and its legal source, the facts that fired it, and its handling
+    history."""
     anomaly = service.get_anomaly(session=session, actor=actor, anomaly_id=anomaly_id)
     return AnomalyDetail(
         **AnomalyPublic.model_validate(anomaly).model_dump(),
@@ -111,6 +116,7 @@ for _path, _status in (
         response_model=AnomalyDetail,
         name=f"{_path}_anomaly",
         summary=f"{_path.capitalize()} an anomaly (regulators of its jurisdiction, admins)",
+        description=f"Move the anomaly to `{_status}` with a note, kept in its handling history.",
     )
 
 
@@ -122,6 +128,8 @@ def create_webhook(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> WebhookCreated:
+    """Subscribe a URL to new anomalies of an organization or a jurisdiction (administrators).
+    Deliveries are signed as Standard Webhooks and retried."""
     sub = webhooks.create_subscription(
         session=session,
         request=body,
@@ -163,12 +171,14 @@ def pause_webhook(
 
 @router.post("/webhooks/{webhook_id}/resume", response_model=WebhookPublic, tags=["webhooks"])
 def resume_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: AdminActor) -> WebhookPublic:
+    """Resume a paused webhook subscription (administrators)."""
     sub = webhooks.resume(session=session, subscription_id=webhook_id)
     return _webhook(sub, webhooks.pending_counts(session))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"])
 def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: AdminActor) -> Response:
+    """Delete a webhook subscription (administrators)."""
     webhooks.delete_subscription(session=session, subscription_id=webhook_id)
     return Response(status_code=204)
 

@@ -140,6 +140,8 @@ def logout(
 
 @router.get("/me", response_model=Me)
 def me(session: SessionDep, actor: CurrentActor) -> Me:
+    """The signed-in user, their organization and role: what the phone and the dashboard show and
+    which views they offer."""
     user = session.get(User, actor.user_id)
     org = session.get(Organization, actor.organization_id) if actor.organization_id else None
     return Me(
@@ -153,6 +155,8 @@ def me(session: SessionDep, actor: CurrentActor) -> Me:
 def create_user(
     body: UserCreate, request: Request, session: SessionDep, _admin: AdminActor
 ) -> User:
+    """Create a user of an organization with a role (administrators). The password is stored as an
+    Argon2 hash; a user name is unique."""
     user = service.create_user(
         session=session,
         username=body.username,
@@ -172,6 +176,7 @@ def list_users(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[UserPublic]:
+    """Every user, a page at a time (administrators)."""
     after = read_cursor(cursor, id=a_uuid)
     rows = service.list_users(session=session, after=after[0] if after else None, limit=limit + 1)
     rows, next_cursor = page_of(rows, limit, lambda r: {"id": str(r.id)})

@@ -31,6 +31,7 @@ def label_image_png(
     actor: CurrentActor,
     box_size: Annotated[int, Query(ge=2, le=40)] = 8,
 ) -> Response:
+    """A container's label as a PNG image (QR code, short code, category)."""
     container = visible_container(session, actor, container_id)
     payload = label_payload(container, signer)
     return Response(label_png(payload, box_size=box_size), media_type="image/png")
@@ -40,6 +41,7 @@ def label_image_png(
 def label_image_svg(
     container_id: str, signer: SignerDep, session: SessionDep, actor: CurrentActor
 ) -> Response:
+    """A container's label as an SVG image (QR code, short code, category)."""
     container = visible_container(session, actor, container_id)
     payload = label_payload(container, signer)
     return Response(label_svg(payload), media_type="image/svg+xml")
@@ -53,6 +55,7 @@ def label_sheet(
     ids: Annotated[str | None, Query(description="comma-separated container ids")] = None,
     batch_id: uuid.UUID | None = None,
 ) -> Response:
+    """A printable A4 PDF sheet of a batch's labels."""
     containers = printable_containers(
         session=session,
         actor=actor,

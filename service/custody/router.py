@@ -54,6 +54,8 @@ def create_containers(
     clock: ClockDep,
     signer: SignerDep,
 ) -> ContainersCreated:
+    """Register a batch of labelled containers at one of the caller's sites (hospital staff): each
+    gets an id, a short code and a signed QR label; print them from the label sheet."""
     batch_id, made = register_containers(
         session=session,
         actor=actor,
@@ -96,6 +98,8 @@ def list_containers(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[ContainerPublic]:
+    """The containers the caller may see, filtered by state, category, organization, short code
+    or how long their stage has lasted, a page at a time."""
     query = select(Container).where(container_scope(actor))
     if short_code is not None:
         compact = short_code.replace("-", "").upper()
@@ -124,11 +128,14 @@ def list_containers(
 
 @router.get("/containers/{container_id}", response_model=ContainerPublic)
 def get_container(container_id: str, session: SessionDep, actor: CurrentActor) -> Container:
+    """One container: its state, custodian, holder and label."""
     return visible_container(session, actor, container_id)
 
 
 @router.get("/containers/{container_id}/events", response_model=EventChain)
 def container_events(container_id: str, session: SessionDep, actor: CurrentActor) -> EventChain:
+    """A container's whole chain of custody events, oldest first, with the verdict of verifying its
+    hash chain."""
     container = visible_container(session, actor, container_id)
     events = chain_of(session, container.id)
     verdict = verify_container_chain(container, events)

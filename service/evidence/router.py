@@ -51,6 +51,8 @@ def container_evidence(
     log_signer: LogSignerDep,
     previous_size: PreviousSize = None,
 ) -> JSONResponse:
+    """A container's evidence bundle: its chain and, for each event, the transparency log's
+    inclusion proof against a signed checkpoint, verifiable offline."""
     container = visible_container(session, actor, container_id)
     bundle = service.container_bundle(
         session=session,
@@ -74,6 +76,8 @@ def manifest_evidence(
     log_signer: LogSignerDep,
     previous_size: PreviousSize = None,
 ) -> JSONResponse:
+    """A trip's evidence bundle: the manifest and its containers' chains with their transparency log
+    proofs."""
     manifest = visible_manifest(session, actor, manifest_id)
     bundle = service.manifest_bundle(
         session=session,

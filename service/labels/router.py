@@ -24,6 +24,8 @@ class PublicKeys(BaseModel):
 
 @router.get("/keys", response_model=PublicKeys)
 def label_keys(session: SessionDep) -> PublicKeys:
+    """The public keys labels are signed with (Ed25519), current and retired: phones and anyone else
+    verify labels offline with them. No token needed."""
     return PublicKeys(
         keys=[
             PublicKey(key_id=k.key_id, public_key=k.public_key, active=k.active)

@@ -30,6 +30,8 @@ def create_manifest(
     actor: CurrentActor,
     clock: ClockDep,
 ) -> ManifestPublic:
+    """Open a trip's transfer manifest (转移联单) from an origin to a destination through a
+    transporter; the containers picked up onto it join it."""
     manifest = service.create_manifest(session=session, actor=actor, request=body, now=clock())
     note_target(request.scope, manifest.id)
     return manifest_view(session, manifest)
@@ -43,6 +45,8 @@ def list_manifests(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[ManifestSummary]:
+    """The manifests the caller's organization is a party to (a regulator's: its jurisdiction's),
+    newest first, a page at a time."""
     rows = service.list_manifests(
         session=session,
         actor=actor,
@@ -66,6 +70,7 @@ def list_manifests(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def manifest_document(manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> Response:
+    """The manifest as a printable PDF, with its containers, weights and the parties' signatures."""
     manifest = service.visible_manifest(session, actor, manifest_id)
     document = manifest_pdf(manifest_view(session, manifest))
     return Response(
@@ -79,6 +84,7 @@ def manifest_document(manifest_id: uuid.UUID, session: SessionDep, actor: Curren
 def get_manifest(
     manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> ManifestPublic:
+    """One manifest: its parties, state, containers and the discrepancies its receipt found."""
     return manifest_view(session, service.visible_manifest(session, actor, manifest_id))
 
 
@@ -90,6 +96,9 @@ def sign_manifest(
     actor: CurrentActor,
     clock: ClockDep,
 ) -> ManifestPublic:
+    """Sign the manifest as one of its parties. Origin and transporter together dispatch the
+    trip (custody moves to the transporter); the destination's signature receives it (custody
+    moves to the destination; missing containers and weight differences are found and flagged)."""
     manifest = service.sign_manifest(
         session=session,
         actor=actor,
@@ -105,6 +114,8 @@ def sign_manifest(
 def close_manifest(
     manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor, clock: ClockDep
 ) -> ManifestPublic:
+    """Close a received manifest (its destination or an administrator): the trip's record is
+    complete."""
     manifest = service.close_manifest(
         session=session, actor=actor, manifest_id=manifest_id, now=clock()
     )

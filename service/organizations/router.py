@@ -24,6 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["administration"])
 def create_organization(
     body: OrganizationCreate, request: Request, session: SessionDep, _admin: AdminActor
 ) -> Organization:
+    """Register an organization (hospital, transporter, storage or disposal plant, regulator) in a
+    jurisdiction, with its license and the waste categories it may take (administrators)."""
     org = service.create_organization(session=session, request=body, profile_exists=profile_exists)
     note_target(request.scope, org.id)
     return org
@@ -36,6 +38,8 @@ def list_organizations(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[OrganizationPublic]:
+    """The organizations the caller may see: a regulator those of their jurisdiction, anyone
+    else all (every organization is a possible trip partner), a page at a time."""
     after = read_cursor(cursor, id=a_uuid)
     rows = service.visible_organizations(
         session=session, actor=actor, after=after[0] if after else None, limit=limit + 1
@@ -54,6 +58,8 @@ def list_sites(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Page[SitePublic]:
+    """An organization's sites (wards, stores, plants) with their positions and radius, a page at a
+    time."""
     after = read_cursor(cursor, id=a_uuid)
     rows = service.sites_of(
         session=session,
@@ -76,6 +82,8 @@ def add_site(
     session: SessionDep,
     _admin: AdminActor,
 ) -> Site:
+    """Add a site to an organization (administrators): its position and radius are what geofence
+    checks compare scans against."""
     site = service.add_site(session=session, organization_id=organization_id, request=body)
     note_target(request.scope, site.id)
     return site

@@ -39,6 +39,9 @@ def compliance(
     period_to: Annotated[Instant | None, Query(alias="to", description="default: now")] = None,
     format: Literal["json", "csv"] = "json",
 ) -> ComplianceReport | Response:
+    """An organization's compliance figures for a period: containers by state, on-time rates per
+    rule, time spent per stage, weights collected, received and disposed, open anomalies. JSON or
+    CSV."""
     now = clock()
     period_to = period_to or now
     report = compliance_report(

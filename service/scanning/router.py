@@ -36,6 +36,10 @@ def post_scan(
     settings: SettingsDep,
     keys: PublicKeysDep,
 ) -> JSONResponse:
+    """Record one scan of a container's label: verified, checked against the custody state machine
+    and the caller's organization, chained as an event, judged by the anomaly rules. Exactly once
+    per `client_event_id`: a retry answers the first answer (200). A refusal is answered as a
+    problem and kept as evidence."""
     with contextlib.suppress(LabelError):
         # The audit log names the scanned container, even when the scan is refused.
         note_target(request.scope, parse_label(body.qr_payload).container_id)

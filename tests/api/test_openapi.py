@@ -1,0 +1,119 @@
+"""The OpenAPI document says what the server really does: every operation is described, and
+every error it documents is a problem body (application/problem+json), as the server sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from service.errors import PROBLEM_JSON
+from tests.anomalies.helpers import chain
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+def spec(client: TestClient) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m, p, o) for p, item in spec["paths"].items() for m, o in item.items()]
+
+
+def test_every_operation_is_described_and_documents_problems(spec: dict[str, Any]) -> None:
+    operations = _operations(spec)
+    assert len(operations) > 50
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for method, path, op in operations:
+        assert op.get("description", "").strip(), (method, path)
+        responses = op["responses"]
+        errors = {s: r for s, r in responses.items() if s.startswith(("4", "5"))}
+        for status, response in errors.items():
+            assert list(response["content"]) == [PROBLEM_JSON], (method, path, status)
+        if op.get("security"):
+            assert {"401", "403"} <= set(errors), (method, path)
+        if op.get("parameters") or op.get("requestBody"):
+            assert "422" in errors, (method, path)
+        if "{" in path:
+            assert "404" in errors, (method, path)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert problem["examples"][0]["errors"][0]["field"]
+
+
+def _check(spec: dict[str, Any], method: str, path: str, response: Any) -> None:
+    """The answer's status is one the operation documents, and its body fits the schema."""
+    documented = spec["paths"][path][method]["responses"]
+    assert str(response.status_code) in documented, (method, path, response.status_code)
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    # The document's own components as the root, so that its $refs resolve.
+    schema = {"$ref": "#/components/schemas/Problem", "components": spec["components"]}
+    jsonschema.validate(response.json(), schema)
+
+
+def test_the_problems_the_server_sends_are_the_documented_ones(
+    spec: dict[str, Any], client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    staff = ch.headers(ch.staff)
+    _check(spec, "get", "/api/v1/me", client.get("/api/v1/me"))
+    _check(
+        spec,
+        "post",
+        "/api/v1/scans",
+        client.post("/api/v1/scans", json={"action": "collect"}, headers=staff),
+    )
+    _check(
+        spec,
+        "get",
+        "/api/v1/containers/{container_id}",
+        client.get("/api/v1/containers/NOSUCHCONTAINER1", headers=staff),
+    )
+    _check(
+        spec,
+        "post",
+        "/api/v1/organizations",
+        client.post("/api/v1/organizations", json={}, headers=staff),
+    )
+    bag = ch.register()
+    ch.scan(ch.staff, bag, "collect", clock.now, weight_kg=1.0)
+    again = client.post(
+        "/api/v1/scans",
+        json={
+            "qr_payload": bag["qr_payload"],
+            "action": "collect",
+            "weight_kg": 1.0,
+            "scanned_at": clock.now.isoformat(),
+            "client_event_id": "openapi-check-2",
+        },
+        headers=staff,
+    )
+    assert again.status_code == 409
+    _check(spec, "post", "/api/v1/scans", again)
+
+
+def test_every_json_request_body_has_an_example_that_fits_its_schema(
+    spec: dict[str, Any],
+) -> None:
+    checked = 0
+    for method, path, op in _operations(spec):
+        body = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is None:
+            continue
+        name = body["schema"]["$ref"].rsplit("/", 1)[1]
+        schema = spec["components"]["schemas"][name]
+        assert schema.get("examples"), (method, path, name)
+        for example in schema["examples"]:
+            jsonschema.validate(
+                example,
+                {"$ref": f"#/components/schemas/{name}", "components": spec["components"]},
+            )
+        checked += 1
+    assert checked >= 15
