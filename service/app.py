@@ -29,6 +29,7 @@ from service.http.openapi import install_openapi
 from service.http.security_headers import SecurityHeadersMiddleware
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
+from service.leader import Leadership
 from service.manifests.router import router as manifests_router
 from service.organizations.directory import Directory
 from service.organizations.router import router as organizations_router
@@ -58,20 +59,30 @@ def create_app(
         with session_scope(engine, write=True) as session:
             app.state.signer = load_signer(session=session, settings=settings)
             app.state.log_signer = load_log_signer(session=session, settings=settings)
+        # The background jobs run in one process at a time across every server.
+        leadership = Leadership(engine)
+        app.state.leadership = leadership
+        if settings.sweep_interval_seconds > 0 or settings.log_checkpoint_seconds > 0:
+            leadership.start()
         worker = BackgroundWorker(
             engine,
             interval_seconds=settings.sweep_interval_seconds,
             default_profile=settings.default_profile,
             allow_private_addresses=settings.webhook_allow_private_addresses,
+            leading=lambda: leadership.leading,
         )
         log_worker = CheckpointWorker(
-            engine, app.state.log_signer, interval_seconds=settings.log_checkpoint_seconds
+            engine,
+            app.state.log_signer,
+            interval_seconds=settings.log_checkpoint_seconds,
+            leading=lambda: leadership.leading,
         )
         worker.start()
         log_worker.start()
         yield
         worker.stop()
         log_worker.stop()
+        leadership.stop()
 
     app = FastAPI(
         title="Medical waste chain of custody",

@@ -42,6 +42,16 @@ def serve(
 ) -> None:
     """Serve the API (run `medwaste migrate` first)."""
     import uvicorn
+    from sqlalchemy.engine import make_url
+
+    url = get_settings().effective_database_url
+    if workers > 1 and make_url(url).get_backend_name() == "sqlite":
+        typer.echo(
+            "error: --workers above 1 needs PostgreSQL (set DATABASE_URL); an SQLite database"
+            " is served by one process",
+            err=True,
+        )
+        raise typer.Exit(2)
 
     uvicorn.run(
         "service.app:create_app",

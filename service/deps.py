@@ -20,18 +20,22 @@ from service.db import WRITE_METHODS, session_scope
 Clock = Callable[[], datetime]
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The dependencies that only read the application's state are ``async``: FastAPI runs a plain
+# ``def`` dependency in the thread pool, a hop to another thread and back for a dictionary read.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The application's clock (a test or the demo hands in one of its own)."""
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 

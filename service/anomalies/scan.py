@@ -35,13 +35,24 @@ from service.organizations.models import Organization, OrgKind, Site
 
 
 @dataclass(frozen=True)
+class PriorEvent:
+    """What the rules read of a container's previous event: when and where it happened (four
+    columns, not the whole row)."""
+
+    occurred_at: datetime
+    latitude: float | None
+    longitude: float | None
+    site_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
 class AcceptedScan:
     """An accepted scan as the rules read it: the event, the container after it, and the rows
     the scan was checked against (so the rules need not look them up again)."""
 
     event: CustodyEvent
     container: Container
-    previous_event: CustodyEvent | None = None
+    previous_event: PriorEvent | None = None
     # When the stage this scan ends (or continues) had begun, before the scan.
     stage_since_before: datetime | None = None
     site: Site | None = None
@@ -49,7 +60,9 @@ class AcceptedScan:
     clock_ahead: timedelta | None = None
 
 
-def _point(session: Session, event: CustodyEvent, site: Site | None) -> tuple[float, float] | None:
+def _point(
+    session: Session, event: CustodyEvent | PriorEvent, site: Site | None
+) -> tuple[float, float] | None:
     """Where an event happened: its GPS point, else its site's coordinates (``site``, when
     the caller has it already)."""
     if event.latitude is not None and event.longitude is not None:

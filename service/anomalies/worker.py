@@ -3,9 +3,11 @@
 Two daemon threads per process, so neither waits for the other: the sweep wakes every
 ``Settings.sweep_interval_seconds`` (0 disables all background work) and runs in its own write
 transaction; the deliverer looks for due outbox rows every ``DELIVERY_INTERVAL`` and sends them
-outside any transaction (see :mod:`service.anomalies.webhooks`). Concurrent sweeps and
-deliverers in several processes are safe (inserts are ON CONFLICT DO NOTHING; escalation and
-delivery claims lock rows with SKIP LOCKED on PostgreSQL).
+outside any transaction (see :mod:`service.anomalies.webhooks`). A round runs only while
+``leading()`` says this process leads (:mod:`service.leader`: one process at a time across
+all servers). Should two ever overlap (a round under way when its leader lost the lock), that
+is safe: inserts are ON CONFLICT DO NOTHING; escalation and delivery claims lock rows with
+SKIP LOCKED on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ class BackgroundWorker:
         interval_seconds: float,
         default_profile: str,
         allow_private_addresses: bool = False,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self.engine = engine
+        self.leading = leading
         self.allow_private = allow_private_addresses
         self.interval = interval_seconds
         self.default_profile = default_profile
@@ -97,7 +101,8 @@ class BackgroundWorker:
     def _loop(self, work: Callable[[], object], interval: float, failure: str) -> None:
         while not self._stop.is_set():
             try:
-                work()
+                if self.leading():
+                    work()
             except Exception:  # keep the worker alive; the next round retries
                 log.exception(failure)
             self._stop.wait(interval)

@@ -12,14 +12,16 @@ from service.deps import SessionDep
 from service.labels.keys import KeyRing, LabelSigner
 
 
-def get_public_keys(request: Request, session: SessionDep) -> Mapping[str, Ed25519PublicKey]:
-    """Every label-verifying public key, served from the process's key ring."""
+async def get_public_keys(request: Request, session: SessionDep) -> Mapping[str, Ed25519PublicKey]:
+    """Every label-verifying public key, served from the process's key ring (``async``: the
+    view reads the database only when a label is verified, in the route's own thread)."""
     ring: KeyRing = request.app.state.key_ring
     return ring.view(session)
 
 
-def get_signer(request: Request) -> LabelSigner:
-    """The active label-signing key, loaded when the application started."""
+async def get_signer(request: Request) -> LabelSigner:
+    """The active label-signing key, loaded when the application started (``async``: a read
+    of the application's state needs no trip through the thread pool)."""
     signer: LabelSigner = request.app.state.signer
     return signer
 

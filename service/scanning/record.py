@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from schemas.custody import AnomalyBrief, ScanCreate
 from service.anomalies.refusal import RefusedScan
-from service.anomalies.scan import AcceptedScan
+from service.anomalies.scan import AcceptedScan, PriorEvent
 from service.auth.actor import Actor
 from service.custody.containers import apply_event
 from service.custody.corrections import correct
@@ -30,6 +32,16 @@ from service.custody.machine import Action, ScanFacts, TransitionError, next_sta
 from service.custody.models import Container, CustodyEvent, ScanRejection
 from service.labels.signing import LabelError, verify_label
 from service.scanning.checks import check_custody, check_site
+
+# The container's previous event, as the rules read it (PriorEvent's fields, in order).
+_PRIOR = sa_select(
+    col(CustodyEvent.occurred_at),
+    col(CustodyEvent.latitude),
+    col(CustodyEvent.longitude),
+    col(CustodyEvent.site_id),
+).where(
+    col(CustodyEvent.container_id) == bindparam("id"), col(CustodyEvent.seq) == bindparam("seq")
+)
 
 # A phone clock this far ahead of the server is wrong (SPEC §4, clock_skew).
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
@@ -115,11 +127,9 @@ def _apply_scan(
     manifest = check_custody(session, actor, scan, container)
     site = check_site(session, actor, scan)
 
-    previous = session.exec(
-        select(CustodyEvent).where(
-            CustodyEvent.container_id == container.id, CustodyEvent.seq == container.last_seq
-        )
-    ).one()
+    previous = PriorEvent(
+        *session.execute(_PRIOR, {"id": container.id, "seq": container.last_seq}).one()
+    )
 
     custodian_before = container.custodian_organization_id
     custodian_after = custodian_before

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
@@ -23,6 +23,8 @@ from service.auth.actor import Actor
 from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
 from service.custody.models import ScanReceipt
 from service.scanning.record import record_scan
+
+_INSERT_RECEIPT = insert(ScanReceipt.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -79,16 +81,19 @@ def submit_scan(
         anomalies=[AnomalyBrief.model_validate(a) for a in on_scan(session, outcome, now=now)],
     )
     body = result.model_dump(mode="json")
-    session.add(
-        ScanReceipt(
-            client_event_id=scan.client_event_id,
-            user_id=actor.user_id,
-            status_code=201,
-            body=body,
-            created_at=now,
-        )
-    )
     session.flush()
+    # A Core insert: nothing in this transaction needs the receipt as an ORM object (a retry
+    # in the same transaction, a sync batch's repeated item, reads it back with a query).
+    session.connection().execute(
+        _INSERT_RECEIPT,
+        {
+            "client_event_id": scan.client_event_id,
+            "user_id": actor.user_id,
+            "status_code": 201,
+            "body": body,
+            "created_at": now,
+        },
+    )
     return ScanAnswer(status=201, body=body, duplicate=False)
 
 

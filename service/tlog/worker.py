@@ -1,15 +1,18 @@
 """The in-server checkpoint issuer.
 
-One daemon thread per process wakes every ``Settings.log_checkpoint_seconds`` (0 disables it),
+One daemon thread per process wakes every ``Settings.log_checkpoint_seconds`` (0 disables it)
+and, while ``leading()`` says this process runs the background jobs (:mod:`service.leader`),
 integrates what committed into the tiles and signs a checkpoint if the tree grew, in a write
-transaction of its own. Several processes take turns on the ``log_tree`` row lock; the second
-finds nothing new. On shutdown it runs once more, so the last events are covered.
+transaction of its own. Should two processes ever overlap, they take turns on the ``log_tree``
+row lock and the second finds nothing new. On shutdown it runs once more, leading or not, so
+the last events are covered.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -21,8 +24,16 @@ log = logging.getLogger(__name__)
 
 
 class CheckpointWorker:
-    def __init__(self, engine: Engine, signer: LogSigner, *, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        signer: LogSigner,
+        *,
+        interval_seconds: float,
+        leading: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.engine = engine
+        self.leading = leading
         self.signer = signer
         self.interval = interval_seconds
         self._stop = threading.Event()
@@ -55,5 +66,6 @@ class CheckpointWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._round()
+            if self.leading():
+                self._round()
             self._stop.wait(self.interval)

@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.printing",
         "service.audit_context",
         "service.migrate",
+        # Which process runs the background jobs (a PostgreSQL advisory lock).
+        "service.leader",
     ),
     ("service.organizations",),
     ("service.auth",),

@@ -213,3 +213,19 @@ def test_serve_answers_health_and_stops_on_sigterm(cli: Cli) -> None:
     # A clean shutdown (uvicorn exits by the signal it was stopped with, after shutting down).
     assert server.returncode in (0, -15), output
     assert "Application shutdown complete" in output
+
+
+def test_serve_refuses_several_workers_on_sqlite(cli: Cli, database: Database) -> None:
+    """SQLite is served by one process: asking for more is refused before anything starts,
+    with a message that says what to do."""
+    if database.backend != "sqlite":
+        pytest.skip("on PostgreSQL several workers are allowed")
+    cli.run("migrate")
+    port = _free_port()
+    for workers in ("2", "4"):
+        done = cli.run("serve", "--port", str(port), "--workers", workers, ok=False)
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert "--workers above 1 needs PostgreSQL" in done.stderr
+        assert "DATABASE_URL" in done.stderr
+    with pytest.raises(httpx.TransportError):  # nothing was started on the port
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
