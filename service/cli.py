@@ -49,7 +49,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app itself, from MEDWASTE_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 
