@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.printing",
         "service.audit_context",
         "service.migrate",
+        # Backups copy the database and the data directory's files, knowing no domain.
+        "service.backup",
     ),
     ("service.organizations",),
     ("service.auth",),
