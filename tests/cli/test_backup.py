@@ -26,7 +26,8 @@ from service.backup import take_backup
 from service.config import Settings
 from service.db import make_engine
 from service.organizations.models import OrgKind
-from tests.cli.test_commands import MEDWASTE, Cli, _free_port, cli  # noqa: F401
+from tests.cli.serving import serving
+from tests.cli.test_commands import Cli, cli  # noqa: F401
 from tests.conftest import PG_URL, Database
 from tests.factories import PASSWORD, make_org, make_site, make_user
 
@@ -49,34 +50,10 @@ def _seed(url: str) -> tuple[str, str]:
 
 @pytest.fixture
 def server(cli: Cli) -> Iterator[str]:  # noqa: F811
-    """``medwaste serve`` on the test's database; its base URL."""
+    """``medwaste serve`` on the test's database, signing checkpoints every second."""
     cli.run("migrate")
-    port = _free_port()
-    process = subprocess.Popen(
-        [MEDWASTE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={
-            **cli.env,
-            "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
-            "MEDWASTE_LOG_CHECKPOINT_SECONDS": "1",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "the server stopped"
-                assert time.monotonic() < deadline, "the server did not come up in 90 s"
-                time.sleep(0.3)
+    with serving({**cli.env, "MEDWASTE_LOG_CHECKPOINT_SECONDS": "1"}) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 class Scanner:
