@@ -294,15 +294,11 @@ def backup(
 ) -> None:
     """Back up the database (consistent while the service runs) and the data directory's
     secrets and keys, with a manifest of checksums. Keep the result offline: it holds keys."""
-    from service.backup import BackupRefused, take_backup
+    from service.backup import take_backup
 
     settings = get_settings()
-    try:
-        with _progress("backing up") as progress:
-            summary = take_backup(settings=settings, target=directory, progress=progress)
-    except BackupRefused as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with _backup_work("backing up") as progress:
+        summary = take_backup(settings=settings, target=directory, progress=progress)
     typer.echo(
         f"backed up the {summary.backend} database and {len(summary.files) - 1} files of "
         f"{settings.data_dir} into {directory} at {summary.created_at}"
@@ -320,17 +316,13 @@ def restore(
 ) -> None:
     """Restore a backup into the configured database and data directory, after checking
     every file's checksum. Stop the service first; run `medwaste migrate` afterwards."""
-    from service.backup import BackupRefused, restore_backup
+    from service.backup import restore_backup
 
     settings = get_settings()
-    try:
-        with _progress("restoring") as progress:
-            summary = restore_backup(
-                settings=settings, source=directory, force=force, progress=progress
-            )
-    except BackupRefused as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with _backup_work("restoring") as progress:
+        summary = restore_backup(
+            settings=settings, source=directory, force=force, progress=progress
+        )
     typer.echo(
         f"restored the backup of {summary.created_at} ({summary.backend}, "
         f"{len(summary.files)} files, checksums verified) into "
@@ -342,10 +334,13 @@ def restore(
 
 
 @contextmanager
-def _progress(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
-    """A progress bar on the terminal (stderr) for each stage of long work."""
+def _backup_work(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar on the terminal (stderr) for each stage of a backup or restore; a
+    refusal is printed and ends the command with status 1."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from service.backup import BackupRefused
 
     with Progress(
         TextColumn("{task.description}"),
@@ -359,7 +354,12 @@ def _progress(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
         def progress(label: str, done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total, description=f"{title}: {label}")
 
-        yield progress
+        try:
+            yield progress
+        except BackupRefused as exc:
+            bar.stop()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
 
 
 def _redacted(url: str) -> str:

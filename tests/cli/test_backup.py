@@ -28,7 +28,7 @@ from service.db import make_engine
 from service.organizations.models import OrgKind
 from tests.cli.serving import serving
 from tests.cli.test_commands import Cli, cli  # noqa: F401
-from tests.conftest import PG_URL, Database
+from tests.conftest import PG_URL, Database, _postgres_schema_url
 from tests.factories import PASSWORD, make_org, make_site, make_user
 
 SECRETS = ("jwt_secret", "label_keys/active.pem", "log_keys/active.pem")
@@ -132,8 +132,8 @@ def _fresh_target(
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    base = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    env["DATABASE_URL"] = f"{base}?options=-csearch_path%3D{schema}"
+    database_url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    env["DATABASE_URL"] = _postgres_schema_url(database_url, schema)
     try:
         yield Cli(env, env["DATABASE_URL"])
     finally:
