@@ -10,6 +10,9 @@
 #       medwaste
 #
 # Configured by environment only: MEDWASTE_* settings (service/config.py) and DATABASE_URL.
+# Behind a reverse proxy, set MEDWASTE_TRUSTED_PROXIES to its address or network (e.g.
+# 172.18.0.0/16): the app reads X-Forwarded-For from those peers only (uvicorn's own proxy
+# parsing is off, FORWARDED_ALLOW_IPS is not used), for login throttling and the audit log.
 # On start it runs `medwaste migrate`, then `medwaste serve` on 0.0.0.0:$PORT (default 8000).
 # In development mode (the default) the JWT secret and label-signing key are generated into
 # /data on first start: keep /data on a volume or every restart invalidates tokens and labels.

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mobile_api.router import router as mobile_router
 from service.anomalies.router import router as anomalies_router
@@ -113,6 +114,10 @@ def create_app(
     )
     # Outermost, so that every answer carries them (413s included).
     app.add_middleware(SecurityHeadersMiddleware)
+    # The one place the client's address is decided (login throttling, the audit log): the
+    # direct peer, or what X-Forwarded-For says when that peer is a trusted proxy (the rightmost
+    # address no trusted proxy holds). `medwaste serve` runs uvicorn without its own parsing.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -59,7 +61,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app itself, from MEDWASTE_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 
@@ -293,6 +296,80 @@ def sweep(
     for kind, count in report.by_kind.items():
         typer.echo(f"    {kind}: {count}")
     typer.echo(f"  escalated: {len(report.escalated)}")
+
+
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="A new or empty directory.")],
+) -> None:
+    """Back up the database (consistent while the service runs) and the data directory's
+    secrets and keys, with a manifest of checksums. Keep the result offline: it holds keys."""
+    from service.backup import take_backup
+
+    settings = get_settings()
+    with _backup_work("backing up") as progress:
+        summary = take_backup(settings=settings, target=directory, progress=progress)
+    typer.echo(
+        f"backed up the {summary.backend} database and {len(summary.files) - 1} files of "
+        f"{settings.data_dir} into {directory} at {summary.created_at}"
+    )
+    for name in summary.left_out:
+        typer.echo(f"  not in the backup (given in the environment): {name}; keep it offline too")
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(help="A directory made by `medwaste backup`.")],
+    force: Annotated[
+        bool, typer.Option(help="Replace a database and data directory that are not empty.")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured database and data directory, after checking
+    every file's checksum. Stop the service first; run `medwaste migrate` afterwards."""
+    from service.backup import restore_backup
+
+    settings = get_settings()
+    with _backup_work("restoring") as progress:
+        summary = restore_backup(
+            settings=settings, source=directory, force=force, progress=progress
+        )
+    typer.echo(
+        f"restored the backup of {summary.created_at} ({summary.backend}, "
+        f"{len(summary.files)} files, checksums verified) into "
+        f"{_redacted(settings.effective_database_url)} and {settings.data_dir}"
+    )
+    for name in summary.left_out:
+        typer.echo(f"  set {name} as before: it was given in the environment, not backed up")
+    typer.echo("next: `medwaste migrate`, then `medwaste verify --all`")
+
+
+@contextmanager
+def _backup_work(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar on the terminal (stderr) for each stage of a backup or restore; a
+    refusal is printed and ends the command with status 1."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from service.backup import BackupRefused
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(title, total=None)
+
+        def progress(label: str, done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total, description=f"{title}: {label}")
+
+        try:
+            yield progress
+        except BackupRefused as exc:
+            bar.stop()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
 
 
 def _redacted(url: str) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -56,8 +58,18 @@ class Settings(BaseSettings):
     # Custody moves to the destination at the receipt scan rather than at its signature.
     custody_on_receipt_scan: bool = False
     sweep_interval_seconds: int = Field(default=60, ge=0)
+    # Logins are slowed, not locked: one (username, client address) pair may fail
+    # login_max_failures times, then waits login_backoff_seconds after each failure, doubling
+    # up to login_backoff_max_seconds. One address across usernames gets a looser budget.
+    # A failure counts for login_window_seconds.
     login_max_failures: int = Field(default=5, ge=1)
-    login_window_seconds: int = Field(default=300, ge=1)
+    login_max_failures_per_address: int = Field(default=100, ge=1)
+    login_backoff_seconds: int = Field(default=2, ge=1)
+    login_backoff_max_seconds: int = Field(default=600, ge=1)
+    login_window_seconds: int = Field(default=3600, ge=1)
+    # The reverse proxies whose X-Forwarded-For names the real client (addresses or CIDRs,
+    # comma-separated). Default: none, and the header is ignored.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     db_pool_size: int = Field(default=10, ge=1)
     # Webhook URLs may name loopback, private and link-local addresses (an inside receiver).
     webhook_allow_private_addresses: bool = False
@@ -69,6 +81,28 @@ class Settings(BaseSettings):
     # The address this deployment is reached at. It names, in EPCIS, what has no GS1 key
     # (containers, sites, organizations, manifests): set it before exporting events.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+$")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A typo must stop the start, not silently trust nobody (or the wrong host).
+        return tuple(str(ipaddress.ip_network(part, strict=False)) for part in value)
+
+    @model_validator(mode="after")
+    def _backoff_fits_the_window(self) -> Settings:
+        if self.login_backoff_max_seconds > self.login_window_seconds:
+            raise ValueError(
+                "MEDWASTE_LOGIN_BACKOFF_MAX_SECONDS must not exceed MEDWASTE_LOGIN_WINDOW_SECONDS"
+                " (the failures that set a wait would be forgotten before it ends)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:

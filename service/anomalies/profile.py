@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from service.anomalies.models import Severity
+from service.anomalies.working_days import Calendar
 
 PROFILE_PACKAGE = "service.anomalies.profiles"
 PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,40}")
@@ -111,6 +112,9 @@ def load_profile(name: str) -> Profile:
         )
         for kind, values in data.get("rules", {}).items()
     }
+    for rule in rules.values():
+        # A calendar nobody knows stops the profile's loading, not a sweep later.
+        Calendar(rule.values.get("working_days_calendar", Calendar.weekdays))
     return Profile(
         name=str(data.get("name", name)),
         title=str(data.get("title", name)),

@@ -16,6 +16,7 @@ from typing import Any
 
 from service.anomalies.models import Severity
 from service.anomalies.profile import RuleSetting
+from service.anomalies.working_days import Calendar, add_working_days
 
 
 class Kind(StrEnum):
@@ -105,26 +106,20 @@ def overdue(
     )
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """``start`` plus ``days`` working days (Monday to Friday; public holidays not modelled)."""
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
-
-
 def manifest_hard_limit(
     *, dispatched_at: datetime, now: datetime, setting: RuleSetting
 ) -> Finding | None:
-    """The regulators' hard limit on an unsigned manifest: working days (China, Art. 18) or
-    hours (US, 45-day exception report). Critical."""
+    """The regulators' hard limit on an unsigned manifest: working days (China, Art. 18, on
+    the profile's ``working_days_calendar``) or hours (US, 45-day exception report). Critical.
+    A limit in working days says in its facts which days it counted and on which calendar."""
     days = setting.number("hard_limit_working_days")
     hours = setting.number("hard_limit_hours")
+    calendar_facts: dict[str, Any] = {}
     if days:
-        deadline = add_working_days(dispatched_at, int(days))
+        calendar = Calendar(setting.values.get("working_days_calendar", Calendar.weekdays))
+        counted = add_working_days(dispatched_at, int(days), calendar)
+        deadline = counted.at
+        calendar_facts = counted.facts()
         threshold = f"> {int(days)} working days"
     elif hours:
         deadline = dispatched_at + timedelta(hours=hours)
@@ -143,6 +138,7 @@ def manifest_hard_limit(
             "dispatched_at": dispatched_at.isoformat(),
             "deadline": deadline.isoformat(),
             "elapsed_hours": _hours(now - dispatched_at),
+            **calendar_facts,
         },
     )
 

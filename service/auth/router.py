@@ -40,9 +40,14 @@ as the `dev` claim, and recorded with every scan. An administrator can revoke a 
 The access token lives at most 15 minutes (`expires_in` seconds); the refresh token is opaque,
 single-use (see `/api/v1/auth/refresh`).
 
-Failures answer 401 without saying whether the user exists. After
-`MEDWASTE_LOGIN_MAX_FAILURES` failures (default 5) for one username or one client address
-within `MEDWASTE_LOGIN_WINDOW_SECONDS` (default 300) the answer is 429 with `Retry-After`.
+Failures answer 401 without saying whether the user exists. Failures slow down further
+attempts rather than lock the account: after `MEDWASTE_LOGIN_MAX_FAILURES` failures (default 5)
+of one username from one client address, that pair must wait `MEDWASTE_LOGIN_BACKOFF_SECONDS`
+(default 2) after each failure, doubling up to `MEDWASTE_LOGIN_BACKOFF_MAX_SECONDS` (600);
+until then the answer is 429 with `Retry-After`. The same user logging in from another address
+is not held back; a success forgets its pair's failures. One address failing for many usernames
+is slowed after `MEDWASTE_LOGIN_MAX_FAILURES_PER_ADDRESS` (100) failures. A failure counts for
+`MEDWASTE_LOGIN_WINDOW_SECONDS` (3600).
 """
 
 

@@ -81,6 +81,16 @@ class PasswordCheck:
     user_id: uuid.UUID | None  # None: wrong username or password
 
 
+def login_backoff(settings: Settings) -> throttle.Backoff:
+    return throttle.Backoff(
+        free_failures=settings.login_max_failures,
+        free_failures_per_address=settings.login_max_failures_per_address,
+        base=timedelta(seconds=settings.login_backoff_seconds),
+        longest=timedelta(seconds=settings.login_backoff_max_seconds),
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+
+
 def check_password(
     *,
     session: Session,
@@ -97,8 +107,7 @@ def check_password(
         username=username,
         client_address=client_address,
         now=now,
-        max_failures=settings.login_max_failures,
-        window=timedelta(seconds=settings.login_window_seconds),
+        backoff=login_backoff(settings),
     )
     user = authenticate(session=session, username=username, password=password)
     return PasswordCheck(username, client_address, user.id if user else None)
@@ -123,7 +132,9 @@ def login(
             window=timedelta(seconds=settings.login_window_seconds),
         )
         raise LoginRefused("wrong username or password")
-    throttle.clear_username(session=session, username=checked.username)
+    throttle.clear_pair(
+        session=session, username=checked.username, client_address=checked.client_address
+    )
     if device_id is not None and is_device_revoked(session, device_id):
         raise DeviceRevoked(f"device {device_id!r} has been revoked; ask an administrator")
     return _issue(

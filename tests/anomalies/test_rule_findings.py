@@ -114,6 +114,17 @@ def test_hard_limit_in_working_days_in_full() -> None:
             "dispatched_at": "2026-11-06T08:00:00+00:00",
             "deadline": "2026-11-13T08:00:00+00:00",
             "elapsed_hours": 169.0,
+            "calendar": "chinesecalendar 1.11.0",
+            "working_days_counted": 5,
+            "days_counted": [
+                "2026-11-09",
+                "2026-11-10",
+                "2026-11-11",
+                "2026-11-12",
+                "2026-11-13",
+            ],
+            "make_up_days_counted": [],
+            "days_skipped": {"2026-11-07": "weekend", "2026-11-08": "weekend"},
         },
     )
 

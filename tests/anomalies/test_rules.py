@@ -10,7 +10,6 @@ from service.anomalies.profile import load_profile, profile_for, profile_name_fo
 from service.anomalies.rules import (
     Kind,
     SitePoint,
-    add_working_days,
     clock_skew,
     count_discrepancy,
     geofence_violation,
@@ -20,6 +19,7 @@ from service.anomalies.rules import (
     unlicensed_receiver,
     weight_discrepancy,
 )
+from service.anomalies.working_days import Calendar, add_working_days
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday
 CN = load_profile("cn-national")
@@ -56,7 +56,7 @@ def test_profiles_by_jurisdiction_and_epidemic() -> None:
 
 
 def test_manifest_hard_limits_working_days_and_us_45_days() -> None:
-    assert add_working_days(T0, 5) == T0 + timedelta(days=7)
+    assert add_working_days(T0, 5, Calendar.weekdays).at == T0 + timedelta(days=7)
     cn = CN.rule(Kind.manifest_unconfirmed)
     assert manifest_hard_limit(dispatched_at=T0, now=T0 + timedelta(days=7), setting=cn) is None
     hit = manifest_hard_limit(dispatched_at=T0, now=T0 + timedelta(days=7, minutes=1), setting=cn)

@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.migrate",
         # Which process runs the background jobs (a PostgreSQL advisory lock).
         "service.leader",
+        # Backups copy the database and the data directory's files, knowing no domain.
+        "service.backup",
     ),
     ("service.organizations",),
     ("service.auth",),
