@@ -17,9 +17,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,16 +28,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 # Run as a script (python bench/ingest.py): make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bench.app import create_bench_table
+from bench.common import free_port, fresh_database, running
 from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from service.auth.models import User
@@ -219,37 +215,6 @@ def run(
 # Database and server
 
 
-def _postgres_schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
-@contextlib.contextmanager
-def fresh_database(pg_url: str | None, workdir: Path) -> Iterator[str]:
-    """A new, empty database: a SQLite file in ``workdir``, or a new PostgreSQL schema that
-    is dropped at the end."""
-    if pg_url is None:
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    schema = f"medwaste_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _postgres_schema_url(pg_url, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def server(url: str, data_dir: Path, log: Path, profile: Path | None) -> Iterator[str]:
     """The real app (plus the bench routes) under uvicorn, one worker, on loopback."""
@@ -278,34 +243,8 @@ def server(url: str, data_dir: Path, log: Path, profile: Path | None) -> Iterato
         "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
     }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited ({process.returncode}); see {log}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not come up in 60 s; see {log}")
-            time.sleep(0.2)
+    with running(command, port=port, cwd=ROOT, env=env, log=log, wait_seconds=60) as base:
         yield base
-    finally:
-        # SIGINT to the process group we started: uvicorn shuts down, py-spy writes its file.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -595,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"medwaste ingest benchmark: {backend}, {args.clients} clients, work dir {workdir}")
     results: dict[str, Any] = {"backend": backend, "args": vars(args)}
     try:
-        with fresh_database(args.pg, workdir) as url:
+        with fresh_database(args.pg, workdir, "bench") as url:
             results.update(run_levels(url, workdir, args))
     finally:
         if not args.keep:

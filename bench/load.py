@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -43,10 +42,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from bench.app import create_bench_table
+from bench.common import free_port, fresh_database, running
 from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
@@ -183,40 +183,6 @@ def write_data(path: Path, data: dict[str, Any]) -> Path:
 # Databases and servers
 
 
-def _postgres_schema_url(base: str, schema: str) -> str:
-    from urllib.parse import quote
-
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
-@contextlib.contextmanager
-def fresh_database(pg_url: str | None, workdir: Path, name: str) -> Iterator[str]:
-    """A new, empty database: a SQLite file, or a PostgreSQL schema dropped at the end."""
-    if pg_url is None:
-        yield f"sqlite:///{workdir / f'{name}.db'}"
-        return
-    schema = f"medwaste_load_{os.getpid()}_{name}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _postgres_schema_url(pg_url, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def server(
     url: str, data_dir: Path, log: Path, *, workers: int = 1, profile: Path | None = None
@@ -247,31 +213,8 @@ def server(
         "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
     }
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited ({process.returncode}); see {log}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not come up in 90 s; see {log}")
-            time.sleep(0.2)
+    with running(command, port=port, cwd=ROOT, env=env, log=log) as base:
         yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def statements(base: str) -> int:

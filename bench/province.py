@@ -20,7 +20,6 @@ and for a month, best of three, and prints them with the targets (< 1 s each).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import random
@@ -28,7 +27,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +38,7 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_database
 from bench.history import _adapted, _analyze
 from schemas.organizations import OrganizationCreate, SiteCreate
 from service.anomalies.models import Anomaly
@@ -96,26 +95,6 @@ class Province:
     cities: list[City]
     regulator: Actor
     organizations: int
-
-
-@contextlib.contextmanager
-def fresh_database(pg_url: str | None, workdir: Path) -> Iterator[str]:
-    if pg_url is None:
-        yield f"sqlite:///{workdir / 'province.db'}"
-        return
-    from urllib.parse import quote
-
-    schema = f"medwaste_province_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    try:
-        yield f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def build_organizations(session: Session) -> Province:
@@ -358,7 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.pg, Path(tmp)) as url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(args.pg, Path(tmp), "province") as url,
+    ):
         os.environ.setdefault("MEDWASTE_DATA_DIR", tmp)
         engine = create_engine(url)
         upgrade(url)

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.ingest import free_port, fresh_database, percentile
+from bench.common import free_port, fresh_database, running
+from bench.ingest import percentile
 from bench.region import Region, build_region
 from service.db import make_engine, session_scope
 from service.migrate import upgrade
@@ -101,36 +100,8 @@ def serve(url: str, data_dir: Path, code_root: Path, log: Path) -> Iterator[str]
         "--log-level=warning",
         "--no-access-log",
     ]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=code_root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited ({process.returncode}); see {log}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not come up in 90 s; see {log}")
-            time.sleep(0.3)
+    with running(command, port=port, cwd=code_root, env=env, log=log) as base:
         yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @dataclass
@@ -294,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="medwaste-webhook-bench-") as tmp:
         workdir = Path(tmp)
-        with fresh_database(args.pg, workdir) as url:
+        with fresh_database(args.pg, workdir, "webhook_stall") as url:
             upgrade(url)
             engine = make_engine(url)
             with session_scope(engine, write=True) as session:
