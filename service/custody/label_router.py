@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -14,7 +14,7 @@ from service.custody.scope import visible_container
 from service.deps import SessionDep
 from service.jurisdictions import local_time
 from service.labels.dependencies import SignerDep
-from service.labels.render import label_png, label_sheet_pdf, label_svg
+from service.labels.render import label_png, label_sheet_pdf, label_svg, label_thermal_pdf
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 
@@ -54,8 +54,14 @@ def label_sheet(
     actor: CurrentActor,
     ids: Annotated[str | None, Query(description="comma-separated container ids")] = None,
     batch_id: uuid.UUID | None = None,
+    stock: Annotated[
+        Literal["a4", "100x70", "60x40"],
+        Query(description="A4 sheets of 8, or one label per page on thermal roll stock (mm)"),
+    ] = "a4",
 ) -> Response:
-    """A printable A4 PDF sheet of a batch's labels."""
+    """The labels of a batch (or of the containers named) as a PDF to print: A4 sheets of 8
+    labels, or one label per page for the thermal roll printers of 100 x 70 or 60 x 40 mm
+    stock, so that one label comes out per bag."""
     containers = printable_containers(
         session=session,
         actor=actor,
@@ -64,8 +70,13 @@ def label_sheet(
     )
     labels = label_infos(session=session, containers=containers, signer=signer)
     tz = local_time(actor.jurisdiction)
+    document = (
+        label_sheet_pdf(labels, tz=tz)
+        if stock == "a4"
+        else label_thermal_pdf(labels, stock=stock, tz=tz)
+    )
     return Response(
-        label_sheet_pdf(labels, tz=tz),
+        document,
         media_type="application/pdf",
-        headers={"Content-Disposition": 'inline; filename="labels.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="labels-{stock}.pdf"'},
     )

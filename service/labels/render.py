@@ -329,21 +329,28 @@ def _cell(pdf: FPDF, label: LabelInfo, x: float, y: float, tz: tzinfo | None) ->
     pdf.rect(x, y, inner_w, _CELL_H, style="D", round_corners=True, corner_radius=_CORNER)
 
 
-def label_sheet_pdf(labels: Sequence[LabelInfo], *, tz: tzinfo | None = None) -> bytes:
-    """A printable A4 PDF of label cells, 8 per page. ``tz``: show dates in this zone."""
+def _document(title: str, page: str | tuple[float, float]) -> FPDF:
+    pdf = FPDF(orientation="P" if page == "A4" else "L", unit="mm", format=page)
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_margins(0, 0, 0)
+    pdf.set_creator("medwaste")
+    pdf.set_title(title)
+    pdf.set_lang("zh-CN")
+    pdf.add_font(FONT, fname=font_path())
+    return pdf
+
+
+def _check_count(labels: Sequence[LabelInfo]) -> None:
     if not labels:
         raise ValueError("no labels to print")
     if len(labels) > MAX_LABELS_PER_SHEET:
         raise ValueError(f"at most {MAX_LABELS_PER_SHEET} labels per sheet, got {len(labels)}")
 
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=False)
-    pdf.set_margins(0, 0, 0)
-    pdf.set_creator("medwaste")
-    pdf.set_title("医疗废物标签 Medical waste labels")
-    pdf.set_lang("zh-CN")
-    pdf.add_font(FONT, fname=font_path())
 
+def label_sheet_pdf(labels: Sequence[LabelInfo], *, tz: tzinfo | None = None) -> bytes:
+    """A printable A4 PDF of label cells, 8 per page. ``tz``: show dates in this zone."""
+    _check_count(labels)
+    pdf = _document("医疗废物标签 Medical waste labels", "A4")
     per_page = _COLS * _ROWS
     pages = (len(labels) + per_page - 1) // per_page
     for index, label in enumerate(labels):
@@ -363,4 +370,69 @@ def label_sheet_pdf(labels: Sequence[LabelInfo], *, tz: tzinfo | None = None) ->
         x = _MARGIN_X + col * (_CELL_W + _GUTTER_X)
         y = _MARGIN_Y + row * (_CELL_H + _GUTTER_Y)
         _cell(pdf, label, x, y, tz)
+    return bytes(pdf.output())
+
+
+# Thermal label stock: one label per page, as the roll printers hospitals use print them.
+# 100 x 70 mm takes the sheet's cell whole; 60 x 40 mm the QR code, category, code and sign.
+THERMAL_STOCKS = {"100x70": (100.0, 70.0), "60x40": (60.0, 40.0)}
+
+
+def _small_cell(pdf: FPDF, label: LabelInfo, tz: tzinfo | None) -> None:
+    width, height = THERMAL_STOCKS["60x40"]
+    style = CATEGORY_STYLES[label.category]
+    band = 7.5
+    pdf.set_fill_color(*style.colour)
+    pdf.rect(0, 0, width, band, style="F")
+    _text(pdf, 2, 1.2, style.name_zh, size=12, colour=style.text_colour)
+    zh_w = pdf.get_string_width(style.name_zh)
+    pdf.set_font(FONT, size=7)
+    mark_w = pdf.get_string_width(EPIDEMIC_MARK) + 2
+    pdf.set_font(FONT, size=8)
+    room = width - 2 - (mark_w + 2.5 if label.epidemic else 0)
+    if 2 + zh_w + 1.5 + pdf.get_string_width(style.name_en) <= room:  # else Chinese alone
+        _text(pdf, 2 + zh_w + 1.5, 2.0, style.name_en, size=8, colour=style.text_colour)
+    if label.epidemic:
+        pdf.set_fill_color(*WHITE)
+        pdf.rect(width - mark_w - 1.2, 1.5, mark_w, band - 3, style="F")
+        _text(
+            pdf,
+            width - mark_w - 1.2,
+            2.0,
+            EPIDEMIC_MARK,
+            size=7,
+            colour=_EPIDEMIC_RED,
+            width=mark_w,
+            align="C",
+        )
+    qr_size = height - band - 0.6
+    _qr_vector(pdf, label.payload, 0.3, band + 0.3, qr_size)
+    col_x = qr_size + 1.2
+    sign_side = 8.0
+    _hazard_sign(pdf, col_x, band + 1.2, sign_side)
+    _text(pdf, col_x + sign_side + 1, band + 1.4, "医疗废物", size=7)
+    _text(pdf, col_x, band + 9.5, "编码 Code", size=5, colour=_GREY)
+    _text(pdf, col_x, band + 11.5, short_code(label.container_id), size=10.5)
+    _text(pdf, col_x, band + 17.5, _format_date(label.created_at, tz), size=6)
+    size, lines = _fit_lines(pdf, label.origin_name or "—", width - col_x - 1, (6, 5.5, 5), 2)
+    for i, line in enumerate(lines):
+        _text(pdf, col_x, band + 21 + i * size * 0.3528 * 1.25, line, size=size)
+    pdf.set_draw_color(*(_EPIDEMIC_RED if label.epidemic else DARK))
+    pdf.set_line_width(0.6 if label.epidemic else 0.3)
+    pdf.rect(0.15, 0.15, width - 0.3, height - 0.3, style="D")
+
+
+def label_thermal_pdf(
+    labels: Sequence[LabelInfo], *, stock: str, tz: tzinfo | None = None
+) -> bytes:
+    """One label per page on thermal roll stock (``100x70`` or ``60x40`` millimetres)."""
+    _check_count(labels)
+    width, height = THERMAL_STOCKS[stock]
+    pdf = _document(f"医疗废物标签 Medical waste labels {stock} mm", (height, width))
+    for label in labels:
+        pdf.add_page()
+        if stock == "60x40":
+            _small_cell(pdf, label, tz)
+        else:
+            _cell(pdf, label, (width - _CELL_W) / 2, (height - _CELL_H) / 2, tz)
     return bytes(pdf.output())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pypdfium2 as pdfium
+import pytest
 import resvg_py
 import zxingcpp
 from fastapi.testclient import TestClient
@@ -117,3 +118,58 @@ def test_a_regulator_prints_labels_in_the_jurisdiction(
         f"/api/v1/containers/{c['id']}/label.png", headers=login(client, regulator)
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("stock", "size_mm"), [("100x70", (100, 70)), ("60x40", (60, 40))])
+def test_thermal_stock_prints_one_label_per_page_that_decodes(
+    client: TestClient, session: Session, clock: FakeClock, stock: str, size_mm: tuple[int, int]
+) -> None:
+    h = hospital(session, client)
+    made = client.post(
+        "/api/v1/containers",
+        json={
+            "count": 3,
+            "category": "pharmaceutical",
+            "site_id": str(h.site.id),
+            "epidemic": True,
+        },
+        headers=h.staff,
+    ).json()
+    printed = client.get(
+        "/api/v1/labels/sheet.pdf",
+        params={"batch_id": made["batch_id"], "stock": stock},
+        headers=h.staff,
+    )
+    assert printed.status_code == 200, printed.text
+    assert stock in printed.headers["content-disposition"]
+    document = pdfium.PdfDocument(printed.content)
+    assert len(document) == 3  # one label per page
+    by_payload = {c["qr_payload"]: c for c in made["containers"]}
+    printed_payloads = []
+    for page in document:
+        width, height = (round(v / 72 * 25.4) for v in page.get_size())
+        assert (width, height) == size_mm
+        [payload] = _decode(page.render(scale=300 / 72).to_pil())
+        printed_payloads.append(payload)
+        container = by_payload[payload]
+        text = page.get_textpage().get_text_range()
+        assert container["short_code"] in text
+        assert "药物性" in text and "涉疫" in text
+    assert sorted(printed_payloads) == sorted(by_payload)  # each bag once
+
+
+def test_an_unknown_stock_is_a_problem(client: TestClient, session: Session) -> None:
+    h = hospital(session, client)
+    made = client.post(
+        "/api/v1/containers",
+        json={"count": 1, "category": "sharps", "site_id": str(h.site.id)},
+        headers=h.staff,
+    ).json()
+    for stock in ("a5", "", "100X70"):
+        r = client.get(
+            "/api/v1/labels/sheet.pdf",
+            params={"batch_id": made["batch_id"], "stock": stock},
+            headers=h.staff,
+        )
+        assert r.status_code == 422, stock
+        assert r.json()["errors"][0]["field"] == "query.stock"

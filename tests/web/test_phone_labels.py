@@ -53,11 +53,20 @@ def test_register_opens_the_sheet_once_and_unused_batches_can_be_printed_again(
         row.wait_for()
         assert row.inner_text().startswith("3 Infectious ICU")
         assert "printed on this phone" in row.inner_text()
+        # The printer here takes a thermal roll: one 60 x 40 mm label per page.
+        sheets: list[str] = []
+        page.on("request", lambda r: sheets.append(r.url) if "sheet.pdf" in r.url else None)
+        page.select_option("#batch-form select[name=stock]", "60x40")
         with context.expect_page() as again:
             row.locator("button.print").click()
         assert _is_pdf(again.value)
+        assert sheets and sheets[-1].endswith(f"batch_id={batch}&stock=60x40"), sheets
 
         page.click("#batch-another")
         assert page.locator("#batch-form button[type=submit]").is_enabled()
+        # The phone keeps its printer's stock.
+        page.reload()
+        page.wait_for_selector("#batch-form select[name=site_id] option", state="attached")
+        assert page.locator("#batch-form select[name=stock]").input_value() == "60x40"
     finally:
         context.close()

@@ -10,6 +10,8 @@ import { rememberLabel } from "../labels.js";
 import { vocabulary, vocabularyReady } from "../vocabulary.js";
 
 const PRINTED_KEY = "medwaste.printedBatches";
+// The label stock this phone's printer takes: A4 sheets or a thermal roll (kept per phone).
+const STOCK_KEY = "medwaste.labelStock";
 
 let shell;
 let busy = false;
@@ -20,11 +22,14 @@ function print(batchId, target) {
   const done = printed();
   done.add(batchId);
   localStorage.setItem(PRINTED_KEY, JSON.stringify([...done].slice(-200)));
-  return openDocument(`/api/v1/labels/sheet.pdf?batch_id=${batchId}`, `labels-${batchId}.pdf`, target);
+  const stock = $("#batch-form").stock.value || "a4";
+  localStorage.setItem(STOCK_KEY, stock);
+  return openDocument(`/api/v1/labels/sheet.pdf?batch_id=${batchId}&stock=${stock}`, `labels-${batchId}-${stock}.pdf`, target);
 }
 
 async function prepare() {
   const form = $("#batch-form");
+  form.stock.value = localStorage.getItem(STOCK_KEY) || "a4";
   if (!form.category.options.length) {
     await vocabularyReady();
     form.category.innerHTML = vocabulary().categories.map((c) => `<option value="${c}">${escapeHtml(t(`cat.${c}`))}</option>`).join("");
