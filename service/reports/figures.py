@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, or_, select, type_coerce
+from sqlmodel import Session
 
 from schemas.reports import DwellStats, OnTime, Weights
 from service.anomalies.detection import ProfiledOrganization, org_profile
@@ -67,7 +68,7 @@ class Course:
 
 
 def courses(
-    session: Any,
+    session: Session,
     *,
     period_from: datetime,
     period_to: datetime,

@@ -23,7 +23,7 @@ from service.anomalies.rules import STAGE_RULE
 from service.auth.actor import Actor
 from service.custody.machine import Action
 from service.custody.stages import STAGES
-from service.errors import InvalidInput
+from service.errors import InvalidInput, NotFound
 from service.jurisdictions import local_time
 from service.organizations.models import Organization, OrgKind, Site
 from service.reports.figures import Tally, courses, profiles_of
@@ -63,9 +63,11 @@ def _scope(
     elif actor.is_regulator:
         jurisdiction = actor.jurisdiction
         query = select(Organization).where(Organization.jurisdiction == jurisdiction)
-    else:
-        org = visible_org(session, actor, actor.organization_id or uuid.uuid4())
+    elif actor.organization_id is not None:
+        org = visible_org(session, actor, actor.organization_id)
         return org.jurisdiction, [org]
+    else:
+        raise NotFound("the caller belongs to no organization")
     orgs = session.exec(query.where(Organization.kind != OrgKind.regulator)).all()
     return jurisdiction, sorted(orgs, key=lambda o: o.name)
 
