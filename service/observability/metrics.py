@@ -36,6 +36,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -47,6 +48,8 @@ from sqlalchemy.pool import QueuePool
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# No ``*_created`` series: a process's start time is not what an operator graphs.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REQUEST_DURATION = Histogram(
     "medwaste_http_request_duration_seconds",
