@@ -28,13 +28,17 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+# The locked versions, checked against their hashes, then the project alone (`make lock`).
+COPY requirements-runtime.lock ./
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --require-hashes -r requirements-runtime.lock
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY schemas ./schemas
 COPY mobile_api ./mobile_api
 COPY migrations ./migrations
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install . \
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
+    && /opt/venv/bin/pip check \
     && /opt/venv/bin/pip uninstall -y pip
 
 # --- The runtime image. ---
