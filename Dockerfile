@@ -2,7 +2,7 @@
 #
 # medwaste: the API server and its web front, as a slim non-root image.
 #
-#   docker build -t medwaste .
+#   make web && docker build -t medwaste .      # `make image`: the same without a daemon
 #   docker run -p 8000:8000 -v medwaste-data:/data medwaste                       # SQLite in /data
 #   docker run -p 8000:8000 -e DATABASE_URL=postgresql+psycopg://user:pw@db:5432/medwaste \
 #       -e MEDWASTE_ENV=production -e MEDWASTE_JWT_SECRET=... -e MEDWASTE_LABEL_SIGNING_KEY="$(cat key.pem)" \
@@ -17,28 +17,37 @@
 # In development mode (the default) the JWT secret and label-signing key are generated into
 # /data on first start: keep /data on a volume or every restart invalidates tokens and labels.
 
-# --- The web front's one third-party file (jsQR, the QR decoder); nothing else needs node. ---
-FROM node:20-slim AS web
-WORKDIR /web
-COPY web/package.json web/package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-
 # --- The Python package, installed into a virtual environment that is copied whole. ---
-FROM python:3.11-slim AS build
+# Debian's own Python 3.11: the base is debian:bookworm-slim, which any registry serves and
+# which `.ci/image` makes from Debian's packages (debootstrap) where no registry is reachable.
+FROM debian:bookworm-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# A CA bundle for pip where the build reaches the package index through an inspecting proxy
+# (`.ci/image` mounts the host's for the build only; nothing of it stays in the image).
+ARG PIP_CERT
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# The locked versions, checked against their hashes, then the project alone (`make lock`).
+COPY requirements-runtime.lock ./
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --require-hashes -r requirements-runtime.lock
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY schemas ./schemas
 COPY mobile_api ./mobile_api
 COPY migrations ./migrations
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install . \
-    && /opt/venv/bin/pip uninstall -y pip
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
+    && /opt/venv/bin/pip check \
+    && /opt/venv/bin/pip uninstall -y pip setuptools
 
 # --- The runtime image. ---
-FROM python:3.11-slim
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 \
+    && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -54,8 +63,10 @@ COPY --from=build /opt/venv /opt/venv
 COPY web/app /srv/medwaste/web/app
 COPY web/dashboard /srv/medwaste/web/dashboard
 COPY web/shared /srv/medwaste/web/shared
-COPY --from=web /web/node_modules/jsqr/dist/jsQR.js /srv/medwaste/web/node_modules/jsqr/dist/jsQR.js
-COPY --from=web /web/node_modules/swagger-ui-dist/swagger-ui-bundle.js /web/node_modules/swagger-ui-dist/swagger-ui.css /web/node_modules/swagger-ui-dist/favicon-32x32.png /srv/medwaste/web/node_modules/swagger-ui-dist/
+# The QR decoder and the API page's Swagger UI, as `make web` installed them from
+# web/package-lock.json (run it first).
+COPY web/node_modules/jsqr/dist/jsQR.js /srv/medwaste/web/node_modules/jsqr/dist/jsQR.js
+COPY web/node_modules/swagger-ui-dist/swagger-ui-bundle.js web/node_modules/swagger-ui-dist/swagger-ui.css web/node_modules/swagger-ui-dist/favicon-32x32.png /srv/medwaste/web/node_modules/swagger-ui-dist/
 
 WORKDIR /srv/medwaste
 USER medwaste

@@ -15,7 +15,8 @@ class Problem(BaseModel):
     """An error: ``type`` names it for programs (a stable URI ending in a code such as
     ``custody-mismatch``), ``title`` and ``detail`` for people, ``errors`` lists the fields at
     fault. Some problems carry more members (a refused scan's ``anomalies``, a retry's
-    ``retry_after``)."""
+    ``retry_after``). ``request_id`` is the id of the request that met it, as in the answer's
+    ``X-Request-ID`` header and the server's log lines."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -33,6 +34,7 @@ class Problem(BaseModel):
                             "type": "greater_than",
                         }
                     ],
+                    "request_id": "3f9c1b7e0d2a4c6e8b1d3f5a7c9e0b2d",
                 }
             ]
         },
@@ -43,3 +45,4 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] | None = None
+    request_id: str | None = None

@@ -32,6 +32,8 @@ from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
 from service.leader import Leadership
 from service.manifests.router import router as manifests_router
+from service.observability.middleware import RequestMiddleware
+from service.observability.router import router as metrics_router
 from service.organizations.directory import Directory
 from service.organizations.router import router as organizations_router
 from service.reports.router import router as reports_router
@@ -112,12 +114,14 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         max_batch_bytes=settings.max_batch_body_bytes,
     )
-    # Outermost, so that every answer carries them (413s included).
+    # So that every answer carries them (413s included).
     app.add_middleware(SecurityHeadersMiddleware)
     # The one place the client's address is decided (login throttling, the audit log): the
     # direct peer, or what X-Forwarded-For says when that peer is a trusted proxy (the rightmost
     # address no trusted proxy holds). `medwaste serve` runs uvicorn without its own parsing.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    # Outermost: every answer is timed and carries the request's id.
+    app.add_middleware(RequestMiddleware)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
@@ -140,6 +144,7 @@ def create_app(
         log_router,
         evidence_router,
         epcis_router,
+        metrics_router,
     ):
         app.include_router(router)
     install_web(app, settings.web_dir)

@@ -42,9 +42,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
 ) -> None:
-    """Serve the API (run `medwaste migrate` first)."""
+    """Serve the API (run `medwaste migrate` first). Logs are JSON lines on stderr."""
     import uvicorn
     from sqlalchemy.engine import make_url
+
+    from service.observability.logs import log_config
 
     url = get_settings().effective_database_url
     if workers > 1 and make_url(url).get_backend_name() == "sqlite":
@@ -54,7 +56,8 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-
+    if workers > 1:
+        _metrics_directory()
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -63,7 +66,27 @@ def serve(
         workers=workers,
         # X-Forwarded-For is read by the app itself, from MEDWASTE_TRUSTED_PROXIES only.
         proxy_headers=False,
+        log_config=log_config(),
+        access_log=False,
     )
+
+
+def _metrics_directory() -> None:
+    """Several workers add up their metrics in files (prometheus-client's multi-process
+    mode): in PROMETHEUS_MULTIPROC_DIR if set, else a new temporary directory. Files of an
+    earlier run are removed, as that mode requires."""
+    import os
+    import tempfile
+
+    from service.observability.metrics import MULTIPROC_ENV
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="medwaste-metrics-")
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
 
 
 @app.command()

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 
@@ -81,6 +82,12 @@ class Settings(BaseSettings):
     # The address this deployment is reached at. It names, in EPCIS, what has no GS1 key
     # (containers, sites, organizations, manifests): set it before exporting events.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#]+$")
+    # Who may read /metrics (it tells volumes and who is busy): a scraper presenting this
+    # bearer token, or one calling from these networks (JSON list; [] for the token only).
+    metrics_token: SecretStr | None = None
+    metrics_networks: list[IPv4Network | IPv6Network] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

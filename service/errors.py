@@ -2,7 +2,8 @@
 
 Services raise these; one set of handlers turns them, request validation errors and unknown
 paths into ``application/problem+json`` bodies: ``{type, title, status, detail}`` plus
-``errors`` for field problems.
+``errors`` for field problems, and ``request_id``: the id the answer's ``X-Request-ID`` header
+and the request's log lines carry, so a problem a user reports leads to its log lines.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.observability.logs import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://medwaste.example/problems/"
@@ -100,6 +103,12 @@ def problem_body(
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem as an HTTP answer, with the request's id (an unexpected error is rendered
+    outside the middleware that sets the header, so the id is set here as well)."""
+    request_id = current_request_id()
+    if request_id is not None:
+        body = {**body, "request_id": request_id}
+        headers = {**(headers or {}), "X-Request-ID": request_id}
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from service.anomalies.models import Anomaly, AnomalyStatus, WebhookDelivery, WebhookSubscription
 from service.anomalies.rules import Finding
+from service.observability.metrics import count_anomalies
 
 CHUNK = 500
 
@@ -134,6 +135,7 @@ def store_findings(
             )
     if new:
         enqueue_notifications(session, new, now=now)
+        count_anomalies(session, (anomaly.kind for anomaly in new))
     return loaded, new
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import httpx
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 from service.anomalies.sweep import run_sweep
 from service.anomalies.webhooks import RoundReport, deliver_round, has_due, send_one
 from service.db import session_scope, utcnow
+from service.observability.metrics import SWEEP_DURATION, WEBHOOK_DELIVERIES, WEBHOOK_PAUSED
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,10 @@ class BackgroundWorker:
 
     def sweep_once(self) -> None:
         now = utcnow()
+        started = time.perf_counter()
         with session_scope(self.engine, write=True) as session:
             report = run_sweep(session=session, now=now, default_profile=self.default_profile)
+        SWEEP_DURATION.observe(time.perf_counter() - started)
         if report.new or report.escalated:
             log.info("sweep: %d new, %d escalated", len(report.new), len(report.escalated))
 
@@ -81,6 +85,9 @@ class BackgroundWorker:
             clock=utcnow,
             send=functools.partial(send_one, allow_private=self.allow_private),
         )
+        for outcome in ("delivered", "retry", "failed"):
+            WEBHOOK_DELIVERIES.labels(outcome=outcome).inc(getattr(report, outcome))
+        WEBHOOK_PAUSED.inc(report.paused)
         if report.retry or report.failed or report.paused:
             log.warning(
                 "webhooks: %d delivered, %d to retry, %d given up, %d subscriptions paused",

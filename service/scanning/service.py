@@ -22,6 +22,7 @@ from service.anomalies.scan import on_scan
 from service.auth.actor import Actor
 from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
 from service.custody.models import ScanReceipt
+from service.observability.metrics import count_replay, count_scan
 from service.scanning.record import record_scan
 
 _INSERT_RECEIPT = insert(ScanReceipt.__table__)  # type: ignore[attr-defined]
@@ -50,6 +51,7 @@ def submit_scan(
     if receipt is not None:
         if receipt.user_id != actor.user_id:
             raise ClientEventIdReused("this client_event_id was used for another user's scan")
+        count_replay(action=scan.action)
         if receipt.status_code >= 400:
             raise StoredRefusal(receipt.body)
         return ScanAnswer(status=200, body=receipt.body, duplicate=True)
@@ -74,6 +76,7 @@ def submit_scan(
             )
         )
         session.flush()
+        count_scan(session, action=scan.action, outcome="refused")
         raise
     result = ScanResult(
         event=EventPublic.model_validate(outcome.event),
@@ -94,6 +97,7 @@ def submit_scan(
             "created_at": now,
         },
     )
+    count_scan(session, action=scan.action, outcome="accepted")
     return ScanAnswer(status=201, body=body, duplicate=False)
 
 

@@ -28,6 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.errors",
         # Body limits and security headers: ASGI middlewares below every route.
         "service.http",
+        # Metrics, JSON logs and the request id: every layer counts and logs through them.
+        "service.observability",
         "service.pagination",
         "service.deps",
         "service.jurisdictions",

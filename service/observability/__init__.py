@@ -1,0 +1,1 @@
+"""What an operator watches: Prometheus metrics, JSON logs and the request id (kernel)."""
