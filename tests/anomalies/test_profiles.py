@@ -65,3 +65,18 @@ def test_an_organization_may_have_its_own_profile(client: TestClient, session: S
     plain = make_org(session, OrgKind.disposal)
     assert org_profile(own).name == "us-rcra"
     assert org_profile(plain).name == "cn-national"
+
+
+@pytest.mark.parametrize("name", ["cn-national", "cn-epidemic"])
+def test_chinas_profiles_give_their_sources_in_chinese(name: str) -> None:
+    """A regulator in China reads each rule's source in Chinese; a threshold no Chinese rule
+    sets says it is the operator's choice (运营方选择), and a foreign rule is named only as
+    the reference of such a choice."""
+    profile = profiles.load_profile(name)
+    for kind, rule in profile.rules.items():
+        texts = [rule.source, *(str(v) for k, v in rule.values.items() if k.endswith("source"))]
+        for text in texts:
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in text), (kind, text)
+            assert "operator choice" not in text, (kind, text)
+            if "CFR" in text or "BMW" in text:
+                assert text.startswith("运营方选择"), (kind, text)

@@ -60,7 +60,7 @@ def test_overdue_finding_in_full() -> None:
     assert hit == Finding(
         kind=Kind.storage_overdue,
         severity=Severity.warning,
-        rule="医疗废物管理条例 (2011) Art. 17: temporary storage no longer than 2 days",
+        rule="《医疗废物管理条例》(2011) 第十七条：暂时贮存的时间不得超过 2 天",
         threshold="> 48 h",
         cause="2026-11-02T08:00:00+00:00",
         facts={"since": "2026-11-02T08:00:00+00:00", "elapsed_hours": 49.34, "limit_hours": 48.0},
@@ -107,7 +107,7 @@ def test_hard_limit_in_working_days_in_full() -> None:
     assert hit == Finding(
         kind=Kind.manifest_unconfirmed,
         severity=Severity.critical,
-        rule="危险废物转移管理办法 (2021) Art. 18: receipt confirmed within 5 working days",
+        rule="《危险废物转移管理办法》(2021) 第十八条：5 个工作日内确认接收",
         threshold="> 5 working days",
         cause="hard:2026-11-06T08:00:00+00:00",
         facts={
@@ -263,7 +263,7 @@ def test_count_discrepancy_with_only_extra_containers_in_full() -> None:
     assert hit == Finding(
         kind=Kind.count_discrepancy,
         severity=Severity.critical,
-        rule="40 CFR 264.72: any piece-count difference is significant",
+        rule="运营方选择（国家未规定数值）：件数有任何差异即视为重大，参照美国 40 CFR 264.72",
         threshold="any piece-count difference",
         cause="receipt",
         facts={"missing": [], "extra": ["aa1", "zz9"]},
@@ -549,7 +549,7 @@ def test_geofence_finding_in_full() -> None:
     assert hit == Finding(
         kind=Kind.geofence_violation,
         severity=Severity.warning,
-        rule="the site's own radius (default 300 m)",
+        rule="站点自身的半径（默认 300 米）",
         threshold="> 300 m from the site",
         cause="ev-3",
         facts={"point": list(point), "site_id": "plant", "distance_m": 450.0, "radius_m": 300.0},
@@ -661,7 +661,7 @@ def test_a_receiver_without_a_licence_number_in_full(number: str | None) -> None
     assert hit == Finding(
         kind=Kind.unlicensed_receiver,
         severity=Severity.critical,
-        rule="医疗废物管理条例 (2011) Art. 22: only licensed units collect, store and dispose",
+        rule="《医疗废物管理条例》(2011) 第二十二条：只有取得许可证的单位从事收集、贮存、处置",
         threshold="a valid licence covering the category",
         cause="ev-8",
         facts={
@@ -702,7 +702,7 @@ def test_a_flagged_fact_in_full() -> None:
     assert hit == Finding(
         kind=Kind.scan_after_disposal,
         severity=Severity.critical,
-        rule="a disposed container cannot be scanned: a cloned or reused label",
+        rule="已处置的容器不会再被扫描：标签被复制或重复使用",
         threshold="x" * 200,
         cause="ev-1",
         facts={"action": "pickup"},
