@@ -30,6 +30,7 @@ _LEFT = 10.0
 _BLANK_ROW = 11.0  # room to write an address or a phone number by hand
 _QR_SIZE = 30.0
 _SIGN_BOX_HEIGHT = 44.0
+_SEAL = 22.0  # side of the square left for a party's seal
 _HEADING_HEIGHT = 10.0  # doc.heading(): space above, the band, space below
 
 _STATE_NAMES = {
@@ -145,7 +146,9 @@ def manifest_pdf(view: ManifestPublic, record_url: str) -> bytes:
     )
     doc.line(
         f"创建 Created: {_when(view.created_at, tz)}    "
-        f"发运 Dispatched: {_when(view.dispatched_at, tz)}    "
+        f"发运 Dispatched: {_when(view.dispatched_at, tz)}"
+    )
+    doc.line(
         f"接收 Received: {_when(view.received_at, tz)}    关闭 Closed: {_when(view.closed_at, tz)}"
     )
 
@@ -280,13 +283,19 @@ def _signature_boxes(doc: _Doc, by_party: dict[str, SignaturePublic], tz: tzinfo
             cast(
                 list[str],
                 pdf.multi_cell(
-                    w=width - 4, h=4, text=t, dry_run=True, output=MethodReturnValue.LINES
+                    w=width - 4,
+                    h=4,
+                    text=t,
+                    align="L",
+                    dry_run=True,
+                    output=MethodReturnValue.LINES,
                 ),
             )
         )
         for t in texts
     )
-    height = max(_SIGN_BOX_HEIGHT, text_height + 30)
+    # Title, the signature's lines, then the seal square in the bottom right-hand corner.
+    height = max(_SIGN_BOX_HEIGHT, 7.5 + text_height + 2 + _SEAL + 2)
     if pdf.will_page_break(height + _HEADING_HEIGHT):  # the heading stays with its boxes
         pdf.add_page()
     doc.heading("签字盖章 Signatures and seals")
@@ -300,14 +309,13 @@ def _signature_boxes(doc: _Doc, by_party: dict[str, SignaturePublic], tz: tzinfo
         pdf.cell(w=width - 4, h=5, text=_PARTY_NAMES[key])
         pdf.set_xy(x + 2, top + 7.5)
         pdf.set_font(FONT, size=8)
-        pdf.multi_cell(w=width - 4, h=4, text=text)
-        seal = 22.0
+        pdf.multi_cell(w=width - 4, h=4, text=text, align="L")
         pdf.set_draw_color(150, 150, 150)
-        pdf.rect(x + width - seal - 2, top + height - seal - 2, seal, seal)
-        pdf.set_xy(x + width - seal - 2, top + height - seal / 2 - 5)
+        pdf.rect(x + width - _SEAL - 2, top + height - _SEAL - 2, _SEAL, _SEAL)
+        pdf.set_xy(x + width - _SEAL - 2, top + height - _SEAL / 2 - 5)
         pdf.set_font(FONT, size=7)
         pdf.set_text_color(150, 150, 150)
-        pdf.multi_cell(w=seal, h=3.5, text="盖章\nSeal", align="C")
+        pdf.multi_cell(w=_SEAL, h=3.5, text="盖章\nSeal", align="C")
         pdf.set_text_color(0, 0, 0)
     pdf.set_draw_color(0, 0, 0)
     pdf.set_xy(_LEFT, top + height + 2)

@@ -20,8 +20,10 @@ from schemas.manifests import (
     ManifestPublic,
     ManifestTotals,
     PartyPublic,
+    SignaturePublic,
 )
 from service.jurisdictions import local_time
+from service.manifests.models import Party
 from service.manifests.pdf import PARTY_COLUMNS, manifest_pdf
 from tests.conftest import FakeClock
 from tests.custody.helpers import register, scan
@@ -62,13 +64,21 @@ class Text:
             start = at + 1
         return found
 
+    def occurrences(self, needle: str) -> list[list[tuple[float, float, float, float]]]:
+        """The character boxes of each occurrence of the text."""
+        key = "".join(needle.split())
+        found, start = [], 0
+        while (at := self.joined.find(key, start)) != -1:
+            found.append([box for _, _, box in self.chars[at : at + len(key)]])
+            start = at + 1
+        return found
+
     def boxes(self, needle: str) -> list[tuple[float, float, float, float]]:
         """The character boxes of the text's single occurrence."""
-        key = "".join(needle.split())
-        at = self.joined.find(key)
-        assert at != -1, f"{needle!r} not found whole in the text layer"
-        assert self.joined.find(key, at + 1) == -1, f"{needle!r} printed more than once"
-        return [box for _, _, box in self.chars[at : at + len(key)]]
+        found = self.occurrences(needle)
+        assert found, f"{needle!r} not found whole in the text layer"
+        assert len(found) == 1, f"{needle!r} printed more than once"
+        return found[0]
 
 
 def _column(index: int) -> tuple[float, float]:
@@ -340,3 +350,27 @@ def test_unsigned_unweighed_and_unknown_category_print_blank_not_wrong() -> None
     assert not text.pages("841-")
     assert text.pages("运输单位 Transporter 签字人 Signed by: 时间 At:")
     assert text.pages("尚未计算 Not yet computed")
+
+
+def test_a_long_printed_name_stays_inside_its_signature_box() -> None:
+    view = _view(2)
+    name = "阿卜杜热合曼·买买提依明·" * 8
+    view.signatures.append(
+        SignaturePublic(
+            party=Party.origin,
+            user_id=uuid.uuid4(),
+            organization_id=view.origin.organization_id,
+            printed_name=name,
+            signed_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        )
+    )
+    text = Text(manifest_pdf(view, "http://example.org/r"))
+    boxes = text.boxes(name)
+    box_width = (190 - 2 * 2) / 3  # three boxes across the page, 2 mm apart
+    assert _inside(boxes, (LEFT_MARGIN_MM * MM, (LEFT_MARGIN_MM + box_width) * MM))
+    assert len({round(b[1]) for b in boxes}) >= 3
+    assert text.pages(f"Signed by: {name} 时间 At: 2026-03-02 17:30 +0800 盖章 Seal")
+    # The box grows with the name: the origin's seal area starts below its last line.
+    seals = text.occurrences("盖章 Seal")
+    assert len(seals) == 3
+    assert max(b[3] for b in seals[0]) < min(b[1] for b in boxes)
