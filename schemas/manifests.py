@@ -143,3 +143,6 @@ class ManifestPublic(ManifestSummary):
     totals: ManifestTotals
     # Computed when the destination signs (SPEC §2); null before.
     discrepancies: Discrepancies | None
+    # SHA-256 of the manifest's canonical content (service/manifests/digest.py), as printed on
+    # the PDF beside its QR code: a paper copy matches the record when the two agree.
+    content_sha256: str

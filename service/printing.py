@@ -1,17 +1,24 @@
-"""What every printed document shares: the waste categories' names and colours, and the
+"""What every printed document shares: the waste categories' names and colours, the
 embedded CJK font (Noto Sans SC), so label sheets and manifests print Chinese the same on any
-viewer or printer."""
+viewer or printer, and QR codes drawn as vector rectangles, sharp at any printer resolution."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+import qrcode
+import qrcode.constants
+from fpdf import FPDF
 from pylopdf_fonts_zh_cn import sans_path
 
 RGB = tuple[int, int, int]
 
 FONT = "NotoSansSC"
+
+QR_BORDER_MODULES = 4
+_QR_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_Q
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +48,38 @@ def font_path() -> str:
     if not path.is_file():
         raise RuntimeError(f"CJK font missing: {path}")
     return str(path)
+
+
+def qr_code(payload: str, *, box_size: int = 10) -> qrcode.QRCode[Any]:
+    """The payload as a QR code (error correction Q, the 4-module quiet zone)."""
+    code: qrcode.QRCode[Any] = qrcode.QRCode(
+        error_correction=_QR_ERROR_CORRECTION, box_size=box_size, border=QR_BORDER_MODULES
+    )
+    code.add_data(payload.encode("utf-8"))
+    code.make(fit=True)
+    return code
+
+
+def qr_vector(pdf: FPDF, payload: str, x: float, y: float, size: float) -> None:
+    """The payload's QR code drawn at (x, y) as a square of side size of filled rectangles,
+    one per run of dark modules in a row, on white."""
+    matrix = qr_code(payload).get_matrix()
+    module = size / len(matrix)
+    pdf.set_fill_color(*WHITE)
+    pdf.rect(x, y, size, size, style="F")
+    pdf.set_fill_color(0, 0, 0)
+    overlap = module * 0.02
+    for row_index, row in enumerate(matrix):
+        start: int | None = None
+        for col_index, dark in enumerate([*row, False]):
+            if dark and start is None:
+                start = col_index
+            elif not dark and start is not None:
+                pdf.rect(
+                    x + start * module,
+                    y + row_index * module,
+                    (col_index - start) * module + overlap,
+                    module + overlap,
+                    style="F",
+                )
+                start = None

@@ -13,21 +13,26 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, cast
+from typing import cast
 
-import qrcode
-import qrcode.constants
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
 from service.labels.signing import short_code
-from service.printing import CATEGORY_STYLES, DARK, FONT, RGB, WHITE, font_path
+from service.printing import (
+    CATEGORY_STYLES,
+    DARK,
+    FONT,
+    RGB,
+    WHITE,
+    font_path,
+    qr_code,
+    qr_vector,
+)
 
 MAX_LABELS_PER_SHEET = 500
-QR_BORDER_MODULES = 4
-_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_Q
 
 BIOHAZARD_NOTICE = "医疗废物 MEDICAL WASTE — 生物危害 BIOHAZARD"
 EPIDEMIC_MARK = "EPIDEMIC 涉疫"
@@ -52,20 +57,11 @@ class LabelInfo:
             raise ValueError("payload must not be empty")
 
 
-def _qr(payload: str, *, box_size: int = 10) -> qrcode.QRCode[Any]:
-    code: qrcode.QRCode[Any] = qrcode.QRCode(
-        error_correction=_ERROR_CORRECTION, box_size=box_size, border=QR_BORDER_MODULES
-    )
-    code.add_data(payload.encode("utf-8"))
-    code.make(fit=True)
-    return code
-
-
 def label_png(payload: str, *, box_size: int = 8) -> bytes:
     """The payload as a black-on-white QR code PNG, with the 4-module quiet zone."""
     if box_size < 1:
         raise ValueError("box_size must be at least 1")
-    image = _qr(payload, box_size=box_size).make_image(image_factory=PilImage)
+    image = qr_code(payload, box_size=box_size).make_image(image_factory=PilImage)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -73,7 +69,7 @@ def label_png(payload: str, *, box_size: int = 8) -> bytes:
 
 def label_svg(payload: str) -> bytes:
     """The payload as a standalone SVG QR code (one path, 1 mm per module), with quiet zone."""
-    image = _qr(payload).make_image(image_factory=SvgPathImage)
+    image = qr_code(payload).make_image(image_factory=SvgPathImage)
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue()
@@ -138,29 +134,6 @@ def _fit_lines(
         last = last[:-1]
     kept[-1] = last.rstrip() + "…"
     return size, kept
-
-
-def _qr_vector(pdf: FPDF, payload: str, x: float, y: float, size: float) -> None:
-    matrix = _qr(payload).get_matrix()
-    module = size / len(matrix)
-    pdf.set_fill_color(*WHITE)
-    pdf.rect(x, y, size, size, style="F")
-    pdf.set_fill_color(0, 0, 0)
-    overlap = module * 0.02
-    for row_index, row in enumerate(matrix):
-        start: int | None = None
-        for col_index, dark in enumerate([*row, False]):
-            if dark and start is None:
-                start = col_index
-            elif not dark and start is not None:
-                pdf.rect(
-                    x + start * module,
-                    y + row_index * module,
-                    (col_index - start) * module + overlap,
-                    module + overlap,
-                    style="F",
-                )
-                start = None
 
 
 def _biohazard(pdf: FPDF, cx: float, cy: float, radius: float, background: RGB) -> None:
@@ -272,7 +245,7 @@ def _cell(pdf: FPDF, label: LabelInfo, x: float, y: float, tz: tzinfo | None) ->
 
     # QR code, quiet zone included.
     qr_x, qr_y = x + 1.0, y + _BAND_H + 0.5
-    _qr_vector(pdf, label.payload, qr_x, qr_y, _QR_SIZE)
+    qr_vector(pdf, label.payload, qr_x, qr_y, _QR_SIZE)
 
     # Right-hand column.
     col_x = qr_x + _QR_SIZE + 1.0
@@ -406,7 +379,7 @@ def _small_cell(pdf: FPDF, label: LabelInfo, tz: tzinfo | None) -> None:
             align="C",
         )
     qr_size = height - band - 0.6
-    _qr_vector(pdf, label.payload, 0.3, band + 0.3, qr_size)
+    qr_vector(pdf, label.payload, 0.3, band + 0.3, qr_size)
     col_x = qr_size + 1.2
     sign_side = 8.0
     _hazard_sign(pdf, col_x, band + 1.2, sign_side)

@@ -1,21 +1,37 @@
 """The printable transfer manifest (医疗废物转移联单), bilingual, A4, with an embedded CJK font.
 
-Uses the same embedded Noto Sans SC and category colours as the label sheets
+Laid out as a regulator files it: the three parties, the vehicle and driver, the waste declared
+by its codes in the 国家危险废物名录, the containers with their weights, discrepancies, a seal
+and signature box per party, and a QR code with the digest of the record it was printed from.
+Every table cell wraps within its column and a table continued on the next page repeats its
+heading row. Fields the record does not hold (addresses, phones, driver's licence, transport
+permit) are left blank to fill in by hand.
+
+Uses the same embedded Noto Sans SC, category names and QR drawing as the label sheets
 (:mod:`service.printing`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from typing import cast
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf import FPDF, FontFace
+from fpdf.enums import MethodReturnValue, TableCellFillMode, XPos, YPos
 
-from schemas.manifests import Discrepancies, ManifestPublic, PartyPublic
+from schemas.manifests import Discrepancies, ManifestContainer, ManifestPublic, SignaturePublic
 from service.jurisdictions import local_time
-from service.printing import CATEGORY_STYLES, FONT, font_path
+from service.manifests.waste_codes import WASTE_CLASS, WASTE_CODES
+from service.printing import CATEGORY_STYLES, FONT, font_path, qr_vector
 
 _W = 190.0  # printable width in mm (A4 with 10 mm margins)
+_LEFT = 10.0
+_BLANK_ROW = 11.0  # room to write an address or a phone number by hand
+_QR_SIZE = 30.0
+_SIGN_BOX_HEIGHT = 44.0
+_SEAL = 22.0  # side of the square left for a party's seal
+_HEADING_HEIGHT = 10.0  # doc.heading(): space above, the band, space below
 
 _STATE_NAMES = {
     "open": "待发 Open",
@@ -28,20 +44,39 @@ _PARTY_NAMES = {
     "transporter": "运输单位 Transporter",
     "destination": "接收单位 Destination",
 }
+_PARTIES = ("origin", "transporter", "destination")
+
+_HEADINGS = FontFace(family=FONT, emphasis="", fill_color=(235, 235, 235))
+
+# Column widths in mm; each table's add up to _W.
+PARTY_COLUMNS = (26.0, 62.0, 16.0, 30.0, 36.0, 20.0)
+_VEHICLE_COLUMNS = (32.0, 54.0, 52.0, 52.0)
+_WASTE_COLUMNS = (25.0, 20.0, 19.0, 34.0, 28.0, 14.0, 25.0, 25.0)
+_CONTAINER_COLUMNS = (24.0, 30.0, 32.0, 22.0, 22.0, 22.0, 38.0)
 
 
 def _when(moment: datetime | None, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %z") if moment else "—"
 
 
+def _local(moment: datetime | None, tz: tzinfo) -> str:
+    """A time in a table cell, local to the origin (the header states the UTC offset)."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
 def _kg(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else "—"
+
+
+def _category(code: str) -> str:
+    style = CATEGORY_STYLES.get(code)
+    return f"{style.name_zh} {style.name_en}" if style else code
 
 
 class _Doc:
     def __init__(self) -> None:
         pdf = FPDF(orientation="P", unit="mm", format="A4")
-        pdf.set_margins(10, 10, 10)
+        pdf.set_margins(_LEFT, 10, 10)
         pdf.set_auto_page_break(auto=True, margin=12)
         pdf.set_creator("medwaste")
         pdf.set_lang("zh-CN")
@@ -57,37 +92,59 @@ class _Doc:
 
     def heading(self, text: str) -> None:
         self.pdf.ln(2)
-        self.pdf.set_fill_color(230, 230, 230)
+        self.pdf.set_fill_color(220, 220, 220)
         self.pdf.set_font(FONT, size=10.5)
         self.pdf.cell(w=_W, h=6.5, text=text, fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(1)
 
-    def row(
-        self, cells: list[str], widths: list[float], *, size: float = 8, bold: bool = False
+    def table(
+        self,
+        widths: Sequence[float],
+        heading: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        min_height: float | None = None,
+        size: float = 8,
     ) -> None:
+        """A bordered table whose cells wrap within their column, rows as tall as their
+        tallest cell, the heading row repeated on each page the table runs onto."""
         self.pdf.set_font(FONT, size=size)
-        if bold:
-            self.pdf.set_fill_color(245, 245, 245)
-        for text, width in zip(cells, widths, strict=True):
-            self.pdf.cell(w=width, h=5.5, text=text, border=1, fill=bold)
-        self.pdf.ln(5.5)
+        self.pdf.set_fill_color(255, 255, 255)  # the body's cells: no shading left over
+        with self.pdf.table(
+            col_widths=widths,
+            width=sum(widths),
+            align="LEFT",
+            line_height=size * 0.5,
+            text_align="LEFT",
+            headings_style=_HEADINGS,
+            cell_fill_mode=TableCellFillMode.NONE,
+            repeat_headings=1,
+            padding=1,
+        ) as table:
+            table.row(heading)
+            for cells in rows:
+                table.row(cells, min_height=min_height)
+        self.pdf.ln(1)
 
 
-def manifest_pdf(view: ManifestPublic) -> bytes:
-    """The manifest as a PDF: number, parties, vehicle, containers, totals, discrepancies,
-    signatures."""
+def manifest_pdf(view: ManifestPublic, record_url: str) -> bytes:
+    """The manifest as a PDF; ``record_url`` is where its QR code leads (the manifest's record)."""
     tz: tzinfo = local_time(view.origin.jurisdiction)
     doc = _Doc()
     pdf = doc.pdf
     pdf.set_title(f"医疗废物转移联单 Transfer manifest {view.number}")
+    by_party = {s.party.value: s for s in view.signatures}
 
     doc.line("医疗废物转移联单", size=17, height=9, align="C")
     doc.line("Medical Waste Transfer Manifest", size=12, height=6, align="C")
     pdf.ln(2)
     doc.line(f"联单编号 Manifest number: {view.number}", size=11, height=6)
-    doc.line(f"状态 State: {_STATE_NAMES.get(view.state, view.state)}")
+    offset = view.created_at.astimezone(tz).strftime("%z")
     doc.line(
-        f"车牌号 Vehicle plate: {view.vehicle_plate}    "
+        f"状态 State: {_STATE_NAMES.get(view.state, view.state)}    "
+        f"表中时间为移出地当地时间 Times in tables are local to the origin (UTC{offset})"
+    )
+    doc.line(
         f"创建 Created: {_when(view.created_at, tz)}    "
         f"发运 Dispatched: {_when(view.dispatched_at, tz)}"
     )
@@ -96,22 +153,51 @@ def manifest_pdf(view: ManifestPublic) -> bytes:
     )
 
     doc.heading("单位 Parties")
-    widths = [42.0, 78.0, 26.0, 44.0]
-    doc.row(["", "名称 Name", "辖区 Region", "许可证 Licence"], widths, bold=True)
-    parties: list[tuple[str, PartyPublic]] = [
-        ("origin", view.origin),
-        ("transporter", view.transporter),
-        ("destination", view.destination),
-    ]
-    for key, party in parties:
-        doc.row(
-            [_PARTY_NAMES[key], party.name, party.jurisdiction, party.license_number or "—"],
-            widths,
-        )
+    doc.table(
+        PARTY_COLUMNS,
+        ["", "名称 Name", "辖区 Region", "许可证 Licence", "地址 Address", "电话 Phone"],
+        [
+            [_PARTY_NAMES[key], party.name, party.jurisdiction, party.license_number or "—", "", ""]
+            for key, party in zip(
+                _PARTIES, (view.origin, view.transporter, view.destination), strict=True
+            )
+        ],
+        min_height=_BLANK_ROW,
+    )
+
+    doc.heading("运输 Transport")
+    driver = by_party.get("transporter")
+    doc.table(
+        _VEHICLE_COLUMNS,
+        [
+            "车牌号 Vehicle plate",
+            "驾驶员 Driver (运输单位签字人 transporter's signatory)",
+            "驾驶证号 Driving licence no.",
+            "运输许可证号 Transport permit no.",
+        ],
+        [[view.vehicle_plate, driver.printed_name if driver else "", "", ""]],
+        min_height=_BLANK_ROW,
+    )
+
+    doc.heading("废物 Waste (国家危险废物名录 2021)")
+    doc.table(
+        _WASTE_COLUMNS,
+        [
+            "类别 Category",
+            "废物代码 Code",
+            "废物类别 Class",
+            "危险特性 Hazard",
+            "包装 Package",
+            "件数 Count",
+            "收集kg Collected",
+            "接收kg Received",
+        ],
+        _waste_rows(view.containers),
+    )
 
     doc.heading("容器 Containers")
-    widths = [24.0, 34.0, 34.0, 22.0, 22.0, 22.0, 32.0]
-    doc.row(
+    doc.table(
+        _CONTAINER_COLUMNS,
         [
             "编码 Code",
             "类别 Category",
@@ -121,26 +207,19 @@ def manifest_pdf(view: ManifestPublic) -> bytes:
             "接收kg Recv.",
             "接收 Received",
         ],
-        widths,
-        bold=True,
-    )
-    for c in view.containers:
-        style = CATEGORY_STYLES.get(c.category)
-        category = f"{style.name_zh} {style.name_en}" if style else c.category
-        if c.epidemic:
-            category += " *"
-        doc.row(
+        [
             [
                 c.short_code,
-                category,
-                _when(c.picked_up_at, tz)[:16],
+                _category(c.category) + (" *" if c.epidemic else ""),
+                _local(c.picked_up_at, tz),
                 _kg(c.collection_weight_kg),
                 _kg(c.pickup_weight_kg),
                 _kg(c.receipt_weight_kg),
-                _when(c.received_at, tz)[:16],
-            ],
-            widths,
-        )
+                _local(c.received_at, tz),
+            ]
+            for c in view.containers
+        ],
+    )
     if any(c.epidemic for c in view.containers):
         doc.line("* 涉疫废物 epidemic waste", size=7.5)
     totals = view.totals
@@ -155,22 +234,118 @@ def manifest_pdf(view: ManifestPublic) -> bytes:
     for text in _discrepancy_lines(view.discrepancies, view):
         doc.line(text)
 
-    doc.heading("签字 Signatures")
-    widths = [42.0, 60.0, 50.0, 38.0]
-    doc.row(["", "签字人 Printed name", "时间 Signed at", "用户 User"], widths, bold=True)
-    by_party = {s.party.value: s for s in view.signatures}
-    for key in ("origin", "transporter", "destination"):
-        signature = by_party.get(key)
-        doc.row(
-            [
-                _PARTY_NAMES[key],
-                signature.printed_name if signature else "未签 not signed",
-                _when(signature.signed_at, tz) if signature else "—",
-                str(signature.user_id)[:8] if signature else "—",
-            ],
-            widths,
-        )
+    _signature_boxes(doc, by_party, tz)
+    _verification(doc, record_url, view.content_sha256)
     return bytes(pdf.output())
+
+
+def _waste_rows(containers: Sequence[ManifestContainer]) -> list[list[str]]:
+    """One row per category on the manifest, in the 名录's order, then any category it lacks."""
+    order = [*WASTE_CODES, *sorted({c.category for c in containers} - WASTE_CODES.keys())]
+    rows: list[list[str]] = []
+    for category in order:
+        mine = [c for c in containers if c.category == category]
+        if not mine:
+            continue
+        code = WASTE_CODES.get(category)
+        received = [c.receipt_weight_kg for c in mine if c.receipt_weight_kg is not None]
+        rows.append(
+            [
+                _category(category),
+                code.code if code else "—",
+                WASTE_CLASS if code else "—",
+                code.characteristic if code else "—",
+                code.package if code else "—",
+                str(len(mine)),
+                f"{sum(c.collection_weight_kg or 0 for c in mine):.2f}",
+                f"{sum(received):.2f}" if received else "—",
+            ]
+        )
+    return rows
+
+
+def _signature_boxes(doc: _Doc, by_party: dict[str, SignaturePublic], tz: tzinfo) -> None:
+    """A box per party for its seal and signature, holding the signature recorded."""
+    pdf = doc.pdf
+    gap = 2.0
+    width = (_W - 2 * gap) / 3
+    texts = []
+    for key in _PARTIES:
+        signature = by_party.get(key)
+        texts.append(
+            f"签字人 Signed by: {signature.printed_name}\n时间 At: {_when(signature.signed_at, tz)}"
+            if signature
+            else "签字人 Signed by:\n时间 At:"
+        )
+    pdf.set_font(FONT, size=8)
+    text_height = 4 * max(
+        len(
+            cast(
+                list[str],
+                pdf.multi_cell(
+                    w=width - 4,
+                    h=4,
+                    text=t,
+                    align="L",
+                    dry_run=True,
+                    output=MethodReturnValue.LINES,
+                ),
+            )
+        )
+        for t in texts
+    )
+    # Title, the signature's lines, then the seal square in the bottom right-hand corner.
+    height = max(_SIGN_BOX_HEIGHT, 7.5 + text_height + 2 + _SEAL + 2)
+    if pdf.will_page_break(height + _HEADING_HEIGHT):  # the heading stays with its boxes
+        pdf.add_page()
+    doc.heading("签字盖章 Signatures and seals")
+    top = pdf.get_y()
+    for index, (key, text) in enumerate(zip(_PARTIES, texts, strict=True)):
+        x = _LEFT + index * (width + gap)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.rect(x, top, width, height)
+        pdf.set_xy(x + 2, top + 1.5)
+        pdf.set_font(FONT, size=9)
+        pdf.cell(w=width - 4, h=5, text=_PARTY_NAMES[key])
+        pdf.set_xy(x + 2, top + 7.5)
+        pdf.set_font(FONT, size=8)
+        pdf.multi_cell(w=width - 4, h=4, text=text, align="L")
+        pdf.set_draw_color(150, 150, 150)
+        pdf.rect(x + width - _SEAL - 2, top + height - _SEAL - 2, _SEAL, _SEAL)
+        pdf.set_xy(x + width - _SEAL - 2, top + height - _SEAL / 2 - 5)
+        pdf.set_font(FONT, size=7)
+        pdf.set_text_color(150, 150, 150)
+        pdf.multi_cell(w=_SEAL, h=3.5, text="盖章\nSeal", align="C")
+        pdf.set_text_color(0, 0, 0)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_xy(_LEFT, top + height + 2)
+
+
+def _verification(doc: _Doc, record_url: str, digest: str) -> None:
+    """The QR code leading to the manifest's record, and the digest of the content printed."""
+    pdf = doc.pdf
+    if pdf.will_page_break(_QR_SIZE + _HEADING_HEIGHT):
+        pdf.add_page()
+    doc.heading("核验 Verification")
+    top = pdf.get_y()
+    qr_vector(pdf, record_url, _LEFT, top, _QR_SIZE)
+    pdf.set_xy(_LEFT + _QR_SIZE + 4, top + 2)
+    pdf.set_font(FONT, size=8)
+    pdf.multi_cell(
+        w=_W - _QR_SIZE - 4,
+        h=4.5,
+        text=(
+            f"联单记录 Record: {record_url}\n"
+            f"内容摘要 SHA-256: {digest}\n"
+            "扫码打开联单记录, 记录的内容摘要 (content_sha256) 应与此处所印一致。"
+            "Scan to open the manifest's record: its content_sha256 must match the one "
+            "printed here."
+        ),
+        align="L",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.set_y(max(pdf.get_y(), top + _QR_SIZE + 2))
 
 
 def _discrepancy_lines(found: Discrepancies | None, view: ManifestPublic) -> list[str]:

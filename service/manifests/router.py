@@ -12,7 +12,7 @@ from schemas.manifests import ManifestCreate, ManifestPublic, ManifestSummary, S
 from service.anomalies.receipt import on_manifest_received
 from service.audit_context import note_target
 from service.auth.dependencies import CurrentActor
-from service.deps import ClockDep, SessionDep
+from service.deps import ClockDep, SessionDep, SettingsDep
 from service.manifests import service
 from service.manifests.models import ManifestState
 from service.manifests.pdf import manifest_pdf
@@ -69,10 +69,15 @@ def list_manifests(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def manifest_document(manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> Response:
-    """The manifest as a printable PDF, with its containers, weights and the parties' signatures."""
+def manifest_document(
+    manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+) -> Response:
+    """The manifest as a printable transfer manifest (转移联单) PDF: parties, transport, waste
+    codes, containers and weights, seal and signature boxes, and a QR code leading to this
+    record with the digest of its content."""
     manifest = service.visible_manifest(session, actor, manifest_id)
-    document = manifest_pdf(manifest_view(session, manifest))
+    record_url = f"{settings.public_base_url}/api/v1/manifests/{manifest.id}"
+    document = manifest_pdf(manifest_view(session, manifest), record_url)
     return Response(
         document,
         media_type="application/pdf",

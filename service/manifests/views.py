@@ -16,6 +16,7 @@ from schemas.manifests import (
     PartyPublic,
     SignaturePublic,
 )
+from service.manifests.digest import manifest_digest
 from service.manifests.models import Manifest
 from service.manifests.service import signatures_of
 from service.manifests.trip import trip_of
@@ -59,24 +60,29 @@ def manifest_view(session: Session, manifest: Manifest) -> ManifestPublic:
         receipt_weight_kg=round(sum(c.receipt_weight_kg or 0 for c in containers), 3),
     )
     summary = ManifestSummary.model_validate(manifest)
+    parties = {
+        key: _party(session.get(Organization, org_id), org_id)
+        for key, org_id in (
+            ("origin", manifest.origin_organization_id),
+            ("transporter", manifest.transporter_organization_id),
+            ("destination", manifest.destination_organization_id),
+        )
+    }
+    signatures = [SignaturePublic.model_validate(s) for s in signatures_of(session, manifest.id)]
     return ManifestPublic(
         **summary.model_dump(),
-        origin=_party(
-            session.get(Organization, manifest.origin_organization_id),
-            manifest.origin_organization_id,
-        ),
-        transporter=_party(
-            session.get(Organization, manifest.transporter_organization_id),
-            manifest.transporter_organization_id,
-        ),
-        destination=_party(
-            session.get(Organization, manifest.destination_organization_id),
-            manifest.destination_organization_id,
-        ),
+        **parties,
         containers=containers,
-        signatures=[SignaturePublic.model_validate(s) for s in signatures_of(session, manifest.id)],
+        signatures=signatures,
         totals=totals,
         discrepancies=Discrepancies.model_validate(manifest.discrepancies)
         if manifest.discrepancies is not None
         else None,
+        content_sha256=manifest_digest(
+            number=manifest.number,
+            vehicle_plate=manifest.vehicle_plate,
+            containers=containers,
+            signatures=signatures,
+            **parties,
+        ),
     )
