@@ -47,7 +47,7 @@ class AnomalyDetail(AnomalyPublic):
 
 
 class AnomalyNote(Strict):
-    model_config = example({"note": "已与医院核实：暂存间冰柜故障，已转移。"})  # noqa: RUF001
+    model_config = example({"note": "已与医院核实：暂存间冰柜故障，已转移。"})
 
     note: str | None = Field(default=None, max_length=2000)
 

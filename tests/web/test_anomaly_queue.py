@@ -106,7 +106,7 @@ def test_a_regulator_pages_groups_reads_and_resolves_several_at_once(
             page.check(f"#anomaly-table tr[data-id='{anomaly_id}'] input.pick")
         assert page.locator("#bulk-count").inner_text() == "已选 3 条"
         page.click("#bulk button[data-step=resolve]")
-        page.fill("#step-note", "已收运，现场核实")  # noqa: RUF001
+        page.fill("#step-note", "已收运，现场核实")
         page.click("#step-ok")
         for anomaly_id in chosen:
             page.wait_for_selector(
@@ -119,6 +119,6 @@ def test_a_regulator_pages_groups_reads_and_resolves_several_at_once(
         for anomaly_id in chosen:
             body = api.get(f"/api/v1/anomalies/{anomaly_id}").json()
             assert body["status"] == "resolved"
-            assert body["steps"][-1]["note"] == "已收运，现场核实"  # noqa: RUF001
+            assert body["steps"][-1]["note"] == "已收运，现场核实"
         body = api.get(f"/api/v1/anomalies/{first_id}").json()
         assert (body["status"], body["steps"][-1]["note"]) == ("acknowledged", "已电话联系医院")

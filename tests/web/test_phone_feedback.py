@@ -134,7 +134,7 @@ def test_refused_scans_after_a_sync_cannot_be_missed_and_say_why_in_chinese(
             outcome = page.locator("#scan-outcome[data-status=queued]")
             outcome.wait_for()
             # Offline: saved and waiting, not "sending".
-            assert "已保存在本机，联网后自动发送" in outcome.inner_text()  # noqa: RUF001
+            assert "已保存在本机，联网后自动发送" in outcome.inner_text()
             assert "正在发送" not in outcome.inner_text()
         page.wait_for_selector("#queue-badge[data-count='2']")
         assert page.locator("#refusal-banner").is_hidden()
@@ -156,7 +156,7 @@ def test_refused_scans_after_a_sync_cannot_be_missed_and_say_why_in_chinese(
         refusal.wait_for()
         text = refusal.inner_text()
         assert container["short_code"] in text
-        assert "该容器当前为“已收集”，不能执行“收集”" in text  # noqa: RUF001
+        assert "该容器当前为“已收集”，不能执行“收集”" in text
         assert "扫描于" in text  # when it was scanned
         assert "transition" not in text and "cannot" not in text  # no English from the server
         page.click("#refusals-read")

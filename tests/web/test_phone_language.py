@@ -40,7 +40,7 @@ def test_a_field_error_reaches_a_chinese_phone_in_chinese(
         page.click("#trip-new-form button[type=submit]")
         page.wait_for_selector("#trip-error:not(:empty)")
         message = page.locator("#trip-error").inner_text()
-        assert message == "部分内容填写无效：车牌号过长"  # noqa: RUF001
+        assert message == "部分内容填写无效：车牌号过长"
     finally:
         context.close()
 
@@ -61,6 +61,6 @@ def test_a_refusal_reaches_a_chinese_phone_in_chinese(
         page.click("#sign-dialog button[value=ok]")
         page.wait_for_selector("#trip-error:not(:empty)")
         message = page.locator("#trip-error").inner_text()
-        assert message == "联单当前状态下不能执行此操作（例如：须先扫描容器再签字）"  # noqa: RUF001
+        assert message == "联单当前状态下不能执行此操作（例如：须先扫描容器再签字）"
     finally:
         context.close()

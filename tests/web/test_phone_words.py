@@ -69,8 +69,8 @@ def test_discrepancies_read_as_sentences_with_short_codes(
         assert page.locator("#trip-current button.sign").count() == 0
         page.click("#lang")
         text = page.locator("[data-testid=discrepancies]").inner_text()
-        assert f"未接收（1 袋）：{bags[2]['short_code']}" in text  # noqa: RUF001
-        assert "合计：移出 6.5 kg，接收 5 kg" in text  # noqa: RUF001
+        assert f"未接收（1 袋）：{bags[2]['short_code']}" in text
+        assert "合计：移出 6.5 kg，接收 5 kg" in text
     finally:
         context.close()
 
