@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from schemas.custody import ContainerPublic
+from schemas.custody import AnomalyBrief, ContainerPublic
 from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
+from schemas.tracks import TrackBatch, TrackBatchResult, TrackItemResult
+from service.anomalies.track import on_track
 from service.audit.middleware import record_in_transaction
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
@@ -17,6 +19,7 @@ from service.labels.dependencies import PublicKeysDep
 from service.scanning.resolve import resolve_code, resolve_label
 from service.scanning.sync import sync_scans
 from service.tlog.service import with_log_indexes
+from service.tracks.service import record_points
 
 router = APIRouter(prefix="/mobile/v1", tags=["mobile"])
 
@@ -77,3 +80,27 @@ def sync(
     # The batch's audit row commits with its scans.
     record_in_transaction(session, request.scope, 200)
     return SyncResult(results=[SyncItemResult.model_validate(r) for r in results])
+
+
+@router.post("/tracks", response_model=TrackBatchResult)
+def tracks(
+    body: TrackBatch,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    clock: ClockDep,
+) -> TrackBatchResult:
+    """A batch of the trip's position fixes, queued on the phone; each point judged alone."""
+    recorded = record_points(
+        session=session,
+        actor=actor,
+        device_id=body.device_id,
+        points=body.points,
+        now=clock(),
+        on_points=on_track,
+    )
+    record_in_transaction(session, request.scope, 200)
+    return TrackBatchResult(
+        results=[TrackItemResult.model_validate(r) for r in recorded.results],
+        anomalies=[AnomalyBrief.model_validate(a) for a in recorded.anomalies],
+    )

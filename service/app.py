@@ -41,6 +41,7 @@ from service.scanning.router import router as scanning_router
 from service.tlog.keys import load_log_signer
 from service.tlog.router import router as log_router
 from service.tlog.worker import CheckpointWorker
+from service.tracks.router import router as tracks_router
 from service.web.router import install_web
 
 
@@ -137,6 +138,7 @@ def create_app(
         labels_router,
         container_labels_router,
         manifests_router,
+        tracks_router,
         mobile_router,
         audit_router,
         anomalies_router,

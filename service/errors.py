@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,6 +101,22 @@ def problem_body(
         body["errors"] = errors
     body.update(extra)
     return body
+
+
+def item_problem(exc: ValidationError, item: str) -> dict[str, Any]:
+    """The 422 problem of one malformed item of a batch (a scan, a track point)."""
+    errors = [
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())) or item,
+            "message": err.get("msg", ""),
+            "type": err.get("type"),
+        }
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    fields = ", ".join(e["field"] for e in errors[:5])
+    return problem_body(
+        422, "invalid-input", "Invalid input", f"invalid {item} fields: {fields}", errors=errors
+    )
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

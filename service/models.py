@@ -10,6 +10,7 @@ from service.manifests.models import Manifest, ManifestSerial, ManifestSignature
 from service.organizations.directory import DirectoryEpoch
 from service.organizations.models import Organization, Site
 from service.tlog.models import LogCheckpoint, LogHead, LogKey, LogLeaf, LogTile, LogTree
+from service.tracks.models import TrackPoint
 
 __all__ = [
     "Anomaly",
@@ -36,5 +37,6 @@ __all__ = [
     "ScanReceipt",
     "ScanRejection",
     "Site",
+    "TrackPoint",
     "User",
 ]

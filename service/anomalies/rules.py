@@ -7,7 +7,6 @@ event time (when things happened), never on when the server heard of them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from service.anomalies.models import Severity
 from service.anomalies.profile import RuleSetting
 from service.anomalies.working_days import Calendar, add_working_days
+from service.geo import haversine_km
 
 
 class Kind(StrEnum):
@@ -35,6 +35,11 @@ class Kind(StrEnum):
     geofence_violation = "geofence_violation"
     unlicensed_receiver = "unlicensed_receiver"
     clock_skew = "clock_skew"
+    # What a trip's track shows (service.anomalies.track_rules).
+    unscheduled_stop = "unscheduled_stop"
+    route_deviation = "route_deviation"
+    track_gap = "track_gap"
+    cross_border = "cross_border"
 
 
 # The rule that times each stage of a container's life (service.custody.stages).
@@ -232,17 +237,6 @@ def clock_skew(
     )
 
 
-EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
-
-
 # Two scans seconds apart are timed to the minute: GPS and clocks are not finer than that.
 MIN_TRAVEL_INTERVAL = timedelta(minutes=1)
 
@@ -255,23 +249,36 @@ def impossible_travel(
     current_at: datetime,
     setting: RuleSetting,
     cause: str,
+    previous_uncertainty_m: float | None = None,
+    current_uncertainty_m: float | None = None,
 ) -> Finding | None:
-    """Two scans of one container imply a speed above the limit (a cloned label)."""
+    """Two scans of one container imply a speed above the limit (a cloned label).
+
+    Only the distance the positions prove counts: the straight distance less both positions'
+    uncertainty (a GPS fix's accuracy radius, a site's radius when the scan names a site), and
+    nothing under the floor (``min_distance_km``, default 3 km) ever fires, so that a jittery
+    fix does not accuse a label of being cloned."""
     if previous is None or current is None:
         return None
     limit = setting.number("limit_kmh", 150.0) or 150.0
+    floor = setting.number("min_distance_km", 3.0) or 0.0
     km = haversine_km(*previous, *current)
+    uncertainty = ((previous_uncertainty_m or 0.0) + (current_uncertainty_m or 0.0)) / 1000
+    proven = km - uncertainty
+    if proven <= floor:
+        return None
     interval = max(abs(current_at - previous_at), MIN_TRAVEL_INTERVAL)
-    speed = km / (interval.total_seconds() / 3600)
+    speed = proven / (interval.total_seconds() / 3600)
     if speed <= limit:
         return None
     return _finding(
         Kind.impossible_travel,
         setting,
-        f"> {limit:g} km/h",
+        f"> {limit:g} km/h over > {floor:g} km",
         cause,
         {
             "distance_km": round(km, 3),
+            "uncertainty_km": round(uncertainty, 3),
             "interval_seconds": round(abs(current_at - previous_at).total_seconds()),
             "speed_kmh": round(speed, 1),
             "from": list(previous),

@@ -62,17 +62,18 @@ class AcceptedScan:
 
 def _point(
     session: Session, event: CustodyEvent | PriorEvent, site: Site | None
-) -> tuple[float, float] | None:
-    """Where an event happened: its GPS point, else its site's coordinates (``site``, when
-    the caller has it already)."""
+) -> tuple[tuple[float, float] | None, float | None]:
+    """Where an event happened, and how uncertain that is in metres: its GPS point (accuracy
+    not recorded: ``None``), else its site's coordinates, uncertain by the site's radius
+    (``site``, when the caller has it already)."""
     if event.latitude is not None and event.longitude is not None:
-        return (event.latitude, event.longitude)
+        return (event.latitude, event.longitude), None
     if event.site_id is not None:
         if site is None or site.id != event.site_id:
             site = directory(session).site(event.site_id)
         if site is not None:
-            return (site.latitude, site.longitude)
-    return None
+            return (site.latitude, site.longitude), site.radius_m
+    return None, None
 
 
 def _sites(session: Session, organization_id: uuid.UUID | None) -> list[SitePoint]:
@@ -131,14 +132,18 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
         )
     )
     if previous is not None:
+        before, before_m = _point(session, previous, None)
+        now_at, now_m = _point(session, event, outcome.site)
         found.append(
             impossible_travel(
-                previous=_point(session, previous, None),
+                previous=before,
                 previous_at=previous.occurred_at,
-                current=_point(session, event, outcome.site),
+                current=now_at,
                 current_at=event.occurred_at,
                 setting=profile.rule(Kind.impossible_travel),
                 cause=cause,
+                previous_uncertainty_m=before_m,
+                current_uncertainty_m=now_m,
             )
         )
     found.append(_geofence(session, outcome, actor_org, profile, cause))

@@ -23,6 +23,7 @@ from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severi
 from service.anomalies.profile import Profile, all_profiles
 from service.anomalies.rules import STAGE_RULE, Finding, Kind, manifest_hard_limit, overdue
 from service.anomalies.store import Subject, store_findings
+from service.anomalies.track import sweep_track_gaps
 from service.config import get_settings
 from service.custody.models import Container
 from service.custody.stages import DISPOSAL, STORAGE, TRANSIT
@@ -132,7 +133,7 @@ def run_sweep(
     report = SweepReport(at=now)
     found: list[tuple[Subject, Finding]] = []
     step = 0
-    steps = 6
+    steps = 7
 
     def tick(label: str) -> None:
         nonlocal step
@@ -192,6 +193,10 @@ def run_sweep(
     tick("manifests")
 
     _named, report.new = store_findings(session, found, now=now, named=False)
+    # track_gap: trips in transit whose phone went silent (stored per episode, once).
+    gaps, report.examined["trips_in_transit"] = sweep_track_gaps(session, now)
+    report.new += gaps
+    tick("tracks")
     report.escalated = escalate(session=session, now=now)
     tick("escalation")
     return report

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.errors import problem_body, problem_response
 
 # Routes that take batches; every other route gets the small limit.
-BATCH_PATHS = ("/mobile/v1/sync", "/epcis/v2/capture")
+BATCH_PATHS = ("/mobile/v1/sync", "/mobile/v1/tracks", "/epcis/v2/capture")
 
 
 class BodyTooLarge(HTTPException):

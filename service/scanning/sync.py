@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from schemas.custody import ScanCreate
 from service.auth.actor import Actor
-from service.errors import DomainError, Forbidden, problem_body
+from service.errors import DomainError, Forbidden, item_problem, problem_body
 from service.scanning.service import submit_scan
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def _one(
     try:
         scan = ScanCreate.model_validate(raw)
     except ValidationError as exc:
-        return _rejected(client_event_id, _invalid(exc))
+        return _rejected(client_event_id, item_problem(exc, "scan"))
     scan = scan.model_copy(update={"device_id": device_id})
 
     savepoint = session.begin_nested()
@@ -128,18 +128,3 @@ def _rejected(client_event_id: str | None, problem: dict[str, Any]) -> dict[str,
         # What the refusal raised (a forged label, a scan of a disposed container, ...).
         "anomalies": problem.get("anomalies", []),
     }
-
-
-def _invalid(exc: ValidationError) -> dict[str, Any]:
-    errors = [
-        {
-            "field": ".".join(str(part) for part in err.get("loc", ())) or "scan",
-            "message": err.get("msg", ""),
-            "type": err.get("type"),
-        }
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    fields = ", ".join(e["field"] for e in errors[:5])
-    return problem_body(
-        422, "invalid-input", "Invalid input", f"invalid scan fields: {fields}", errors=errors
-    )

@@ -414,10 +414,11 @@ def test_impossible_travel_east_west_in_full() -> None:
         kind=Kind.impossible_travel,
         severity=Severity.critical,
         rule=s.source,
-        threshold="> 150 km/h",
+        threshold="> 150 km/h over > 3 km",
         cause="ev-2",
         facts={
             "distance_km": round(km, 3),
+            "uncertainty_km": 0.0,
             "interval_seconds": 1200,
             "speed_kmh": round(km * 3, 1),
             "from": [40.0, 111.0],
@@ -516,7 +517,7 @@ def test_the_speed_limit_from_the_profile(values: dict[str, float], limit: float
 
     assert after(hours * 1.01) is None
     hit = after(hours * 0.99)
-    assert hit is not None and hit.threshold == f"> {limit:g} km/h"
+    assert hit is not None and hit.threshold == f"> {limit:g} km/h over > 3 km"
 
 
 def test_exactly_the_speed_limit_is_quiet() -> None:

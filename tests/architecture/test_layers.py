@@ -33,6 +33,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.pagination",
         "service.deps",
         "service.jurisdictions",
+        # Distances on the Earth, for every rule that reads positions.
+        "service.geo",
         "service.printing",
         "service.audit_context",
         "service.migrate",
@@ -48,6 +50,8 @@ LAYERS: list[tuple[str, ...]] = [
     # The transparency log: every custody event a leaf (reads the events, nothing above).
     ("service.tlog",),
     ("service.manifests",),
+    # Trip tracks: the positions a driver's phone records while a manifest is open.
+    ("service.tracks",),
     ("service.anomalies",),
     ("service.scanning", "service.reports", "service.evidence"),
     # GS1 EPCIS: capture records each event through the scan use case, so it sits above it.

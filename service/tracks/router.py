@@ -1,0 +1,52 @@
+"""A trip's track over HTTP, for whoever may see the manifest: points, stops and what the
+track rules found, as JSON or as GeoJSON."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from schemas.tracks import TrackPublic
+from service.anomalies.track import track_view
+from service.auth.dependencies import CurrentActor
+from service.deps import SessionDep
+from service.manifests.service import visible_manifest
+from service.tracks.geojson import track_geojson
+
+router = APIRouter(prefix="/api/v1", tags=["tracks"])
+
+GEOJSON = "application/geo+json"
+_GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}}}
+
+
+# Declared before /track so that "track.geojson" is its own path.
+@router.get(
+    "/manifests/{manifest_id}/track.geojson",
+    response_class=JSONResponse,
+    responses=_GEOJSON_RESPONSE,
+)
+def track_as_geojson(
+    manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> JSONResponse:
+    track = track_view(session, visible_manifest(session, actor, manifest_id))
+    return JSONResponse(track_geojson(track), media_type=GEOJSON)
+
+
+@router.get(
+    "/manifests/{manifest_id}/track",
+    response_model=TrackPublic,
+    responses=_GEOJSON_RESPONSE,
+)
+def get_track(
+    manifest_id: uuid.UUID,
+    session: SessionDep,
+    actor: CurrentActor,
+    format: Literal["json", "geojson"] = "json",
+) -> TrackPublic | JSONResponse:
+    track = track_view(session, visible_manifest(session, actor, manifest_id))
+    if format == "geojson":
+        return JSONResponse(track_geojson(track), media_type=GEOJSON)
+    return track
