@@ -1,5 +1,5 @@
 // The phone app: sign in, scan a label, record a custody action (queued offline, synced once),
-// a driver's trip, a hospital's label batch. This module wires the views (views/*.js) into the
+// a driver's trip (and its track while it is open), a hospital's label batch. This module wires the views (views/*.js) into the
 // shared shell and keeps the queue moving.
 
 import { Shell, $ } from "./shared/shell.js";
@@ -8,6 +8,7 @@ import { cacheLabelKeys } from "./labels.js";
 import { cacheVocabulary } from "./vocabulary.js";
 import * as outbox from "./outbox.js";
 import { deviceId } from "./phone.js";
+import * as track from "./track.js";
 import batch from "./views/batch.js";
 import home from "./views/home.js";
 import queue from "./views/queue.js";
@@ -33,6 +34,7 @@ const shell = new Shell({
     applyRoles(me.role);
     cacheLabelKeys();
     cacheVocabulary();
+    track.refresh(me);
   },
   onLanguage: renderNet,
 });
@@ -53,10 +55,18 @@ async function start() {
   window.addEventListener("online", () => {
     renderNet();
     outbox.syncQueue();
+    track.send();
   });
   window.addEventListener("offline", renderNet);
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && outbox.syncQueue());
   setInterval(() => navigator.onLine && outbox.syncQueue(), 30000);
+  // The trip's state changes elsewhere (signatures, receipt): recording follows what the phone
+  // last learnt of it, and the queued positions go out every minute.
+  setInterval(async () => {
+    await track.follow(shell.me);
+    if (navigator.onLine && shell.me) track.send();
+  }, 60000);
+  window.addEventListener("hashchange", () => track.refresh(shell.me));
   await outbox.updateCount();
   if (shell.me) outbox.syncQueue();
   document.body.dataset.ready = "1";

@@ -1,8 +1,9 @@
 // IndexedDB: the scan queue (what has not reached the server yet), the per-scan results the
-// server gave, and the label payloads this phone has seen (so a typed short code can be scanned).
+// server gave, the label payloads this phone has seen (so a typed short code can be scanned),
+// and the trip's position fixes waiting to be sent.
 
 const DB_NAME = "medwaste";
-const VERSION = 1;
+const VERSION = 2;
 let opening = null;
 
 function open() {
@@ -18,6 +19,9 @@ function open() {
       }
       if (!db.objectStoreNames.contains("labels")) {
         db.createObjectStore("labels", { keyPath: "container_id" }).createIndex("short_code", "short_code");
+      }
+      if (!db.objectStoreNames.contains("track")) {
+        db.createObjectStore("track", { keyPath: "key" }).createIndex("queued_at", "queued_at");
       }
     };
     req.onsuccess = () => resolve(req.result);

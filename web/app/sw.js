@@ -17,6 +17,8 @@ const SHELL = [
   "vocabulary.js",
   "scanner.js",
   "store.js",
+  "track.js",
+  "geo.js",
   "views/batch.js",
   "views/home.js",
   "views/queue.js",
