@@ -85,6 +85,10 @@ def test_twenty_minutes_exactly_is_quiet_and_a_stop_at_a_site_is_expected() -> N
     assert unscheduled_stop(fixes=stand(FIELD, T0, 21), loads=LOAD, sites=SITES, setting=S)
     at_plant = stand(east(PLANT, 0.2), T0, 90)  # inside the plant's 300 m
     assert unscheduled_stop(fixes=at_plant, loads=LOAD, sites=SITES, setting=S) == []
+    # 400 m from the plant: outside its 300 m, unless the fixes' accuracy reaches it.
+    near = east(PLANT, 0.4)
+    assert unscheduled_stop(fixes=stand(near, T0, 30, 20.0), loads=LOAD, sites=SITES, setting=S)
+    assert not unscheduled_stop(fixes=stand(near, T0, 30, 150.0), loads=LOAD, sites=SITES, setting=S)  # fmt: skip
     # No site on record for any party: every long stop is away from them.
     assert unscheduled_stop(fixes=at_plant, loads=LOAD, sites=[], setting=S)
 
@@ -96,8 +100,8 @@ def test_a_stop_without_waste_on_board_is_nobody_s_business() -> None:
 
 
 def test_inaccurate_fixes_prove_no_stop() -> None:
-    # A phone indoors reports the cell tower 1.2 km from the ward, accuracy 1.5 km, for an hour.
-    tower = east(HOSPITAL, 1.2)
+    # A phone indoors reports the cell tower 2.5 km from the ward, accuracy 1.5 km, for an hour.
+    tower = east(HOSPITAL, 2.5)
     fixes = stand(tower, T0, 60, accuracy=1500.0)
     assert unscheduled_stop(fixes=fixes, loads=LOAD, sites=SITES, setting=S) == []
     # The same fixes, precise, would be a stop away from the ward.
@@ -116,6 +120,8 @@ def test_stops_need_every_fix_within_the_radius_of_the_first() -> None:
 # --- route_deviation
 
 D = CN.rule(Kind.route_deviation)
+
+
 def test_a_detour_is_one_deviation_with_its_farthest_place() -> None:
     away = aside(MIDDLE, 20.0)
     fixes = [
@@ -160,10 +166,15 @@ def test_accuracy_and_single_stray_fixes_prove_no_deviation() -> None:
     args = {"loads": LOAD, "origins": [HOSPITAL], "destinations": [PLANT], "setting": D}
     assert not route_deviation(fixes=vague, **args)  # type: ignore[arg-type]
     assert len(route_deviation(fixes=sharp, **args)) == 1  # type: ignore[arg-type]
+    # Just past the limit: proven by a sharp fix, not by one whose accuracy covers the excess.
+    edge = [Fix(T0 + timedelta(minutes=i), *aside(MIDDLE, 10.1), 20.0) for i in range(3)]
+    blurred = [Fix(f.at, f.latitude, f.longitude, 150.0) for f in edge]
+    assert len(route_deviation(fixes=edge, **args)) == 1  # type: ignore[arg-type]
+    assert not route_deviation(fixes=blurred, **args)  # type: ignore[arg-type]
+    # Nothing on board yet (driving to the hospital): no corridor to keep to.
+    assert not route_deviation(fixes=sharp, **{**args, "loads": [Load("C1", T0 + timedelta(hours=1))]})  # type: ignore[arg-type]  # fmt: skip
     # No corridor without sites: nothing is judged.
-    assert not route_deviation(
-        fixes=sharp, loads=LOAD, origins=[], destinations=[PLANT], setting=D
-    )
+    assert not route_deviation(fixes=sharp, loads=LOAD, origins=[], destinations=[PLANT], setting=D)
 
 
 # --- track_gap
@@ -230,7 +241,10 @@ def test_leaving_the_province_is_one_crossing() -> None:
     found = cross_border(fixes=fixes, loads=LOAD, allowed={"CN-37": shandong}, setting=B)
     assert len(found) == 1
     hit = found[0]
-    assert (hit.severity, hit.threshold) == ("critical", "outside CN-37 without an approved transfer")
+    assert (hit.severity, hit.threshold) == (
+        "critical",
+        "outside CN-37 without an approved transfer",
+    )
     assert (hit.facts["latitude"], hit.facts["longitude"], hit.facts["fixes"]) == (*BEIJING, 2)
     assert "第八十二条" in hit.rule
     # A manifest to a plant in Beijing is the transfer: both provinces are allowed.
@@ -267,7 +281,7 @@ def test_jurisdiction_boxes_hold_their_capitals() -> None:
 
 def test_jitter_does_not_accuse_a_label() -> None:
     s = CN.rule(Kind.impossible_travel)
-    a, b = HOSPITAL, east(HOSPITAL, 2.5)  # 2.5 km in a minute: a jumping fix, not a clone
+    a, b = HOSPITAL, east(HOSPITAL, 2.8)  # 2.8 km in a minute: a jumping fix, not a clone
     args = {"previous": a, "previous_at": T0, "current": b, "current_at": T0 + timedelta(minutes=1), "setting": s, "cause": "e"}  # fmt: skip
     assert impossible_travel(**args) is None  # type: ignore[arg-type]
     far = east(HOSPITAL, 8.0)  # 8 km in a minute: a clone...

@@ -110,11 +110,14 @@ def test_a_phone_off_for_an_hour_is_one_track_gap(trip: Trip) -> None:
 
 def test_a_jittery_phone_at_the_hospital_raises_nothing(trip: Trip) -> None:
     start = trip.clock.now
-    # An hour loading at the ward, the phone indoors: fixes from two cell towers 1.2 and 2 km
-    # away, accuracy 1.5 km. Then an ordinary drive.
-    towers = [east(HOSPITAL, 1.2), north(HOSPITAL, -2.0)]
+    # An hour loading at the ward, the phone indoors: 40 minutes of fixes from a cell tower
+    # 2.5 km away, then fixes jumping between it and another 2 km away, accuracy 1.5 km (taken
+    # at face value, the first 40 minutes would be a stop 1 km beyond the ward's reach). Then
+    # the road.
+    towers = [east(HOSPITAL, 2.5), north(HOSPITAL, -2.0)]
     waiting = [
-        Fix(start + timedelta(seconds=30 * i), *towers[(i // 10) % 2], 1500.0) for i in range(120)
+        Fix(start + timedelta(seconds=30 * i), *towers[0 if i < 80 else i % 2], 1500.0)
+        for i in range(120)
     ]
     road = drive(HOSPITAL, PLANT, start + timedelta(hours=1), 45)
     trip.drive_through([*waiting, *road])
@@ -132,3 +135,22 @@ def test_points_sent_again_raise_nothing_again(trip: Trip) -> None:
     assert {r["status"] for r in again.json()["results"]} == {"duplicate"}
     assert again.json()["anomalies"] == []
     assert _kinds(trip) == ["unscheduled_stop"]
+
+
+def test_late_points_that_move_a_stop_s_start_do_not_raise_it_again(trip: Trip) -> None:
+    start = trip.clock.now
+    field = aside(MIDDLE, 2.0)
+    fixes = [*drive(HOSPITAL, field, start, 10), *stand(field, start + timedelta(minutes=10), 40)]
+    # The first ten minutes at the field were kept on a second phone that was offline.
+    head, tail = fixes[:20], fixes[20:]
+    late = stand(field, start + timedelta(minutes=10), 10)
+    trip.drive_through([*head, *tail[20:]])
+    [stop] = trip.anomalies()
+    first_start = stop.facts["from"]
+    trip.device = "phone-2"
+    r = trip.post(late)
+    assert {x["status"] for x in r.json()["results"]} == {"created"}
+    [again] = trip.anomalies()
+    assert again.id == stop.id
+    assert again.facts["from"] < first_start  # the stop began earlier than first known
+    assert again.facts["minutes"] == pytest.approx(40.0, abs=0.5)
