@@ -1,7 +1,7 @@
 """Trip tracks: the positions a driver's phone records while a trip is open, append-only.
 
-Revision ID: 0007_track_points
-Revises: 0006_webhook_leases
+Revision ID: 0008_track_points
+Revises: 0007_container_created_index
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import service.db
 
-revision: str = "0007_track_points"
-down_revision: str | None = "0006_webhook_leases"
+revision: str = "0008_track_points"
+down_revision: str | None = "0007_container_created_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
