@@ -102,6 +102,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/manifests"): allow(*ALL),
     ("GET", "/api/v1/manifests/{manifest_id}"): allow(*ALL, scoped="manifest"),
     ("GET", "/api/v1/manifests/{manifest_id}.pdf"): allow(*ALL, scoped="manifest"),
+    ("GET", "/api/v1/manifests/{manifest_id}/track"): allow(*ALL, scoped="manifest"),
+    ("GET", "/api/v1/manifests/{manifest_id}/track.geojson"): allow(*ALL, scoped="manifest"),
     ("POST", "/api/v1/manifests/{manifest_id}/sign"): allow(*NOT_REGULATOR),
     # only the destination (storage or disposal) closes a trip, or an admin
     ("POST", "/api/v1/manifests/{manifest_id}/close"): allow(
@@ -142,6 +144,10 @@ RULES: dict[tuple[str, str], Rule] = {
     # phones
     ("GET", "/mobile/v1/resolve"): allow(*ALL),
     ("POST", "/mobile/v1/sync"): allow(*ALL),
+    # An empty batch: who may send one at all (each point is then judged on its own trip).
+    ("POST", "/mobile/v1/tracks"): allow(
+        *NOT_REGULATOR, body=lambda w, r: {"device_id": "phone-1", "points": []}
+    ),
 }
 
 PATH_PARAMS: dict[str, Callable[[World, Role], Any]] = {
