@@ -33,6 +33,7 @@ const PROBLEMS = [
   ["missing-field", "“{action}” needs more information (weight, method or what happened)", "“{action}”缺少必填信息（重量、处置方式或事件类型）"],
   ["custody-mismatch", "Your organization does not hold this bag (or is not where it is being sent)", "本单位不是该容器的持有方（或接收方）"],
   ["manifest-not-found", "Trip (manifest) not found among your company's", "在本单位的联单中找不到该联单"],
+  ["trip-not-open", "This position was taken when the trip was not open (before it began or after its receipt)", "该位置记录于转移未进行期间（开始前或接收后）"],
   ["manifest-not-open", "The trip has left already: bags join a trip before the signatures", "联单已出发，装车须在签字之前"],
   ["wrong-manifest", "This bag travels on another trip", "该容器属于另一张联单"],
   ["site-not-found", "That site is not one of your organization's", "该地点不属于本单位"],

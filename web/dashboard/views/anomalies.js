@@ -13,6 +13,7 @@ const KINDS = [
   "storage_overdue", "collection_interval_exceeded", "transit_overdue", "disposal_overdue", "manifest_unconfirmed",
   "weight_discrepancy", "count_discrepancy", "missing_step", "custody_mismatch", "scan_after_disposal",
   "impossible_travel", "forged_label", "geofence_violation", "unlicensed_receiver", "clock_skew",
+  "unscheduled_stop", "route_deviation", "track_gap", "cross_border",
 ];
 const STATUSES = ["open", "acknowledged", "resolved", "dismissed"];
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
