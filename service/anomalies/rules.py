@@ -63,9 +63,10 @@ class Finding:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _finding(
+def finding(
     kind: Kind, setting: RuleSetting, threshold: str, cause: str, facts: dict[str, Any]
 ) -> Finding:
+    """A finding of ``kind`` under ``setting`` (its severity and legal source)."""
     return Finding(
         kind=kind,
         severity=setting.severity,
@@ -98,7 +99,7 @@ def overdue(
     limit = setting.hours(limit_key)
     if limit is None or now - since <= limit:
         return None
-    return _finding(
+    return finding(
         kind,
         setting,
         f"> {_hours(limit):g} h",
@@ -171,7 +172,7 @@ def weight_discrepancy(
     pct = diff / collected_kg * 100 if collected_kg > 0 else None
     if (pct is not None and abs(pct) <= tolerance) or abs(diff) <= floor:
         return None
-    return _finding(
+    return finding(
         Kind.weight_discrepancy,
         setting,
         f"> {tolerance:g} %" + (f" and > {floor:g} kg" if per_container else " (manifest total)"),
@@ -191,7 +192,7 @@ def count_discrepancy(
     """Any container on the manifest not received, or received but not on it."""
     if not missing and not extra:
         return None
-    return _finding(
+    return finding(
         Kind.count_discrepancy,
         setting,
         "any piece-count difference",
@@ -228,7 +229,7 @@ def clock_skew(
         return None
     facts["client_time"] = client_time.isoformat() if client_time else None
     facts["recorded_at"] = recorded_at.isoformat()
-    return _finding(
+    return finding(
         Kind.clock_skew,
         setting,
         f"> {limit.total_seconds() / 60:g} min ahead, or before the previous event",
@@ -271,7 +272,7 @@ def impossible_travel(
     speed = proven / (interval.total_seconds() / 3600)
     if speed <= limit:
         return None
-    return _finding(
+    return finding(
         Kind.impossible_travel,
         setting,
         f"> {limit:g} km/h over > {floor:g} km",
@@ -316,7 +317,7 @@ def geofence_violation(
     assert nearest is not None
     metres, site = nearest
     radius = site.radius_m or default_radius
-    return _finding(
+    return finding(
         Kind.geofence_violation,
         setting,
         f"> {radius:g} m from the site",
@@ -351,7 +352,7 @@ def unlicensed_receiver(
         reasons.append(f"not licensed for {category}")
     if not reasons:
         return None
-    return _finding(
+    return finding(
         Kind.unlicensed_receiver,
         setting,
         "a valid licence covering the category",
@@ -370,4 +371,4 @@ def flagged(
 ) -> Finding:
     """The "always" rules (missing_step, custody_mismatch, scan_after_disposal, forged_label):
     the fact itself is the anomaly."""
-    return _finding(kind, setting, threshold, cause, facts)
+    return finding(kind, setting, threshold, cause, facts)

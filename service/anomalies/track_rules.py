@@ -11,13 +11,12 @@ nothing and is left out; the distances that do count are reduced by the fix's ac
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from service.anomalies.profile import RuleSetting
-from service.anomalies.rules import Finding, Kind, SitePoint
+from service.anomalies.rules import Finding, Kind, SitePoint, finding
 from service.geo import EARTH_RADIUS_KM, LatLon, haversine_km, km_from_segment
 from service.jurisdictions import Box
 
@@ -119,17 +118,21 @@ def stops_of(fixes: Sequence[Fix], setting: RuleSetting) -> list[Stop]:
     )
 
 
-def _finding(
-    kind: Kind, setting: RuleSetting, threshold: str, cause: str, facts: dict[str, Any]
-) -> Finding:
-    return Finding(
-        kind=kind,
-        severity=setting.severity,
-        rule=setting.source[:200],
-        threshold=threshold[:200],
-        cause=cause,
-        facts=facts,
-    )
+def _runs(marks: Iterable[tuple[Fix, float | None]]) -> list[list[tuple[Fix, float]]]:
+    """The runs of consecutive fixes marked with a value (outside where they should be, by
+    that much); a fix marked ``None`` ends a run."""
+    runs: list[list[tuple[Fix, float]]] = []
+    run: list[tuple[Fix, float]] = []
+    for fix, value in marks:
+        if value is None:
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append((fix, value))
+    if run:
+        runs.append(run)
+    return runs
 
 
 def _nearest_site(point: LatLon, sites: Sequence[SitePoint]) -> tuple[SitePoint, float] | None:
@@ -164,7 +167,7 @@ def unscheduled_stop(
             if metres - stop.accuracy_m <= (site.radius_m or default_radius):
                 continue
         found.append(
-            _finding(
+            finding(
                 Kind.unscheduled_stop,
                 setting,
                 f"> {limit.total_seconds() / 60:g} min stationary away from the parties' sites",
@@ -200,20 +203,13 @@ def route_deviation(
         return []
     limit = setting.number("limit_km", 10.0) or 10.0
     min_points = int(setting.number("min_points", 2) or 1)
-    episodes: list[list[tuple[Fix, float]]] = []
-    run: list[tuple[Fix, float]] = []
+    marks = []
     for fix in _accurate(fixes, setting):
         if not on_board(loads, fix.at):
             continue
         km = min(km_from_segment(fix.point, a, b) for a in origins for b in destinations)
-        if km - fix.accuracy_m / 1000 > limit:
-            run.append((fix, km))
-            continue
-        if run:
-            episodes.append(run)
-        run = []
-    if run:
-        episodes.append(run)
+        marks.append((fix, km if km - fix.accuracy_m / 1000 > limit else None))
+    episodes = _runs(marks)
     found = []
     for episode in episodes:
         if len(episode) < min_points:
@@ -221,7 +217,7 @@ def route_deviation(
         first, last = episode[0][0], episode[-1][0]
         farthest, km = max(episode, key=lambda pair: pair[1])
         found.append(
-            _finding(
+            finding(
                 Kind.route_deviation,
                 setting,
                 f"> {limit:g} km from the corridor origin → destination",
@@ -278,7 +274,7 @@ def track_gap(
             continue
         last = next((f for f in reversed(fixes) if f.at <= begin), None)
         found.append(
-            _finding(
+            finding(
                 Kind.track_gap,
                 setting,
                 f"> {limit.total_seconds() / 60:g} min without a position while carrying waste",
@@ -318,23 +314,16 @@ def cross_border(
     judge; a profile with ``applies = false`` does not judge."""
     if not allowed or not setting.values.get("applies", True):
         return []
-    episodes: list[list[Fix]] = []
-    run: list[Fix] = []
+    marks = []
     for fix in _accurate(fixes, setting, default=1000.0):
         if not on_board(loads, fix.at):
             continue
         outside = min(_km_outside(box, fix.point) for box in allowed.values())
-        if outside > fix.accuracy_m / 1000:
-            run.append(fix)
-            continue
-        if run:
-            episodes.append(run)
-        run = []
-    if run:
-        episodes.append(run)
+        marks.append((fix, outside if outside > fix.accuracy_m / 1000 else None))
+    episodes = [[fix for fix, _km in run] for run in _runs(marks)]
     names = sorted(allowed)
     return [
-        _finding(
+        finding(
             Kind.cross_border,
             setting,
             f"outside {' / '.join(names)} without an approved transfer",
