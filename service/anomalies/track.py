@@ -247,15 +247,15 @@ def sweep_track_gaps(session: Session, now: datetime) -> tuple[list[Anomaly], in
     limit = _shortest_gap()
     if limit is None:
         return [], 0
+    # Each trip's last fix through the (manifest, time) index: the work follows the trips in
+    # transit, never the stored tracks.
     last = (
-        sa_select(col(TrackPoint.manifest_id), func.max(col(TrackPoint.recorded_at)).label("last"))
-        .group_by(col(TrackPoint.manifest_id))
-        .subquery()
+        sa_select(func.max(col(TrackPoint.recorded_at)))
+        .where(col(TrackPoint.manifest_id) == col(Manifest.id))
+        .scalar_subquery()
     )
     rows = session.execute(
-        sa_select(col(Manifest.id), last.c.last)
-        .outerjoin(last, last.c.manifest_id == col(Manifest.id))
-        .where(col(Manifest.state) == ManifestState.in_transit)
+        sa_select(col(Manifest.id), last).where(col(Manifest.state) == ManifestState.in_transit)
     ).all()
     new: list[Anomaly] = []
     for manifest_id, latest in rows:
