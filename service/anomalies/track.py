@@ -259,7 +259,8 @@ def sweep_track_gaps(session: Session, now: datetime) -> tuple[list[Anomaly], in
     ).all()
     new: list[Anomaly] = []
     for manifest_id, latest in rows:
-        if latest is not None and now - latest <= limit:
+        # No fix at all: a trip not tracked (the rule judges nothing); a recent fix: no gap.
+        if latest is None or now - latest <= limit:
             continue
         manifest = session.get(Manifest, manifest_id)
         if manifest is None:

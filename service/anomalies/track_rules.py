@@ -246,8 +246,10 @@ def track_gap(
 ) -> list[Finding]:
     """No fix for longer than the limit (30 min) while waste is on board. Any fix counts, however
     inaccurate (the phone was on). The first gap runs from the first pickup; with ``now`` (the
-    sweep), the silence since the last fix counts too, as an ongoing gap."""
-    if not loads:
+    sweep), the silence since the last fix counts too, as an ongoing gap. A trip with no fix at
+    all is not tracked (recorded by another system, or by a phone without the app) and has no
+    gap to judge."""
+    if not loads or not fixes:
         return []
     limit = _minutes(setting, "limit_minutes", 30)
     start = min(load.picked_up_at for load in loads)

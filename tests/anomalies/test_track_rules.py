@@ -210,9 +210,12 @@ def test_silence_is_a_gap_for_the_sweep_until_the_waste_is_unloaded() -> None:
     # Both containers received 10 minutes after the last fix: no gap while carrying.
     unloaded = [Load(x.container_id, x.picked_up_at, last + timedelta(minutes=10)) for x in LOAD]
     assert track_gap(fixes=fixes, loads=unloaded, setting=G, now=last + timedelta(hours=3)) == []
-    # No point at all since the pickup: the silence runs from the pickup.
-    none = track_gap(fixes=[], loads=LOAD, setting=G, now=T0 + timedelta(minutes=31))
-    assert [f.facts["from"] for f in none] == [T0.isoformat()]
+    # The phone was on before the pickup and silent since: the silence runs from the pickup.
+    before = [Fix(T0 - timedelta(minutes=5), *HOSPITAL, 10.0)]
+    silent = track_gap(fixes=before, loads=LOAD, setting=G, now=T0 + timedelta(minutes=31))
+    assert [f.facts["from"] for f in silent] == [T0.isoformat()]
+    # A trip with no position at all is not tracked: nothing to judge.
+    assert track_gap(fixes=[], loads=LOAD, setting=G, now=T0 + timedelta(hours=5)) == []
     # Before any pickup there is nothing on board to lose.
     assert track_gap(fixes=[], loads=[], setting=G, now=T0 + timedelta(hours=5)) == []
 
