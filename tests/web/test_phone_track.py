@@ -1,6 +1,6 @@
 """The phone records its trip's track in a real Chromium: positions scripted through the
 browser's geolocation, kept while offline, sent when the network returns, read back by a
-regulator; nothing recorded once the trip is no longer the phone's open trip."""
+regulator and drawn on the dashboard; nothing recorded without an open trip."""
 
 from __future__ import annotations
 
@@ -126,6 +126,32 @@ def test_the_phone_records_the_track_offline_and_sends_it(
         geo = api.get(f"/api/v1/manifests/{trip['manifest_id']}/track.geojson").json()
         [route] = [f for f in geo["features"] if f["properties"]["feature"] == "route"]
         assert len(route["geometry"]["coordinates"]) == 4
+
+    # The regulator's dashboard draws the route.
+    desk = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900}, locale="en-GB")  # fmt: skip
+    desk.set_default_timeout(20000)
+    try:
+        page = desk.new_page()
+        page.goto("/dashboard/")
+        page.wait_for_selector("body[data-ready='1']")
+        page.fill("#login-form input[name=username]", trip["regulator"])
+        page.fill("#login-form input[name=password]", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#view-anomalies:not([hidden])")
+        page.goto(f"/dashboard/#track?manifest={trip['manifest_id']}")
+        page.wait_for_selector("#track polyline.track-route")
+        drawn = page.locator("#track polyline.track-route").get_attribute("points") or ""
+        assert len(drawn.split()) == 4
+        assert (
+            page.locator("[data-testid=track-summary]")
+            .inner_text()
+            .startswith("4 positions, 0 stops")
+        )
+        assert page.locator("[data-testid=track-anomalies] tbody tr").inner_text() == (
+            "Nothing flagged on this track."
+        )
+    finally:
+        desk.close()
 
 
 def test_no_trip_no_recording(browser: Any, live_server: LiveServer) -> None:

@@ -246,3 +246,53 @@ export function siteMap(points, { label = "", kinds = [], width = 640, height = 
   body += kinds.map((kd, i) => `<g transform="translate(${width - 130},${16 + i * 18})" class="map-legend"><circle cx="6" cy="6" r="6" fill="${kd.color}"/><text x="16" y="10" class="lg">${esc(fit(kd.label, 108))}</text></g>`).join("");
   return svg(width, height, body, label);
 }
+
+// A trip's track from its GeoJSON (GET /api/v1/manifests/{id}/track.geojson): the route as a
+// line, the stops as amber dots, the places the track rules flagged as red rings (each named
+// on hover), over a graticule; the same projection as the site map.
+export function trackMap(collection, { label = "", names = {}, width = 640, height = 380 } = {}) {
+  const features = (collection && collection.features) || [];
+  const route = features.find((f) => f.properties.feature === "route");
+  const line = route ? (route.geometry.type === "LineString" ? route.geometry.coordinates : [route.geometry.coordinates]) : [];
+  const marks = features.filter((f) => f.properties.feature !== "route");
+  const all = [...line, ...marks.map((f) => f.geometry.coordinates)];
+  if (!all.length) return svg(width, height, `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="tick">–</text>`, label);
+  const lat0 = all.reduce((s, [, lat]) => s + lat, 0) / all.length;
+  const k = Math.cos((lat0 * Math.PI) / 180);
+  const xs = all.map(([lon]) => lon * k);
+  const ys = all.map(([, lat]) => lat);
+  const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 0.01);
+  const cx = (Math.min(...xs) + Math.max(...xs)) / 2;
+  const cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+  const scale = Math.min(width - 40, height - 40) / (span * 1.1);
+  const sx = (lon) => width / 2 + (lon * k - cx) * scale;
+  const sy = (lat) => height / 2 - (lat - cy) * scale;
+  let body = `<rect width="${width}" height="${height}" fill="#eef4f2" rx="10"/>`;
+  const step = span > 4 ? 1 : span > 1 ? 0.5 : span > 0.2 ? 0.1 : 0.02;
+  const digits = step < 0.1 ? 2 : 1;
+  for (let lon = Math.ceil((cx - width / 2 / scale) / k / step) * step; sx(lon) <= width; lon += step) {
+    body += `<line x1="${sx(lon).toFixed(1)}" x2="${sx(lon).toFixed(1)}" y1="10" y2="${height - 10}" stroke="#d3e0dc"/><text x="${(sx(lon) + 3).toFixed(1)}" y="${height - 8}" class="tick">${lon.toFixed(digits)}°E</text>`;
+  }
+  for (let lat = Math.ceil((cy - height / 2 / scale) / step) * step; sy(lat) >= 0; lat += step) {
+    body += `<line x1="10" x2="${width - 10}" y1="${sy(lat).toFixed(1)}" y2="${sy(lat).toFixed(1)}" stroke="#d3e0dc"/><text x="14" y="${(sy(lat) - 3).toFixed(1)}" class="tick">${lat.toFixed(digits)}°N</text>`;
+  }
+  if (line.length > 1) {
+    const path = line.map(([lon, lat]) => `${sx(lon).toFixed(1)},${sy(lat).toFixed(1)}`).join(" ");
+    body += `<polyline points="${path}" fill="none" stroke="${PALETTE[2]}" stroke-width="3" stroke-linejoin="round" class="track-route"/>`;
+  }
+  if (line.length) {
+    const [[lon0, la0], [lon1, la1]] = [line[0], line[line.length - 1]];
+    body += `<circle cx="${sx(lon0).toFixed(1)}" cy="${sy(la0).toFixed(1)}" r="5" fill="${PALETTE[0]}"><title>${esc(names.start || "")}</title></circle>`;
+    body += `<rect x="${(sx(lon1) - 5).toFixed(1)}" y="${(sy(la1) - 5).toFixed(1)}" width="10" height="10" fill="${PALETTE[0]}"><title>${esc(names.end || "")}</title></rect>`;
+  }
+  for (const f of marks) {
+    const [lon, lat] = f.geometry.coordinates;
+    const p = f.properties;
+    const title = p.feature === "stop" ? `${names.stop || ""} ${p.minutes} min` : `${(names.kinds || {})[p.kind] || p.kind}${p.minutes != null ? ` ${p.minutes} min` : ""}`;
+    body +=
+      p.feature === "stop"
+        ? `<circle cx="${sx(lon).toFixed(1)}" cy="${sy(lat).toFixed(1)}" r="7" fill="${PALETTE[1]}" stroke="#fff" stroke-width="2" class="track-stop"><title>${esc(title)}</title></circle>`
+        : `<circle cx="${sx(lon).toFixed(1)}" cy="${sy(lat).toFixed(1)}" r="12" fill="none" stroke="${PALETTE[3]}" stroke-width="3" class="track-anomaly" data-kind="${esc(p.kind)}"><title>${esc(title)}</title></circle>`;
+  }
+  return svg(width, height, body, label);
+}

@@ -1,4 +1,5 @@
-// The regulators' dashboard: the anomaly queue, a container's chain, the region's figures. This
+// The regulators' dashboard: the anomaly queue, a container's chain, the region's figures, a
+// trip's track. This
 // module wires the views (views/*.js) into the shared shell.
 
 import { Shell, $ } from "./shared/shell.js";
@@ -7,6 +8,7 @@ import { loadOrgs } from "./common.js";
 import anomalies, { fillFilters } from "./views/anomalies.js";
 import chain from "./views/chain.js";
 import region from "./views/region.js";
+import track from "./views/track.js";
 
 const POLL_MS = 20000;
 
@@ -15,7 +17,7 @@ function showWho(me) {
 }
 
 const shell = new Shell({
-  views: [anomalies, chain, region],
+  views: [anomalies, chain, region, track],
   home: "anomalies",
   titleKey: "dash.title",
   async onSession(me) {

@@ -15,6 +15,8 @@ const KINDS = [
   "impossible_travel", "forged_label", "geofence_violation", "unlicensed_receiver", "clock_skew",
   "unscheduled_stop", "route_deviation", "track_gap", "cross_border",
 ];
+// What a trip's track revealed: the anomaly links to the track on the map.
+const TRACK_KINDS = new Set(["unscheduled_stop", "route_deviation", "track_gap", "cross_border"]);
 const STATUSES = ["open", "acknowledged", "resolved", "dismissed"];
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 };
 const PAGE_SIZE = 50;
@@ -105,7 +107,9 @@ function row(a) {
   const subject = a.container_id
     ? `<a href="#chain?id=${encodeURIComponent(a.container_id)}" class="mono" data-testid="subject">${esc(subjectText(a))}</a>`
     : a.manifest_id
-      ? `<button type="button" class="link mono" data-pdf="${esc(a.manifest_id)}" data-testid="subject">${esc(t("a.manifest"))} ${esc(subjectText(a))}</button>`
+      ? `<button type="button" class="link mono" data-pdf="${esc(a.manifest_id)}" data-testid="subject">${esc(t("a.manifest"))} ${esc(subjectText(a))}</button>${
+          TRACK_KINDS.has(a.kind) ? ` <a href="#track?manifest=${encodeURIComponent(a.manifest_id)}" class="small" data-testid="track-link">${esc(t("tr.show"))}</a>` : ""
+        }`
       : "–";
   return `<tr data-id="${esc(id)}" data-severity="${esc(a.severity)}" data-status="${esc(a.status)}">
     <td><input type="checkbox" class="pick" aria-label="${esc(t("a.pick"))}" ${picked.has(id) ? "checked" : ""} ${buttons.length ? "" : "disabled"}></td>
