@@ -1,7 +1,7 @@
 // The service worker: the app shell comes from the cache when there is no network, so the app
 // opens in a basement. API calls are never cached here (the app queues writes itself).
 
-const CACHE = "medwaste-shell-v4";
+const CACHE = "medwaste-shell-v5";
 const SHELL = [
   "./",
   "index.html",
