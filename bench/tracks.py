@@ -21,12 +21,14 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
+from bench.common import fresh_database
 from bench.region import PASSWORD, Region, build_region
 from service.anomalies.track import on_track
 from service.app import create_app
@@ -171,7 +173,8 @@ def run(url: str, trips: int, hours: float) -> None:
         for i, manifest_id in enumerate(manifests):
             points = _fixes(manifest_id, i, START + timedelta(minutes=1), BATCH, b * BATCH)
             took = _batch(engine, actor, points, hook=True)
-            (early if b < batches // 4 else late if b >= batches * 3 // 4 else []).append(took)
+            quarter = max(1, batches // 4)
+            (early if b < quarter else late if b >= batches - quarter else []).append(took)
     # The same batches without the rules, on fresh fixes (later in time) of the same trips.
     for i, manifest_id in enumerate(manifests):
         points = _fixes(manifest_id, i, START + timedelta(minutes=1), BATCH, batches * BATCH)
@@ -208,19 +211,9 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/tracks.db", args.trips, args.hours)
-    if args.pg:
-        schema = f"bench_tracks_{os.getpid()}"
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in args.pg else "?"
-        try:
-            run(f"{args.pg}{sep}options=-csearch_path%3D{schema}", args.trips, args.hours)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        for pg in (None, args.pg) if args.pg else (None,):
+            with fresh_database(pg, Path(tmp), "tracks") as url:
+                run(url, args.trips, args.hours)
 
 
 if __name__ == "__main__":
