@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Instant, Strict
+from schemas.common import Instant, Strict, example
 from schemas.custody import AnomalyBrief
 
 MAX_TRACK_POINTS = 2000
@@ -28,6 +28,23 @@ class TrackPointCreate(Strict):
 
 
 class TrackBatch(Strict):
+    model_config = example(
+        {
+            "device_id": "phone-7c1e",
+            "points": [
+                {
+                    "manifest_id": "0f1e2d3c-4b5a-4968-8776-655443322110",
+                    "recorded_at": "2026-11-02T10:05:30+08:00",
+                    "latitude": 40.8012,
+                    "longitude": 111.6523,
+                    "accuracy_m": 12.0,
+                    "speed_mps": 13.4,
+                    "heading_deg": 215.0,
+                }
+            ],
+        }
+    )
+
     device_id: str = Field(min_length=1, max_length=100)
     # Each point is judged on its own: a malformed one is rejected, the others are kept.
     points: list[Any] = Field(max_length=MAX_TRACK_POINTS)

@@ -31,6 +31,8 @@ _GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON:
 def track_as_geojson(
     manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> JSONResponse:
+    """A trip's track as GeoJSON (RFC 7946): the route as a line, its stops and the places its
+    anomalies were raised as points, for anyone who may see the manifest."""
     track = track_view(session, visible_manifest(session, actor, manifest_id))
     return JSONResponse(track_geojson(track), media_type=GEOJSON)
 
@@ -46,6 +48,8 @@ def get_track(
     actor: CurrentActor,
     format: Literal["json", "geojson"] = "json",
 ) -> TrackPublic | JSONResponse:
+    """A trip's track: the positions the driver's phone recorded (with their accuracy), the
+    stops found in them and the track's anomalies; `format=geojson` as the `.geojson` path."""
     track = track_view(session, visible_manifest(session, actor, manifest_id))
     if format == "geojson":
         return JSONResponse(track_geojson(track), media_type=GEOJSON)
