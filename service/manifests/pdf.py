@@ -13,6 +13,7 @@ Uses the same embedded Noto Sans SC, category names and QR drawing as the label 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import cast
@@ -127,8 +128,14 @@ class _Doc:
         self.pdf.ln(1)
 
 
-def manifest_pdf(view: ManifestPublic, record_url: str) -> bytes:
-    """The manifest as a PDF; ``record_url`` is where its QR code leads (the manifest's record)."""
+# A position of the trip's track, as the driver's phone recorded it: when, latitude, longitude.
+RoutePoint = tuple[datetime, float, float]
+_SKETCH_H = 60.0  # mm
+
+
+def manifest_pdf(view: ManifestPublic, record_url: str, route: Sequence[RoutePoint] = ()) -> bytes:
+    """The manifest as a PDF; ``record_url`` is where its QR code leads (the manifest's record),
+    ``route`` the positions of the trip's track in time order (sketched; none: said so)."""
     tz: tzinfo = local_time(view.origin.jurisdiction)
     doc = _Doc()
     pdf = doc.pdf
@@ -234,9 +241,50 @@ def manifest_pdf(view: ManifestPublic, record_url: str) -> bytes:
     for text in _discrepancy_lines(view.discrepancies, view):
         doc.line(text)
 
+    doc.heading("行驶轨迹 Route")
+    if not route:
+        doc.line("未记录轨迹 No track recorded for this trip")
+    else:
+        doc.line(
+            f"司机手机记录 {len(route)} 个位置 {len(route)} positions recorded by the driver's "
+            f"phone, {_when(route[0][0], tz)} to {_when(route[-1][0], tz)}"
+        )
+        _sketch(pdf, route)
+
     _signature_boxes(doc, by_party, tz)
     _verification(doc, record_url, view.content_sha256)
     return bytes(pdf.output())
+
+
+def _sketch(pdf: FPDF, route: Sequence[RoutePoint]) -> None:
+    """The route as a line in a box (equirectangular, north up): a dot at the start, a square
+    at the end."""
+    if pdf.get_y() + _SKETCH_H + 4 > pdf.h - 12:
+        pdf.add_page()
+    top, left = pdf.get_y() + 2, pdf.l_margin
+    pdf.set_draw_color(160, 160, 160)
+    pdf.set_line_width(0.2)
+    pdf.rect(left, top, _W, _SKETCH_H)
+    lats = [p[1] for p in route]
+    k = math.cos(math.radians(sum(lats) / len(lats)))
+    xs = [p[2] * k for p in route]
+    span = max(max(xs) - min(xs), max(lats) - min(lats), 0.005)
+    scale = min(_W - 10, _SKETCH_H - 10) / span
+    cx, cy = (max(xs) + min(xs)) / 2, (max(lats) + min(lats)) / 2
+    points = [
+        (left + _W / 2 + (x - cx) * scale, top + _SKETCH_H / 2 - (lat - cy) * scale)
+        for x, lat in zip(xs, lats, strict=True)
+    ]
+    pdf.set_draw_color(61, 111, 182)
+    pdf.set_line_width(0.6)
+    if len(points) > 1:
+        pdf.polyline(points)
+    pdf.set_fill_color(11, 93, 75)
+    pdf.circle(x=points[0][0], y=points[0][1], radius=1.4, style="F")
+    pdf.rect(points[-1][0] - 1.2, points[-1][1] - 1.2, 2.4, 2.4, style="F")
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_y(top + _SKETCH_H + 2)
 
 
 def _waste_rows(containers: Sequence[ManifestContainer]) -> list[list[str]]:

@@ -18,6 +18,7 @@ from service.manifests.models import ManifestState
 from service.manifests.pdf import manifest_pdf
 from service.manifests.views import manifest_view
 from service.pagination import MAX_LIMIT, a_uuid, an_aware_time, page_of, read_cursor
+from service.tracks.service import points_of
 
 router = APIRouter(prefix="/api/v1", tags=["manifests"])
 
@@ -77,7 +78,8 @@ def manifest_document(
     record with the digest of its content."""
     manifest = service.visible_manifest(session, actor, manifest_id)
     record_url = f"{settings.public_base_url}/api/v1/manifests/{manifest.id}"
-    document = manifest_pdf(manifest_view(session, manifest), record_url)
+    route = [(p.recorded_at, p.latitude, p.longitude) for p in points_of(session, manifest.id)]
+    document = manifest_pdf(manifest_view(session, manifest), record_url, route)
     return Response(
         document,
         media_type="application/pdf",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -203,3 +205,31 @@ def test_the_track_as_geojson(trip: Trip, client: TestClient) -> None:
         assert route["geometry"]["coordinates"][0] == [fixes[0].longitude, fixes[0].latitude]
         assert len(route["geometry"]["coordinates"]) == 4
         assert route["properties"]["from"] == fixes[0].at.isoformat()
+
+
+def test_the_printed_manifest_sketches_the_route(trip: Trip, client: TestClient) -> None:
+    headers = trip.ch.headers(trip.ch.regulator)
+    path = f"/api/v1/manifests/{trip.manifest_id}.pdf"
+
+    def printed() -> tuple[str, int]:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200
+        document = pdfium.PdfDocument(response.content)
+        text = "".join(page.get_textpage().get_text_range() for page in document)
+        paths = sum(
+            1
+            for page in document
+            for obj in page.get_objects()
+            if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH
+        )
+        return text, paths
+
+    before, paths_before = printed()
+    assert "No track recorded for this trip" in before
+    fixes = drive(HOSPITAL, PLANT, trip.clock.now, 5)
+    trip.clock.advance(minutes=5)
+    trip.post(fixes)
+    after, paths_after = printed()
+    assert f"{len(fixes)} positions recorded by the driver's phone" in after
+    assert "No track recorded" not in after
+    assert paths_after >= paths_before + 3  # the box, the route line, the start dot
