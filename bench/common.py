@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +18,8 @@ from urllib.parse import quote
 
 import httpx
 from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def postgres_schema_url(base: str, schema: str) -> str:
@@ -93,3 +97,58 @@ def running(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def uvicorn_command(
+    app: str, port: int, *, workers: int = 1, python: str = sys.executable
+) -> list[str]:
+    """uvicorn serving the factory ``app`` on loopback, quietly."""
+    return [
+        python,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        f"--workers={workers}",
+        "--log-level=warning",
+        "--no-access-log",
+    ]
+
+
+def server_env(
+    url: str, data_dir: Path, *, code_root: Path = ROOT, **settings: str
+) -> dict[str, str]:
+    """The process environment of a server on ``url``: no sweep unless ``settings`` say so."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MEDWASTE_DATA_DIR": str(data_dir),
+        "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
+        "PYTHONPATH": str(code_root),
+        **settings,
+    }
+
+
+@contextlib.contextmanager
+def bench_server(
+    url: str,
+    data_dir: Path,
+    log: Path,
+    *,
+    workers: int = 1,
+    profile: Path | None = None,
+    wait_seconds: float = 90,
+) -> Iterator[str]:
+    """The real app plus the bench routes (``bench/app.py``) under uvicorn on loopback;
+    sampled by py-spy into ``profile`` when given (install it into .venv for the run)."""
+    port = free_port()
+    command = uvicorn_command("bench.app:create_bench_app", port, workers=workers)
+    if profile is not None:
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        spy = [py_spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile)]
+        command = [*spy, *(["--subprocesses"] if workers > 1 else []), "--", *command]
+    env = server_env(url, data_dir)
+    with running(command, port=port, cwd=ROOT, env=env, log=log, wait_seconds=wait_seconds) as base:
+        yield base

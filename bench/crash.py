@@ -32,7 +32,7 @@ from sqlmodel import col, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import free_port, fresh_database
+from bench.common import ROOT, free_port, fresh_database, server_env, uvicorn_command
 from bench.region import PASSWORD, build_region
 from schemas.custody import ContainersCreate
 from service.audit.models import AuditEntry
@@ -47,29 +47,11 @@ from service.labels.keys import load_signer
 from service.migrate import upgrade
 from service.organizations.models import Organization
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def start_server(url: str, data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "MEDWASTE_DATA_DIR": str(data_dir),
-        "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "service.app:create_app",
-        "--factory",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--log-level=warning",
-        "--no-access-log",
-    ]
+    env = server_env(url, data_dir)
+    command = uvicorn_command("service.app:create_app", port)
     with log.open("ab") as out:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

@@ -11,10 +11,8 @@ bare-insert ceiling measured in the same run. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
-import os
 import random
 import shutil
 import sys
@@ -23,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,14 +34,13 @@ import httpx
 from sqlmodel import select
 
 from bench.app import create_bench_table
-from bench.common import free_port, fresh_database, running
+from bench.common import bench_server, fresh_database
 from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from service.auth.models import User
 from service.db import make_engine, session_scope
 from service.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
 SCAN_PHASES = ("collect", "pickup", "receive", "dispose")
 REGISTER_BATCH = 100
 
@@ -213,38 +210,6 @@ def run(
 
 # ---------------------------------------------------------------------------------------------
 # Database and server
-
-
-@contextlib.contextmanager
-def server(url: str, data_dir: Path, log: Path, profile: Path | None) -> Iterator[str]:
-    """The real app (plus the bench routes) under uvicorn, one worker, on loopback."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.app:create_bench_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        f"--port={port}",
-        "--log-level=warning",
-        "--no-access-log",
-    ]
-    if profile is not None:
-        # py-spy samples the server (install it into .venv for the run; not a dependency).
-        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        spy = [py_spy, "record", "--format", "raw", "--rate", "250", "-o", str(profile), "--"]
-        command = spy + command
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "MEDWASTE_DATA_DIR": str(data_dir),
-        "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    with running(command, port=port, cwd=ROOT, env=env, log=log, wait_seconds=60) as base:
-        yield base
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,7 +525,7 @@ def run_levels(url: str, workdir: Path, args: argparse.Namespace) -> dict[str, A
     small = load_history(engine, region, ids, args.small_history)
     events_a = count_events(engine)
     print(f"  .. filler history: {small.events:,} events in {small.seconds:.1f} s")
-    with server(url, data_dir, log, _profile_path(profile, "a")) as base:
+    with bench_server(url, data_dir, log, profile=_profile_path(profile, "a")) as base:
         api = Api(base, region.password)
         work = Workload(api, region, args)
         paths = api.paths()
@@ -597,7 +562,7 @@ def run_levels(url: str, workdir: Path, args: argparse.Namespace) -> dict[str, A
         big = load_history(engine, region, ids, args.history - count_events(engine))
         events_b = count_events(engine)
         print(f"  .. filler history: {big.events:,} more events in {big.seconds:.1f} s")
-        with server(url, data_dir, log, _profile_path(profile, "b")) as base:
+        with bench_server(url, data_dir, log, profile=_profile_path(profile, "b")) as base:
             api = Api(base, region.password)
             work_b = Workload(api, region, args)
             work_b.login_all()

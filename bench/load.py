@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bench.app import create_bench_table
-from bench.common import free_port, fresh_database, running
+from bench.common import bench_server, fresh_database
 from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
@@ -63,7 +63,6 @@ from service.migrate import upgrade
 from service.organizations.models import Organization
 from service.scanning.service import submit_scan
 
-ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "lua"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REGISTER_CHUNK = 500
@@ -181,40 +180,6 @@ def write_data(path: Path, data: dict[str, Any]) -> Path:
 
 # ---------------------------------------------------------------------------------------------
 # Databases and servers
-
-
-@contextlib.contextmanager
-def server(
-    url: str, data_dir: Path, log: Path, *, workers: int = 1, profile: Path | None = None
-) -> Iterator[str]:
-    """The real app (plus the bench routes) under uvicorn on loopback."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.app:create_bench_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        f"--port={port}",
-        f"--workers={workers}",
-        "--log-level=warning",
-        "--no-access-log",
-    ]
-    if profile is not None:
-        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        spy = [py_spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile)]
-        command = [*spy, *(["--subprocesses"] if workers > 1 else []), "--", *command]
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "MEDWASTE_DATA_DIR": str(data_dir),
-        "MEDWASTE_SWEEP_INTERVAL_SECONDS": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    with running(command, port=port, cwd=ROOT, env=env, log=log) as base:
-        yield base
 
 
 def statements(base: str) -> int:
@@ -538,7 +503,7 @@ def run_backend(
         log = workdir / f"server-{backend}.log"
         profile = Path(f"{args.profile}-{backend}-1w.raw") if args.profile else None
         base = stack.enter_context(
-            server(url, small.settings.data_dir, log, workers=1, profile=profile)
+            bench_server(url, small.settings.data_dir, log, workers=1, profile=profile)
         )
         ceilings: list[Run] = []
         inspects: list[Run] = []
@@ -553,7 +518,7 @@ def run_backend(
         two: list[Run] = []
         one: list[Run] = []
         if backend == "postgresql" and args.workers_check:
-            base2 = stack.enter_context(server(url, small.settings.data_dir, log, workers=2))
+            base2 = stack.enter_context(bench_server(url, small.settings.data_dir, log, workers=2))
             for n in range(args.rounds):
                 one.append(bench.inspect(small, base, f"1 worker inspect #{n + 1}", count=False))
                 two.append(bench.inspect(small, base2, f"2 workers inspect #{n + 1}", count=False))
@@ -573,7 +538,7 @@ def run_backend(
             )
             large.stock_inspect(args.inspect_pool)
             base_large = stack.enter_context(
-                server(url_large, large.settings.data_dir, log, workers=1)
+                bench_server(url_large, large.settings.data_dir, log, workers=1)
             )
             for n in range(args.rounds):
                 near.append(bench.inspect(small, base, f"inspect @ {small.events:,} #{n + 1}"))
@@ -659,7 +624,7 @@ def profile_only(args: argparse.Namespace, workdir: Path) -> None:
         target.open_manifests()
         out = Path(f"{args.profile}-{backend}-{args.profile_only}.raw")
         log = workdir / "server-profile.log"
-        with server(url, target.settings.data_dir, log, profile=out) as base:
+        with bench_server(url, target.settings.data_dir, log, profile=out) as base:
             if args.profile_only == "inspect":
                 bench.inspect(target, base, "inspect scans (profiled)")
             elif args.profile_only == "lives":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import socket
 import sys
 import tempfile
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.common import free_port, fresh_database, running
+from bench.common import free_port, fresh_database, running, server_env, uvicorn_command
 from bench.ingest import percentile
 from bench.region import Region, build_region
 from service.db import make_engine, session_scope
@@ -80,26 +79,19 @@ class HangingReceiver:
 def serve(url: str, data_dir: Path, code_root: Path, log: Path) -> Iterator[str]:
     port = free_port()
     python = code_root / ".venv" / "bin" / "python"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "MEDWASTE_DATA_DIR": str(data_dir),
-        "MEDWASTE_SWEEP_INTERVAL_SECONDS": "5",
+    env = server_env(
+        url,
+        data_dir,
+        code_root=code_root,
+        MEDWASTE_SWEEP_INTERVAL_SECONDS="5",
         # The receiver is on loopback, which webhook URLs may not name by default.
-        "MEDWASTE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
-        "PYTHONPATH": str(code_root),
-    }
-    command = [
-        str(python if python.exists() else sys.executable),
-        "-m",
-        "uvicorn",
+        MEDWASTE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true",
+    )
+    command = uvicorn_command(
         "service.app:create_app",
-        "--factory",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--log-level=warning",
-        "--no-access-log",
-    ]
+        port,
+        python=str(python if python.exists() else sys.executable),
+    )
     with running(command, port=port, cwd=code_root, env=env, log=log) as base:
         yield base
 
