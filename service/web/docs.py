@@ -11,6 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from service.errors import NotFound
+
 SWAGGER_DIST = Path("node_modules") / "swagger-ui-dist"
 # The files of the package the page uses, and their types.
 ASSETS = {
@@ -62,11 +64,7 @@ def install_docs(app: FastAPI, web_dir: Path) -> None:
     def asset(name: str) -> Response:
         path = web_dir / SWAGGER_DIST / name
         if name not in ASSETS:
-            return Response("not found\n", status_code=404, media_type="text/plain")
+            raise NotFound(f"no documentation file {name!r}")
         if not path.is_file():
-            return Response(
-                "swagger-ui-dist is not installed: run `make web` (npm ci in web/)\n",
-                status_code=404,
-                media_type="text/plain",
-            )
+            raise NotFound("swagger-ui-dist is not installed: run `make web` (npm ci in web/)")
         return FileResponse(path, media_type=ASSETS[name])

@@ -46,6 +46,8 @@ def test_the_docs_page_names_only_files_of_this_server(live_server: LiveServer) 
             response = http.get(f"/docs/assets/{asset}")
             assert response.status_code == 200, asset
             assert len(response.content) > 100
-        assert http.get("/docs/assets/package.json").status_code == 404
+        refused = http.get("/docs/assets/package.json")
+        assert refused.status_code == 404
+        assert refused.headers["content-type"].startswith("application/problem+json")
         assert http.get("/docs/assets/..%2F..%2Fpackage.json").status_code == 404
         assert http.get("/redoc").status_code == 404
