@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +20,9 @@ class ManifestCreate(Strict):
             "destination_organization_id": "8a1e5b3c-2f4d-4e6a-b7c8-9d0e1f2a3b4c",
             "transporter_organization_id": "c4d5e6f7-0a1b-4c2d-8e3f-4a5b6c7d8e9f",
             "vehicle_plate": "蒙A·D1234",
+            "driver_name": "张伟",
+            "driver_licence_number": "150102198001011234",
+            "transport_permit_number": "蒙交运管许可呼字150100001234号",
         }
     )
 
@@ -26,6 +31,16 @@ class ManifestCreate(Strict):
     # A driver's own company fills this in; others must name the transporter.
     transporter_organization_id: uuid.UUID | None = None
     vehicle_plate: str = Field(min_length=1, max_length=20)
+    driver_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="defaults to the creating driver's display name",
+    )
+    driver_licence_number: str | None = Field(default=None, min_length=1, max_length=32)
+    transport_permit_number: str | None = Field(
+        default=None, min_length=1, max_length=64, description="道路运输许可证号"
+    )
 
 
 class SignatureCreate(Strict):
@@ -41,6 +56,8 @@ class PartyPublic(BaseModel):
     kind: str
     jurisdiction: str
     license_number: str | None
+    address: str | None = None
+    phone: str | None = None
 
 
 class SignaturePublic(BaseModel):
@@ -127,6 +144,9 @@ class ManifestSummary(BaseModel):
     destination_organization_id: uuid.UUID
     vehicle_plate: str
     driver_user_id: uuid.UUID | None
+    driver_name: str | None = None
+    driver_licence_number: str | None = None
+    transport_permit_number: str | None = None
     created_by_user_id: uuid.UUID
     created_at: datetime
     dispatched_at: datetime | None
@@ -146,3 +166,41 @@ class ManifestPublic(ManifestSummary):
     # SHA-256 of the manifest's canonical content (service/manifests/digest.py), as printed on
     # the PDF beside its QR code: a paper copy matches the record when the two agree.
     content_sha256: str
+
+
+class Verdict(StrEnum):
+    """What a paper copy's digest says about it."""
+
+    matches = "matches"  # the record, as it stood when the copy was printed, has this digest
+    differs = "differs"  # it does not: the copy was altered, or is not of this record
+    unchecked = "unchecked"  # no digest given: compare the record's digest with the paper
+
+
+class RecordChange(BaseModel):
+    """Something recorded on the manifest after the copy was printed."""
+
+    recorded_at: datetime
+    change: Literal["pickup", "receipt", "correction", "signature"]
+    # The container's short code, or the signing party.
+    subject: str
+
+
+class ManifestVerification(BaseModel):
+    """A paper manifest checked against its record, for anyone holding the copy (no sign-in):
+    only what the paper already shows, and no personal names."""
+
+    manifest_id: uuid.UUID
+    number: str
+    state: ManifestState
+    vehicle_plate: str
+    jurisdiction: str = Field(description="the origin's, whose time zone the page shows")
+    origin: str
+    transporter: str
+    destination: str
+    containers: int
+    content_sha256: str = Field(description="the record's digest now")
+    printed_sha256: str | None
+    printed_at: datetime | None
+    verdict: Verdict
+    # What was recorded after the copy was printed (which is why its digest may differ).
+    changes_since: list[RecordChange]

@@ -17,11 +17,21 @@ from service.organizations.models import OrgKind
 Gln = Annotated[str, Field(pattern=r"^\d{13}$")]
 # A GS1 company prefix: 4 to 12 digits.
 CompanyPrefix = Annotated[str, Field(pattern=r"^\d{4,12}$")]
+# A postal address as it is written on a manifest, in one line.
+Address = Annotated[str, Field(min_length=1, max_length=300)]
+# A phone number as dialled: digits, with an optional leading + and spaces, dashes, parentheses.
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()\-]{3,38}$", max_length=40)]
 
 
 class OrganizationCreate(Strict):
     model_config = example(
-        {"name": "内蒙古自治区人民医院", "kind": "hospital", "jurisdiction": "CN-15"}
+        {
+            "name": "内蒙古自治区人民医院",
+            "kind": "hospital",
+            "jurisdiction": "CN-15",
+            "address": "内蒙古自治区呼和浩特市赛罕区昭乌达路20号",
+            "phone": "0471-3280000",
+        }
     )
 
     name: str = Field(min_length=1, max_length=200)
@@ -38,6 +48,17 @@ class OrganizationCreate(Strict):
         default=None, description="names its containers as GS1 Digital Links in EPCIS"
     )
     gln: Gln | None = Field(default=None, description="the organization's GS1 party GLN")
+    address: Address | None = Field(default=None, description="printed on transfer manifests")
+    phone: Phone | None = Field(default=None, description="printed on transfer manifests")
+
+
+class ContactUpdate(Strict):
+    """An organization's address and phone: a field left out is kept, a null one cleared."""
+
+    model_config = example({"address": "呼和浩特市新城区东二环路1号", "phone": "+86 471 6620000"})
+
+    address: Address | None = None
+    phone: Phone | None = None
 
 
 class OrganizationPublic(BaseModel):
@@ -54,6 +75,8 @@ class OrganizationPublic(BaseModel):
     anomaly_profile: str | None
     gs1_company_prefix: str | None = None
     gln: str | None = None
+    address: str | None = None
+    phone: str | None = None
     created_at: datetime
 
 

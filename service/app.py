@@ -31,6 +31,7 @@ from service.http.security_headers import SecurityHeadersMiddleware
 from service.labels.keys import KeyRing, load_signer
 from service.labels.router import router as labels_router
 from service.leader import Leadership
+from service.manifests.router import page_router as manifest_page_router
 from service.manifests.router import router as manifests_router
 from service.observability.middleware import RequestMiddleware
 from service.observability.router import router as metrics_router
@@ -138,6 +139,7 @@ def create_app(
         labels_router,
         container_labels_router,
         manifests_router,
+        manifest_page_router,
         tracks_router,
         mobile_router,
         audit_router,

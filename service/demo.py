@@ -41,24 +41,33 @@ DEMO_USERS: list[tuple[str, str, Role, str | None]] = [
 
 ALL_CATEGORIES = ["infectious", "sharps", "pathological", "pharmaceutical", "chemical"]
 
+# Addresses on 示范路 ("demo road") and phones ending 0000xxx: made up, like the rest.
 ORGANIZATIONS: dict[str, dict[str, Any]] = {
     "regulator": {
         "name": "内蒙古自治区生态环境厅 Inner Mongolia Department of Ecology and Environment",
+        "address": "呼和浩特市赛罕区示范路1号",
+        "phone": "0471-0000100",
         "kind": "regulator",
         "jurisdiction": "CN-15",
     },
     "hohhot": {
         "name": "呼和浩特市第一医院 Hohhot First Hospital",
+        "address": "呼和浩特市新城区示范路20号",
+        "phone": "0471-0000120",
         "kind": "hospital",
         "jurisdiction": "CN-15",
     },
     "baotou": {
         "name": "包头市中心医院 Baotou Central Hospital",
+        "address": "包头市东河区示范路61号",
+        "phone": "0472-0000161",
         "kind": "hospital",
         "jurisdiction": "CN-15",
     },
     "transporter": {
         "name": "内蒙古绿源医废运输有限公司 Green Source Medical Waste Transport Co.",
+        "address": "呼和浩特市新城区示范路8号",
+        "phone": "0471-0000108",
         "kind": "transporter",
         "jurisdiction": "CN-15",
         "license_number": "NMG-YF-T-2024-017",
@@ -67,6 +76,8 @@ ORGANIZATIONS: dict[str, dict[str, Any]] = {
     },
     "plant": {
         "name": "呼和浩特市医疗废物集中处置中心 Hohhot Medical Waste Disposal Centre",
+        "address": "呼和浩特市土默特左旗示范路99号",
+        "phone": "0471-0000199",
         "kind": "disposal",
         "jurisdiction": "CN-15",
         "license_number": "NMG-WF-D-2023-004",
@@ -322,6 +333,9 @@ def _trip(api: _Api, orgs: dict[str, Any], origin: str, plate: str) -> dict[str,
             "origin_organization_id": orgs[origin]["id"],
             "destination_organization_id": orgs["plant"]["id"],
             "vehicle_plate": plate,
+            "driver_name": "张伟 Zhang Wei",
+            "driver_licence_number": "150102198001010000",
+            "transport_permit_number": "蒙交运管许可呼字150100000017号",
         },
     )
     return manifest

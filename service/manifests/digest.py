@@ -4,15 +4,19 @@ against the manifest's record.
 Its input is the manifest's canonical content, taken from the record as
 ``GET /api/v1/manifests/{id}`` answers it (JSON values as that response spells them):
 
-    {"number", "vehicle_plate",
-     "origin" | "transporter" | "destination": {"organization_id", "name", "license_number"},
+    {"number", "vehicle_plate", "driver_name"?, "driver_licence_number"?,
+     "transport_permit_number"?,
+     "origin" | "transporter" | "destination": {"organization_id", "name", "license_number",
+                                                "address"?, "phone"?},
      "containers": [{"container_id", "short_code", "category", "collection_weight_kg",
                      "pickup_weight_kg", "receipt_weight_kg"}, ...]   sorted by container_id,
      "signatures": [{"party", "printed_name", "signed_at"}, ...]       sorted by party}
 
 canonicalised by RFC 8785 (JSON Canonicalization Scheme, as the custody events' hashes are) and
-hashed as those UTF-8 bytes. A manifest's digest changes when a signature or a
-receipt is added: a copy printed before that carries the digest of the record as it then was.
+hashed as those UTF-8 bytes. The fields marked ``?`` are left out while empty, so a manifest
+recorded before the record held them keeps the digest printed on it. A manifest's digest
+changes when a signature or a receipt is added: a copy printed before that carries the digest
+of the record as it then was, which :mod:`service.manifests.verification` checks.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import rfc8785
 from schemas.manifests import ManifestContainer, PartyPublic, SignaturePublic
 
 _PARTY_FIELDS = {"organization_id", "name", "license_number"}
+# Printed when the record holds them, left out of the content while empty.
+_OPTIONAL_PARTY_FIELDS = {"address", "phone"}
 _CONTAINER_FIELDS = {
     "container_id",
     "short_code",
@@ -41,6 +47,9 @@ def manifest_digest(
     *,
     number: str,
     vehicle_plate: str,
+    driver_name: str | None = None,
+    driver_licence_number: str | None = None,
+    transport_permit_number: str | None = None,
     origin: PartyPublic,
     transporter: PartyPublic,
     destination: PartyPublic,
@@ -51,9 +60,14 @@ def manifest_digest(
     content: dict[str, Any] = {
         "number": number,
         "vehicle_plate": vehicle_plate,
-        "origin": origin.model_dump(mode="json", include=_PARTY_FIELDS),
-        "transporter": transporter.model_dump(mode="json", include=_PARTY_FIELDS),
-        "destination": destination.model_dump(mode="json", include=_PARTY_FIELDS),
+        **_present(
+            driver_name=driver_name,
+            driver_licence_number=driver_licence_number,
+            transport_permit_number=transport_permit_number,
+        ),
+        "origin": _party(origin),
+        "transporter": _party(transporter),
+        "destination": _party(destination),
         "containers": sorted(
             (c.model_dump(mode="json", include=_CONTAINER_FIELDS) for c in containers),
             key=lambda c: str(c["container_id"]),
@@ -64,3 +78,14 @@ def manifest_digest(
         ),
     }
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def _present(**fields: str | None) -> dict[str, str]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _party(party: PartyPublic) -> dict[str, Any]:
+    return {
+        **party.model_dump(mode="json", include=_PARTY_FIELDS),
+        **_present(**party.model_dump(include=_OPTIONAL_PARTY_FIELDS)),
+    }

@@ -34,6 +34,10 @@ class Manifest(SQLModel, table=True):
     destination_organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
     vehicle_plate: str = Field(max_length=20)
     driver_user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id")
+    # Who drives and under which papers, as the 转移联单 prints them.
+    driver_name: str | None = Field(default=None, max_length=100)
+    driver_licence_number: str | None = Field(default=None, max_length=32)
+    transport_permit_number: str | None = Field(default=None, max_length=64)
     state: ManifestState = Field(sa_type=EnumText(ManifestState, 20), index=True)
     created_by_user_id: uuid.UUID = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -4,8 +4,8 @@ Laid out as a regulator files it: the three parties, the vehicle and driver, the
 by its codes in the 国家危险废物名录, the containers with their weights, discrepancies, a seal
 and signature box per party, and a QR code with the digest of the record it was printed from.
 Every table cell wraps within its column and a table continued on the next page repeats its
-heading row. Fields the record does not hold (addresses, phones, driver's licence, transport
-permit) are left blank to fill in by hand.
+heading row. A field the record does not hold (an organization without an address or phone, a
+trip without its driver's licence or permit number) is left blank to fill in by hand.
 
 Uses the same embedded Noto Sans SC, category names and QR drawing as the label sheets
 (:mod:`service.printing`).
@@ -133,9 +133,10 @@ RoutePoint = tuple[datetime, float, float]
 _SKETCH_H = 60.0  # mm
 
 
-def manifest_pdf(view: ManifestPublic, record_url: str, route: Sequence[RoutePoint] = ()) -> bytes:
-    """The manifest as a PDF; ``record_url`` is where its QR code leads (the manifest's record),
-    ``route`` the positions of the trip's track in time order (sketched; none: said so)."""
+def manifest_pdf(view: ManifestPublic, check_url: str, route: Sequence[RoutePoint] = ()) -> bytes:
+    """The manifest as a PDF; ``check_url`` is where its QR code leads (the page that checks
+    the copy), ``route`` the positions of the trip's track in time order (sketched; none:
+    said so)."""
     tz: tzinfo = local_time(view.origin.jurisdiction)
     doc = _Doc()
     pdf = doc.pdf
@@ -164,7 +165,14 @@ def manifest_pdf(view: ManifestPublic, record_url: str, route: Sequence[RoutePoi
         PARTY_COLUMNS,
         ["", "名称 Name", "辖区 Region", "许可证 Licence", "地址 Address", "电话 Phone"],
         [
-            [_PARTY_NAMES[key], party.name, party.jurisdiction, party.license_number or "—", "", ""]
+            [
+                _PARTY_NAMES[key],
+                party.name,
+                party.jurisdiction,
+                party.license_number or "—",
+                party.address or "",
+                party.phone or "",
+            ]
             for key, party in zip(
                 _PARTIES, (view.origin, view.transporter, view.destination), strict=True
             )
@@ -178,11 +186,18 @@ def manifest_pdf(view: ManifestPublic, record_url: str, route: Sequence[RoutePoi
         _VEHICLE_COLUMNS,
         [
             "车牌号 Vehicle plate",
-            "驾驶员 Driver (运输单位签字人 transporter's signatory)",
+            "驾驶员 Driver",
             "驾驶证号 Driving licence no.",
             "运输许可证号 Transport permit no.",
         ],
-        [[view.vehicle_plate, driver.printed_name if driver else "", "", ""]],
+        [
+            [
+                view.vehicle_plate,
+                view.driver_name or (driver.printed_name if driver else ""),
+                view.driver_licence_number or "",
+                view.transport_permit_number or "",
+            ]
+        ],
         min_height=_BLANK_ROW,
     )
 
@@ -252,7 +267,7 @@ def manifest_pdf(view: ManifestPublic, record_url: str, route: Sequence[RoutePoi
         _sketch(pdf, route)
 
     _signature_boxes(doc, by_party, tz)
-    _verification(doc, record_url, view.content_sha256)
+    _verification(doc, check_url, view.content_sha256)
     return bytes(pdf.output())
 
 
@@ -369,25 +384,27 @@ def _signature_boxes(doc: _Doc, by_party: dict[str, SignaturePublic], tz: tzinfo
     pdf.set_xy(_LEFT, top + height + 2)
 
 
-def _verification(doc: _Doc, record_url: str, digest: str) -> None:
-    """The QR code leading to the manifest's record, and the digest of the content printed."""
+def _verification(doc: _Doc, check_url: str, digest: str) -> None:
+    """The QR code leading to the page that checks this copy, and the digest of the content
+    printed."""
     pdf = doc.pdf
     if pdf.will_page_break(_QR_SIZE + _HEADING_HEIGHT):
         pdf.add_page()
     doc.heading("核验 Verification")
     top = pdf.get_y()
-    qr_vector(pdf, record_url, _LEFT, top, _QR_SIZE)
+    qr_vector(pdf, check_url, _LEFT, top, _QR_SIZE)
     pdf.set_xy(_LEFT + _QR_SIZE + 4, top + 2)
     pdf.set_font(FONT, size=8)
     pdf.multi_cell(
         w=_W - _QR_SIZE - 4,
         h=4.5,
         text=(
-            f"联单记录 Record: {record_url}\n"
             f"内容摘要 SHA-256: {digest}\n"
-            "扫码打开联单记录, 记录的内容摘要 (content_sha256) 应与此处所印一致。"
-            "Scan to open the manifest's record: its content_sha256 must match the one "
-            "printed here."
+            "扫码核验: 无需登录, 页面显示打印时的联单记录是否与此摘要一致, 以及打印后记录的"
+            "收运、接收、签字。"
+            "Scan to check this copy without signing in: the page says whether the record, "
+            "as it stood when this copy was printed, has this digest, and what was recorded "
+            f"since.\n{check_url}"
         ),
         align="L",
         new_x=XPos.LMARGIN,

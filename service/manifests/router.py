@@ -6,9 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
-from schemas.common import Page
-from schemas.manifests import ManifestCreate, ManifestPublic, ManifestSummary, SignatureCreate
+from schemas.common import Instant, Page
+from schemas.manifests import (
+    ManifestCreate,
+    ManifestPublic,
+    ManifestSummary,
+    ManifestVerification,
+    SignatureCreate,
+)
 from service.anomalies.receipt import on_manifest_received
 from service.audit_context import note_target
 from service.auth.dependencies import CurrentActor
@@ -16,11 +23,15 @@ from service.deps import ClockDep, SessionDep, SettingsDep
 from service.manifests import service
 from service.manifests.models import ManifestState
 from service.manifests.pdf import manifest_pdf
+from service.manifests.verification import verification_path, verify_copy
+from service.manifests.verify_page import verification_page
 from service.manifests.views import manifest_view
 from service.pagination import MAX_LIMIT, a_uuid, an_aware_time, page_of, read_cursor
 from service.tracks.service import points_of
 
 router = APIRouter(prefix="/api/v1", tags=["manifests"])
+# The page a printed manifest's QR code opens, for anyone holding the paper.
+page_router = APIRouter(tags=["manifests"])
 
 
 @router.post("/manifests", status_code=201, response_model=ManifestPublic)
@@ -71,15 +82,23 @@ def list_manifests(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def manifest_document(
-    manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+    manifest_id: uuid.UUID,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> Response:
     """The manifest as a printable transfer manifest (转移联单) PDF: parties, transport, waste
-    codes, containers and weights, seal and signature boxes, and a QR code leading to this
-    record with the digest of its content."""
+    codes, containers and weights, seal and signature boxes, and a QR code leading to the
+    public page that checks this copy's content digest against the record."""
     manifest = service.visible_manifest(session, actor, manifest_id)
-    record_url = f"{settings.public_base_url}/api/v1/manifests/{manifest.id}"
+    printed_at = clock()
+    view = manifest_view(session, manifest, as_of=printed_at)
+    check_url = settings.public_base_url + verification_path(
+        manifest, sha256=view.content_sha256, printed_at=printed_at
+    )
     route = [(p.recorded_at, p.latitude, p.longitude) for p in points_of(session, manifest.id)]
-    document = manifest_pdf(manifest_view(session, manifest), record_url, route)
+    document = manifest_pdf(view, check_url, route)
     return Response(
         document,
         media_type="application/pdf",
@@ -127,3 +146,35 @@ def close_manifest(
         session=session, actor=actor, manifest_id=manifest_id, now=clock()
     )
     return manifest_view(session, manifest)
+
+
+_PRINTED_SHA256 = Query(
+    pattern=r"^[0-9a-f]{64}$", description="the digest printed on the copy (SHA-256, hex)"
+)
+_PRINTED_AT = Query(description="when the copy was printed (its QR code says)")
+
+
+@router.get("/manifests/{manifest_id}/verification", response_model=ManifestVerification)
+def verify_manifest_copy(
+    manifest_id: uuid.UUID,
+    session: SessionDep,
+    sha256: Annotated[str | None, _PRINTED_SHA256] = None,
+    at: Annotated[Instant | None, _PRINTED_AT] = None,
+) -> ManifestVerification:
+    """Check a printed manifest against its record, without signing in: whether the record,
+    as it stood when the copy was printed, has the digest the copy prints, and what was
+    recorded since. Shows only what the paper shows, without personal names."""
+    return verify_copy(session, manifest_id, sha256=sha256, printed_at=at)
+
+
+@page_router.get("/verify/manifests/{manifest_id}", response_class=HTMLResponse)
+def verify_manifest_page(
+    manifest_id: uuid.UUID,
+    session: SessionDep,
+    sha256: Annotated[str | None, _PRINTED_SHA256] = None,
+    at: Annotated[Instant | None, _PRINTED_AT] = None,
+) -> HTMLResponse:
+    """The page a printed manifest's QR code opens: the check of
+    ``/api/v1/manifests/{id}/verification``, in Chinese and English, for a phone's browser."""
+    check = verify_copy(session, manifest_id, sha256=sha256, printed_at=at)
+    return HTMLResponse(verification_page(check))

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from schemas.manifests import Discrepancies, ManifestCreate, SignatureCreate
 from service.auth.actor import Actor
+from service.auth.models import User
 from service.auth.roles import Role
 from service.auth.scope import in_jurisdiction
 from service.custody.models import Container
@@ -139,6 +140,9 @@ def create_manifest(
         destination_organization_id=wanted[Party.destination],
         vehicle_plate=request.vehicle_plate,
         driver_user_id=actor.user_id if actor.role is Role.driver else None,
+        driver_name=request.driver_name or _own_name(session, actor),
+        driver_licence_number=request.driver_licence_number,
+        transport_permit_number=request.transport_permit_number,
         state=ManifestState.open,
         created_by_user_id=actor.user_id,
         created_at=now,
@@ -146,6 +150,14 @@ def create_manifest(
     session.add(manifest)
     session.flush()
     return manifest
+
+
+def _own_name(session: Session, actor: Actor) -> str | None:
+    """A driver opening their own trip drives it: their display name, if they have one."""
+    if actor.role is not Role.driver:
+        return None
+    user = session.get(User, actor.user_id)
+    return user.display_name if user is not None else None
 
 
 def _parties(session: Session, wanted: dict[Party, uuid.UUID]) -> dict[Party, Organization]:
@@ -170,11 +182,15 @@ def _parties(session: Session, wanted: dict[Party, uuid.UUID]) -> dict[Party, Or
     return found
 
 
-def signatures_of(session: Session, manifest_id: uuid.UUID) -> list[ManifestSignature]:
+def signatures_of(
+    session: Session, manifest_id: uuid.UUID, *, as_of: datetime | None = None
+) -> list[ManifestSignature]:
+    """The manifest's signatures, or those given by ``as_of``."""
+    signed = true() if as_of is None else col(ManifestSignature.signed_at) <= as_of
     return list(
         session.exec(
             select(ManifestSignature)
-            .where(ManifestSignature.manifest_id == manifest_id)
+            .where(ManifestSignature.manifest_id == manifest_id, signed)
             .order_by(col(ManifestSignature.signed_at))
         )
     )

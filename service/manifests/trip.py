@@ -5,7 +5,9 @@ correction do not count; corrected weights do)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import true
 from sqlmodel import Session, col, select
 
 from service.custody.ledger import corrected_weights, standing_events
@@ -34,15 +36,22 @@ class Trip:
     unexpected: list[str]
 
 
-def trip_of(session: Session, manifest: Manifest) -> Trip:
+def trip_of(session: Session, manifest: Manifest, *, as_of: datetime | None = None) -> Trip:
+    """The trip as the chain records it now, or as it stood at ``as_of``: only the events
+    recorded (server time) by then, corrections included, count."""
+    recorded = true() if as_of is None else col(CustodyEvent.recorded_at) <= as_of
     pickups = session.exec(
         select(CustodyEvent).where(
-            CustodyEvent.manifest_id == manifest.id, CustodyEvent.action == Action.pickup
+            CustodyEvent.manifest_id == manifest.id,
+            CustodyEvent.action == Action.pickup,
+            recorded,
         )
     ).all()
     tagged_receipts = session.exec(
         select(CustodyEvent).where(
-            CustodyEvent.manifest_id == manifest.id, CustodyEvent.action == Action.receive
+            CustodyEvent.manifest_id == manifest.id,
+            CustodyEvent.action == Action.receive,
+            recorded,
         )
     ).all()
     container_ids = sorted({e.container_id for e in (*pickups, *tagged_receipts)})
@@ -54,7 +63,7 @@ def trip_of(session: Session, manifest: Manifest) -> Trip:
     chains: dict[str, list[CustodyEvent]] = {cid: [] for cid in container_ids}
     for event in session.exec(
         select(CustodyEvent)
-        .where(col(CustodyEvent.container_id).in_(container_ids))
+        .where(col(CustodyEvent.container_id).in_(container_ids), recorded)
         .order_by(col(CustodyEvent.container_id), col(CustodyEvent.seq))
     ):
         chains[event.container_id].append(event)

@@ -4,6 +4,7 @@ signatures, totals and discrepancies."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -33,11 +34,17 @@ def _party(org: Organization | None, org_id: uuid.UUID) -> PartyPublic:
         kind=org.kind,
         jurisdiction=org.jurisdiction,
         license_number=org.license_number,
+        address=org.address,
+        phone=org.phone,
     )
 
 
-def manifest_view(session: Session, manifest: Manifest) -> ManifestPublic:
-    trip = trip_of(session, manifest)
+def manifest_view(
+    session: Session, manifest: Manifest, *, as_of: datetime | None = None
+) -> ManifestPublic:
+    """The manifest now, or as its record stood at ``as_of`` (its containers and signatures
+    then; the parties as they are now)."""
+    trip = trip_of(session, manifest, as_of=as_of)
     containers = [
         ManifestContainer(
             container_id=line.container.id,
@@ -68,7 +75,9 @@ def manifest_view(session: Session, manifest: Manifest) -> ManifestPublic:
             ("destination", manifest.destination_organization_id),
         )
     }
-    signatures = [SignaturePublic.model_validate(s) for s in signatures_of(session, manifest.id)]
+    signatures = [
+        SignaturePublic.model_validate(s) for s in signatures_of(session, manifest.id, as_of=as_of)
+    ]
     return ManifestPublic(
         **summary.model_dump(),
         **parties,
@@ -81,6 +90,9 @@ def manifest_view(session: Session, manifest: Manifest) -> ManifestPublic:
         content_sha256=manifest_digest(
             number=manifest.number,
             vehicle_plate=manifest.vehicle_plate,
+            driver_name=manifest.driver_name,
+            driver_licence_number=manifest.driver_licence_number,
+            transport_permit_number=manifest.transport_permit_number,
             containers=containers,
             signatures=signatures,
             **parties,

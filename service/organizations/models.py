@@ -38,6 +38,9 @@ class Organization(SQLModel, table=True):
     # GS1 Digital Links (GIAI under the company prefix) and the organization by its GLN.
     gs1_company_prefix: str | None = Field(default=None, max_length=12, unique=True)
     gln: str | None = Field(default=None, max_length=13, unique=True)
+    # Printed on transfer manifests: where the organization is, and a phone that answers.
+    address: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

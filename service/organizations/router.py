@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from schemas.common import Page
-from schemas.organizations import OrganizationCreate, OrganizationPublic, SiteCreate, SitePublic
+from schemas.organizations import (
+    ContactUpdate,
+    OrganizationCreate,
+    OrganizationPublic,
+    SiteCreate,
+    SitePublic,
+)
 from service.anomalies.profile import profile_exists
 from service.audit_context import note_target
 from service.auth.dependencies import AdminActor, CurrentActor
@@ -27,6 +33,21 @@ def create_organization(
     """Register an organization (hospital, transporter, storage or disposal plant, regulator) in a
     jurisdiction, with its license and the waste categories it may take (administrators)."""
     org = service.create_organization(session=session, request=body, profile_exists=profile_exists)
+    note_target(request.scope, org.id)
+    return org
+
+
+@router.patch("/organizations/{organization_id}", response_model=OrganizationPublic)
+def update_contacts(
+    organization_id: uuid.UUID,
+    body: ContactUpdate,
+    request: Request,
+    session: SessionDep,
+    _admin: AdminActor,
+) -> Organization:
+    """Change an organization's address or phone, which transfer manifests print
+    (administrators). Fields left out stay as they are; null clears one."""
+    org = service.update_contacts(session=session, organization_id=organization_id, request=body)
     note_target(request.scope, org.id)
     return org
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
-from schemas.organizations import OrganizationCreate, SiteCreate
+from schemas.organizations import ContactUpdate, OrganizationCreate, SiteCreate
 from service.auth.actor import Actor
 from service.errors import InvalidInput, NotFound
 from service.organizations.gs1 import check_gln
@@ -39,6 +39,20 @@ def create_organization(
         )
     _checked_gln(request.gln, field="body.gln")
     org = Organization(**request.model_dump())
+    session.add(org)
+    session.flush()
+    return org
+
+
+def update_contacts(
+    *, session: Session, organization_id: uuid.UUID, request: ContactUpdate
+) -> Organization:
+    """Set the fields of ``request`` that were sent (null clears one); the rest stay."""
+    org = session.get(Organization, organization_id)
+    if org is None:
+        raise NotFound(f"organization {organization_id} not found")
+    for name, value in request.model_dump(exclude_unset=True).items():
+        setattr(org, name, value)
     session.add(org)
     session.flush()
     return org

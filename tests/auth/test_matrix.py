@@ -77,6 +77,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me"): allow(*ALL),
     # administration
     ("POST", "/api/v1/organizations"): allow(Role.admin),
+    ("PATCH", "/api/v1/organizations/{organization_id}"): allow(Role.admin),
     ("GET", "/api/v1/organizations"): allow(*ALL),
     ("POST", "/api/v1/organizations/{organization_id}/sites"): allow(Role.admin),
     ("GET", "/api/v1/organizations/{organization_id}/sites"): allow(*ALL),
@@ -105,6 +106,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/manifests/{manifest_id}/track"): allow(*ALL, scoped="manifest"),
     ("GET", "/api/v1/manifests/{manifest_id}/track.geojson"): allow(*ALL, scoped="manifest"),
     ("POST", "/api/v1/manifests/{manifest_id}/sign"): allow(*NOT_REGULATOR),
+    # a printed copy checked by whoever holds it: only what the paper shows
+    ("GET", "/api/v1/manifests/{manifest_id}/verification"): PUBLIC,
+    ("GET", "/verify/manifests/{manifest_id}"): PUBLIC,
     # only the destination (storage or disposal) closes a trip, or an admin
     ("POST", "/api/v1/manifests/{manifest_id}/close"): allow(
         Role.storage_operator, Role.disposal_operator, Role.admin

@@ -210,11 +210,16 @@ def _canonical_sha256(record: dict[str, Any]) -> str:
     def pick(item: dict[str, Any], *fields: str) -> dict[str, Any]:
         return {f: item[f] for f in fields}
 
+    def present(item: dict[str, Any], *fields: str) -> dict[str, Any]:
+        return {f: item[f] for f in fields if item[f] is not None}
+
     content = {
         "number": record["number"],
         "vehicle_plate": record["vehicle_plate"],
+        **present(record, "driver_name", "driver_licence_number", "transport_permit_number"),
         **{
             p: pick(record[p], "organization_id", "name", "license_number")
+            | present(record[p], "address", "phone")
             for p in ("origin", "transporter", "destination")
         },
         "containers": sorted(
@@ -252,25 +257,75 @@ def _qr_codes(pdf: bytes) -> list[str]:
     return found
 
 
-def test_the_qr_code_and_digest_lead_to_the_record(
+def test_the_qr_code_leads_to_the_check_of_the_printed_digest(
     client: TestClient, session: Session, clock: FakeClock
 ) -> None:
     r = region(session, client)
     _rename(session, r)
     manifest = _trip(client, r, clock)
-    record_url = f"http://127.0.0.1:8000/api/v1/manifests/{manifest['id']}"
     record = client.get(f"/api/v1/manifests/{manifest['id']}", headers=r.regulator.headers).json()
     digest = _canonical_sha256(record)
     assert record["content_sha256"] == digest
     pdf = _pdf(client, r, manifest["id"])
     assert Text(pdf).pages(f"SHA-256: {digest}")
-    assert _qr_codes(pdf) == [record_url]
+    printed_at = clock.now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    check_url = (
+        f"http://127.0.0.1:8000/verify/manifests/{manifest['id']}?sha256={digest}&at={printed_at}"
+    )
+    assert _qr_codes(pdf) == [check_url]
+    # The page it opens needs no sign-in and finds the copy true.
+    page = client.get(check_url.removeprefix("http://127.0.0.1:8000"))
+    assert page.status_code == 200
+    assert 'data-verdict="matches"' in page.text
 
     # A signature added changes the record's content, and so its digest.
+    clock.advance(minutes=1)
     sign(client, r.plant.headers, manifest, "destination")
     signed = client.get(f"/api/v1/manifests/{manifest['id']}", headers=r.regulator.headers).json()
     assert signed["content_sha256"] == _canonical_sha256(signed) != digest
     assert Text(_pdf(client, r, manifest["id"])).pages(f"SHA-256: {signed['content_sha256']}")
+
+
+def test_recorded_contacts_and_transport_papers_are_printed_and_digested(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    r = region(session, client)
+    contacts = [
+        (r.hospital.org, "呼和浩特市赛罕区昭乌达路20号", "0471-3280000"),
+        (r.transporter.org, "呼和浩特市新城区东二环路1号", "+86 471 6620000"),
+    ]
+    for org, address, phone in contacts:
+        org.address, org.phone = address, phone
+        session.add(org)
+    session.commit()
+    response = client.post(
+        "/api/v1/manifests",
+        json={
+            "origin_organization_id": str(r.hospital.org.id),
+            "destination_organization_id": str(r.plant.org.id),
+            "vehicle_plate": "蒙A·12345",
+            "driver_name": "张伟",
+            "driver_licence_number": "150102198001011234",
+            "transport_permit_number": "蒙交运管许可呼字150100001234号",
+        },
+        headers=r.transporter.headers,
+    )
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record["driver_name"] == "张伟"
+    assert record["origin"]["phone"] == "0471-3280000"
+    assert record["destination"]["address"] is None
+    assert record["content_sha256"] == _canonical_sha256(record)
+    text = Text(_pdf(client, r, record["id"]))
+    for printed in (
+        "呼和浩特市赛罕区昭乌达路20号",
+        "0471-3280000",
+        "+86 471 6620000",
+        "张伟",
+        "150102198001011234",
+        "蒙交运管许可呼字150100001234号",
+    ):
+        assert text.pages(printed), printed
 
 
 def _view(containers: int, *, category: str = "infectious") -> ManifestPublic:

@@ -125,9 +125,24 @@ function organizations() {
   return orgsCache;
 }
 
+// The vehicle and the driver's papers change rarely: the phone offers the last ones used.
+const PAPERS_KEY = "medwaste.trip.papers";
+
+function lastPapers() {
+  try {
+    return JSON.parse(localStorage.getItem(PAPERS_KEY)) || {};
+  } catch {
+    return {};
+  }
+}
+
 async function fillNewTripForm() {
   const form = $("#trip-new-form");
   if (form.origin.options.length) return;
+  const papers = lastPapers();
+  form.plate.value = papers.plate || "";
+  form.licence.value = papers.licence || "";
+  form.permit.value = papers.permit || "";
   const orgs = await organizations();
   const opt = (o) => `<option value="${o.id}">${escapeHtml(o.name)}</option>`;
   form.origin.innerHTML = orgs.filter((o) => o.kind === "hospital" || o.kind === "storage").map(opt).join("");
@@ -191,11 +206,13 @@ export default {
     $("#trip-new-form").addEventListener("submit", async (e) => {
       e.preventDefault();
       const form = e.target;
+      const papers = { plate: form.plate.value.trim(), licence: form.licence.value.trim(), permit: form.permit.value.trim() };
+      const body = { origin_organization_id: form.origin.value, destination_organization_id: form.destination.value, vehicle_plate: papers.plate };
+      if (papers.licence) body.driver_licence_number = papers.licence;
+      if (papers.permit) body.transport_permit_number = papers.permit;
       try {
-        const m = await api("/api/v1/manifests", {
-          method: "POST",
-          body: { origin_organization_id: form.origin.value, destination_organization_id: form.destination.value, vehicle_plate: form.plate.value.trim() },
-        });
+        const m = await api("/api/v1/manifests", { method: "POST", body });
+        localStorage.setItem(PAPERS_KEY, JSON.stringify(papers));
         setManifest(m.id);
         $("#trip-new").open = false;
         render();
