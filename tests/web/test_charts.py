@@ -60,7 +60,8 @@ def seed(live: LiveServer) -> str:
                 session.add(
                     Anomaly(
                         kind=KINDS[i],
-                        severity="warning",
+                        # The 6th hospital's is critical: its sites are ringed on the map.
+                        severity="critical" if i == 5 else "warning",
                         organization_id=org.id,
                         jurisdiction="CN-46",
                         rule="test",
@@ -127,6 +128,34 @@ def test_the_region_stays_legible_with_300_sites_and_chinese_labels(
             assert not any(_overlap(a, b) for b in items[i + 1 :]), a["text"]
         chart = page.locator("#chart-anomalies svg").bounding_box()
         assert all(i["x"] + i["w"] <= chart["x"] + chart["width"] + 0.5 for i in items)
+        # Every site inside the drawing (none cut at its edge).
+        drawing = page.locator("#map svg").bounding_box()
+        for b in sites:
+            assert drawing["x"] <= b["x"] and b["x"] + b["w"] <= drawing["x"] + drawing["width"]
+            assert drawing["y"] <= b["y"] and b["y"] + b["h"] <= drawing["y"] + drawing["height"]
         save_screenshot(page, "dashboard-map-300.png", full_page=True)
+
+        # The organization with critical open anomalies is ringed, and offered first.
+        critical = "海南省第6人民医院 Hainan People's Hospital 6"
+        assert page.locator("#map circle.site.alert").count() == 10
+        options = page.locator("#map-org option").all_inner_texts()
+        assert options[0] == "全部单位" and options[1].startswith(critical)
+        assert len(options) == 31
+        # In focus: its ten sites, each named, over the others faded.
+        page.select_option("#map-org", index=1)
+        assert page.locator("#map circle.site.focus").count() == 10
+        assert page.locator("#map circle.site.faded").count() == 290
+        named = page.evaluate(BOXES, "#map text.map-label")
+        assert sorted(a["text"] for a in named) == sorted(f"Ward store {j}" for j in range(1, 11))
+        for i, a in enumerate(named):
+            assert not any(_overlap(a, b) for b in named[i + 1 :]), a["text"]
+        save_screenshot(page, "dashboard-map-focus.png", full_page=False)
+        # A click on another organization's site moves the focus there; again, back to all.
+        page.locator("#map circle.site.faded").first.click(force=True)
+        chosen = page.input_value("#map-org")
+        assert chosen and page.locator(f"#map circle.site.focus[data-org='{chosen}']").count() == 10
+        page.locator("#map circle.site.focus").first.click(force=True)
+        assert page.input_value("#map-org") == ""
+        assert page.locator("#map circle.site.faded").count() == 0
     finally:
         context.close()

@@ -186,24 +186,28 @@ export function histogramGrid(rows, buckets, { label = "", limitIndex = null, wi
   return svg(width, height, body, label);
 }
 
-// points: [{lat, lon, label, kind, color}]
+// points: [{lat, lon, label, shortLabel, color, org, alert, focus}]
 // width, height: the drawing's size (a dense region gets a bigger one, across the page).
+// With some points in focus (one organization's sites), the others fade and lose their labels,
+// and every focused site is named. A point with `alert` (its organization has critical open
+// anomalies) wears a red ring.
 export function siteMap(points, { label = "", kinds = [], width = 640, height = 380 } = {}) {
   if (!points.length) return svg(width, height, `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="tick">–</text>`, label);
   const lat0 = points.reduce((s, p) => s + p.lat, 0) / points.length;
   const k = Math.cos((lat0 * Math.PI) / 180);
   const xs = points.map((p) => p.lon * k);
   const ys = points.map((p) => p.lat);
-  let [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const span = Math.max(maxX - minX, maxY - minY, 0.05);
-  const cx = (minX + maxX) / 2;
-  const cy = (minY + maxY) / 2;
-  minX = cx - span * 0.62;
-  maxX = cx + span * 0.62;
-  minY = cy - span * 0.62 * (height / width) * 1.2;
-  maxY = cy + span * 0.62 * (height / width) * 1.2;
-  const sx = (x) => 20 + ((x - minX) / (maxX - minX)) * (width - 40);
-  const sy = (y) => height - 20 - ((y - minY) / (maxY - minY)) * (height - 40);
+  const [minX0, maxX0, minY0, maxY0] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  // One scale for both axes that fits every site inside a margin (room for a dot and its ring).
+  const margin = 24;
+  const scale = Math.min((width - 2 * margin) / Math.max(maxX0 - minX0, 0.05), (height - 2 * margin) / Math.max(maxY0 - minY0, 0.05));
+  const cx = (minX0 + maxX0) / 2;
+  const cy = (minY0 + maxY0) / 2;
+  const sx = (x) => width / 2 + (x - cx) * scale;
+  const sy = (y) => height / 2 - (y - cy) * scale;
+  const [minX, maxX] = [cx - width / 2 / scale, cx + width / 2 / scale];
+  const [minY, maxY] = [cy - height / 2 / scale, cy + height / 2 / scale];
+  const span = Math.max(maxX - minX, maxY - minY);
   let body = `<rect width="${width}" height="${height}" fill="#eef4f2" rx="10"/>`;
   // Graticule every 0.1, 0.5 or 1 degree, labelled.
   const step = span > 4 ? 1 : span > 1 ? 0.5 : 0.1;
@@ -217,23 +221,30 @@ export function siteMap(points, { label = "", kinds = [], width = 640, height = 
   }
   // Labels where they fit: beside, above or below their site, never over another label, a
   // site or the legend; a site left without a label still names itself on hover.
+  const focused = points.some((p) => p.focus);
   const r = points.length > 100 ? 4 : points.length > 30 ? 5 : 7;
   const legendBox = { x: width - 136, y: 8, w: 130, h: kinds.length * 18 + 10 };
   const taken = [legendBox];
-  const at = points.map((p) => ({ p, x: sx(p.lon * k), y: sy(p.lat) }));
-  for (const { x, y } of at) taken.push({ x: x - r, y: y - r, w: 2 * r, h: 2 * r });
+  const at = points.map((p) => ({ p, x: sx(p.lon * k), y: sy(p.lat), r: p.focus ? r + 2 : r, named: !focused || p.focus }));
+  // Faded sites first, so that the focused ones are drawn over them.
+  at.sort((a, b) => Number(a.named) - Number(b.named));
+  for (const { x, y, r: radius, named } of at) if (named) taken.push({ x: x - radius, y: y - radius, w: 2 * radius, h: 2 * radius });
   const overlaps = (b) => taken.some((o) => b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h);
+  const dense = points.length > 60 && !focused;
   let labels = "";
-  for (const { p, x, y } of at) {
-    body += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r}" fill="${p.color}" stroke="#fff" stroke-width="${r > 4 ? 2 : 1}" class="site"><title>${esc(`${p.label} (${p.lat.toFixed(4)}, ${p.lon.toFixed(4)})`)}</title></circle>`;
-    const text = fit(points.length > 60 ? p.shortLabel || p.label : p.label, points.length > 60 ? 150 : 200, 12, 600);
+  for (const { p, x, y, r: radius, named } of at) {
+    const ring = p.alert ? ` stroke="#b3261e" stroke-width="2.5"` : ` stroke="#fff" stroke-width="${radius > 4 ? 2 : 1}"`;
+    const classes = `site${p.focus ? " focus" : ""}${named ? "" : " faded"}${p.alert ? " alert" : ""}`;
+    body += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${radius}" fill="${p.color}"${ring} class="${classes}" data-org="${esc(p.org || "")}"${named ? "" : ' opacity="0.25"'}><title>${esc(`${p.label} (${p.lat.toFixed(4)}, ${p.lon.toFixed(4)})`)}</title></circle>`;
+    if (!named) continue;
+    const text = fit(focused ? p.siteLabel || p.label : dense ? p.shortLabel || p.label : p.label, dense ? 150 : 200, 12, 600);
     const w = measure(text, 12, 600) + 4;
     const h = 15;
     const spots = [
-      { x: x + r + 3, y: y - h / 2, anchor: "start" },
-      { x: x - r - 3 - w, y: y - h / 2, anchor: "end" },
-      { x: x - w / 2, y: y - r - 2 - h, anchor: "middle" },
-      { x: x - w / 2, y: y + r + 2, anchor: "middle" },
+      { x: x + radius + 3, y: y - h / 2, anchor: "start" },
+      { x: x - radius - 3 - w, y: y - h / 2, anchor: "end" },
+      { x: x - w / 2, y: y - radius - 2 - h, anchor: "middle" },
+      { x: x - w / 2, y: y + radius + 2, anchor: "middle" },
     ];
     const spot = spots.find((b) => b.x >= 2 && b.x + w <= width - 2 && b.y >= 2 && b.y + h <= height - 2 && !overlaps({ ...b, w, h }));
     if (!spot) continue;
@@ -243,7 +254,7 @@ export function siteMap(points, { label = "", kinds = [], width = 640, height = 
   }
   body += labels;
   body += `<rect x="${width - 136}" y="8" width="130" height="${kinds.length * 18 + 10}" rx="6" fill="#eef4f2" opacity="0.9"/>`;
-  body += kinds.map((kd, i) => `<g transform="translate(${width - 130},${16 + i * 18})" class="map-legend"><circle cx="6" cy="6" r="6" fill="${kd.color}"/><text x="16" y="10" class="lg">${esc(fit(kd.label, 108))}</text></g>`).join("");
+  body += kinds.map((kd, i) => `<g transform="translate(${width - 130},${16 + i * 18})" class="map-legend"><circle cx="6" cy="6" r="${kd.ring ? 5 : 6}" fill="${kd.color}"${kd.ring ? ' stroke="#b3261e" stroke-width="2.5"' : ""}/><text x="16" y="10" class="lg">${esc(fit(kd.label, 108))}</text></g>`).join("");
   return svg(width, height, body, label);
 }
 

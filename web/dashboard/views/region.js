@@ -36,16 +36,8 @@ function render() {
   const r = region;
   const anomalyCount = Object.values(r.anomalies_per_day).reduce((n, v) => n + v.reduce((a, b) => a + b, 0), 0);
   $("#region-note").textContent = `${t("r.basis")} ${r.containers} ${t("r.containers")} (${r.days[0]} – ${r.days[r.days.length - 1]}), ${anomalyCount} ${t("r.anomalyCount")}.`;
-  const byId = new Map(r.organizations.map((o) => [o.organization_id, o]));
-  // Map: the sites, coloured by their organization's kind; a dense region gets the page's width.
-  const pts = r.sites.map((s) => {
-    const org = byId.get(s.organization_id) || {};
-    return { lat: s.latitude, lon: s.longitude, label: `${org.name} · ${s.name}`, shortLabel: org.name, color: KIND_COLOURS[org.kind] || "#555" };
-  });
-  const kinds = ["hospital", "transporter", "storage", "disposal"].map((k) => ({ label: t(`okind.${k}`), color: KIND_COLOURS[k] }));
-  const dense = pts.length > 60;
-  $("#map").closest(".panel").classList.toggle("wide", dense);
-  $("#map").innerHTML = charts.siteMap(pts, { label: t("r.map"), kinds, ...(dense ? { width: 1240, height: 620 } : {}) });
+  fillMapChoice();
+  renderMap();
   const rows = [];
   for (const org of r.organizations) {
     const v = onTime(org);
@@ -72,6 +64,48 @@ function render() {
   const any = stays.some((row) => row.counts.some((n) => n));
   $("#chart-dwell").innerHTML = any ? charts.histogramGrid(stays, bucketLabels(r.stages[0].edges_hours), { label: t("r.dwell") }) : charts.empty(t("r.noData"));
   renderOrgTable();
+}
+
+// The map's organization choice: every organization with sites, those with critical open
+// anomalies first; "" shows them all alike.
+function fillMapChoice() {
+  const select = $("#map-org");
+  const withSites = new Set(region.sites.map((s) => s.organization_id));
+  const orgs = region.organizations
+    .filter((o) => withSites.has(o.organization_id))
+    .sort((a, b) => b.critical_open_anomalies - a.critical_open_anomalies || b.open_anomalies - a.open_anomalies || a.name.localeCompare(b.name));
+  const kept = orgs.some((o) => o.organization_id === select.value) ? select.value : "";
+  select.innerHTML = `<option value="">${esc(t("r.mapAll"))}</option>${orgs
+    .map((o) => `<option value="${esc(o.organization_id)}">${esc(o.name)}${o.open_anomalies ? ` (${o.open_anomalies} ${esc(t("r.openShort"))})` : ""}</option>`)
+    .join("")}`;
+  select.value = kept;
+}
+
+// The sites, coloured by their organization's kind, ringed red where the organization has
+// critical open anomalies; one organization's sites in focus and named when one is chosen.
+// A dense region gets the page's width.
+function renderMap() {
+  const byId = new Map(region.organizations.map((o) => [o.organization_id, o]));
+  const chosen = $("#map-org").value;
+  const pts = region.sites.map((s) => {
+    const org = byId.get(s.organization_id) || {};
+    return {
+      lat: s.latitude,
+      lon: s.longitude,
+      label: `${org.name} · ${s.name}`,
+      shortLabel: org.name,
+      siteLabel: s.name,
+      color: KIND_COLOURS[org.kind] || "#555",
+      org: s.organization_id,
+      alert: org.critical_open_anomalies > 0,
+      focus: s.organization_id === chosen,
+    };
+  });
+  const kinds = ["hospital", "transporter", "storage", "disposal"].map((k) => ({ label: t(`okind.${k}`), color: KIND_COLOURS[k] }));
+  if (pts.some((p) => p.alert)) kinds.push({ label: t("r.mapCritical"), color: "#eef4f2", ring: true });
+  const dense = pts.length > 60;
+  $("#map").closest(".panel").classList.toggle("wide", dense);
+  $("#map").innerHTML = charts.siteMap(pts, { label: t("r.map"), kinds, ...(dense ? { width: 1240, height: 620 } : {}) });
 }
 
 function orgFigures() {
@@ -118,6 +152,15 @@ export default {
   name: "region",
   init() {
     $("#region-csv").addEventListener("click", exportCsv);
+    $("#map-org").addEventListener("change", renderMap);
+    // A click on a site puts its organization in focus (again: back to all).
+    $("#map").addEventListener("click", (e) => {
+      const site = e.target.closest("circle.site");
+      if (!site) return;
+      const select = $("#map-org");
+      select.value = select.value === site.dataset.org ? "" : site.dataset.org;
+      renderMap();
+    });
   },
   show: load,
 };
