@@ -84,13 +84,17 @@ def collected(
     return containers
 
 
-def new_manifest(client: TestClient, r: Region, driver: Member | None = None) -> dict[str, Any]:
+def new_manifest(
+    client: TestClient, r: Region, driver: Member | None = None, **papers: str
+) -> dict[str, Any]:
+    """A trip from the hospital to the plant; ``papers``: the driver's and the permit's."""
     response = client.post(
         "/api/v1/manifests",
         json={
             "origin_organization_id": str(r.hospital.org.id),
             "destination_organization_id": str(r.plant.org.id),
             "vehicle_plate": "蒙A·12345",
+            **papers,
         },
         headers=(driver or r.transporter).headers,
     )

@@ -298,20 +298,13 @@ def test_recorded_contacts_and_transport_papers_are_printed_and_digested(
         org.address, org.phone = address, phone
         session.add(org)
     session.commit()
-    response = client.post(
-        "/api/v1/manifests",
-        json={
-            "origin_organization_id": str(r.hospital.org.id),
-            "destination_organization_id": str(r.plant.org.id),
-            "vehicle_plate": "蒙A·12345",
-            "driver_name": "张伟",
-            "driver_licence_number": "150102198001011234",
-            "transport_permit_number": "蒙交运管许可呼字150100001234号",
-        },
-        headers=r.transporter.headers,
+    record = new_manifest(
+        client,
+        r,
+        driver_name="张伟",
+        driver_licence_number="150102198001011234",
+        transport_permit_number="蒙交运管许可呼字150100001234号",
     )
-    assert response.status_code == 201, response.text
-    record = response.json()
     assert record["driver_name"] == "张伟"
     assert record["origin"]["phone"] == "0471-3280000"
     assert record["destination"]["address"] is None

@@ -8,7 +8,7 @@ from typing import Any
 from tests.factories import PASSWORD
 from tests.web.conftest import LiveServer
 from tests.web.test_phone_app import GEO, sign_in
-from tests.web.test_taps import make_region, new_trip, open_trip
+from tests.web.test_taps import Region, make_region, new_trip, open_trip
 
 
 def chinese_phone(browser: Any, live: LiveServer) -> Any:
@@ -25,18 +25,24 @@ def chinese_phone(browser: Any, live: LiveServer) -> Any:
     return context
 
 
+def new_trip_form(context: Any, region: Region) -> Any:
+    """The driver's phone, signed in, on the new-trip form from the hospital to the plant."""
+    page = context.new_page()
+    sign_in(page, region.driver)
+    page.goto("/app/#trip")
+    page.click("#trip-new summary")
+    page.select_option("#trip-new-form select[name=origin]", region.hospital_id)
+    page.select_option("#trip-new-form select[name=destination]", region.plant_id)
+    return page
+
+
 def test_a_field_error_reaches_a_chinese_phone_in_chinese(
     browser: Any, live_server: LiveServer
 ) -> None:
     region = make_region(live_server)
     context = chinese_phone(browser, live_server)
     try:
-        page = context.new_page()
-        sign_in(page, region.driver)
-        page.goto("/app/#trip")
-        page.click("#trip-new summary")
-        page.select_option("#trip-new-form select[name=origin]", region.hospital_id)
-        page.select_option("#trip-new-form select[name=destination]", region.plant_id)
+        page = new_trip_form(context, region)
         page.fill("#trip-new-form input[name=plate]", "蒙A·" + "8" * 25)  # at most 20
         page.click("#trip-new-form button[type=submit]")
         page.wait_for_selector("#trip-error:not(:empty)")
@@ -73,16 +79,11 @@ def test_a_driver_records_the_trips_papers_once_and_the_phone_offers_them_again(
     region = make_region(live_server)
     context = chinese_phone(browser, live_server)
     try:
-        page = context.new_page()
-        sign_in(page, region.driver)
-        page.goto("/app/#trip")
-        page.click("#trip-new summary")
+        page = new_trip_form(context, region)
         assert page.locator("label:has(input[name=licence]) span").inner_text() == (
             "驾驶证号 (选填)"
         )
         form = "#trip-new-form"
-        page.select_option(f"{form} select[name=origin]", region.hospital_id)
-        page.select_option(f"{form} select[name=destination]", region.plant_id)
         page.fill(f"{form} input[name=plate]", "蒙A·D1234")
         page.fill(f"{form} input[name=licence]", "150102198001011234")
         page.fill(f"{form} input[name=permit]", "蒙交运管许可呼字150100001234号")
