@@ -53,6 +53,7 @@ class ScanCreate(Strict):
             "weight_kg": 4.6,
             "latitude": 40.8426,
             "longitude": 111.749,
+            "accuracy_m": 12.0,
         }
     )
 
@@ -64,6 +65,13 @@ class ScanCreate(Strict):
     weight_kg: float | None = Field(default=None, gt=0, le=1000, strict=True)
     latitude: float | None = Field(default=None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(default=None, ge=-180, le=180, strict=True)
+    accuracy_m: float | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        strict=True,
+        description="the radius of the phone's GPS fix, metres (with latitude and longitude)",
+    )
     site_id: uuid.UUID | None = None
     method: DisposalMethod | None = None
     incident: Incident | None = None
@@ -79,6 +87,8 @@ class ScanCreate(Strict):
             raise ValueError("containers are registered with POST /api/v1/containers")
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("latitude and longitude go together")
+        if self.accuracy_m is not None and self.latitude is None:
+            raise ValueError("accuracy_m is the accuracy of a position: send one with it")
         if self.action is Action.correct:
             if self.corrects_event_id is None or self.correction_reason is None:
                 raise ValueError("a correction needs corrects_event_id and correction_reason")
@@ -107,6 +117,7 @@ class EventPublic(BaseModel):
     site_id: uuid.UUID | None
     latitude: float | None
     longitude: float | None
+    accuracy_m: float | None = None
     weight_kg: float | None
     manifest_id: uuid.UUID | None
     method: str | None

@@ -302,15 +302,18 @@ def geofence_violation(
     sites: Collection[SitePoint],
     setting: RuleSetting,
     cause: str,
+    accuracy_m: float | None = None,
 ) -> Finding | None:
-    """The scan point farther from every expected site than that site's radius (default 300 m)."""
+    """The scan point farther from every expected site than that site's radius (default 300 m),
+    by more than the fix's accuracy: a fix whose accuracy radius reaches the site proves
+    nothing."""
     if point is None or not sites:
         return None
     default_radius = setting.number("radius_m", 300.0) or 300.0
     nearest: tuple[float, SitePoint] | None = None
     for site in sites:
         metres = haversine_km(*point, site.latitude, site.longitude) * 1000
-        if metres <= (site.radius_m or default_radius):
+        if metres - (accuracy_m or 0.0) <= (site.radius_m or default_radius):
             return None
         if nearest is None or metres < nearest[0]:
             nearest = (metres, site)
@@ -324,6 +327,7 @@ def geofence_violation(
         cause,
         {
             "point": list(point),
+            **({"accuracy_m": accuracy_m} if accuracy_m is not None else {}),
             "site_id": site.site_id,
             "distance_m": round(metres, 1),
             "radius_m": radius,

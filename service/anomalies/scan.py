@@ -36,12 +36,13 @@ from service.organizations.models import Organization, OrgKind, Site
 
 @dataclass(frozen=True)
 class PriorEvent:
-    """What the rules read of a container's previous event: when and where it happened (four
-    columns, not the whole row)."""
+    """What the rules read of a container's previous event: when and where it happened, and how
+    accurately (five columns, not the whole row)."""
 
     occurred_at: datetime
     latitude: float | None
     longitude: float | None
+    accuracy_m: float | None
     site_id: uuid.UUID | None
 
 
@@ -63,11 +64,11 @@ class AcceptedScan:
 def _point(
     session: Session, event: CustodyEvent | PriorEvent, site: Site | None
 ) -> tuple[tuple[float, float] | None, float | None]:
-    """Where an event happened, and how uncertain that is in metres: its GPS point (accuracy
-    not recorded: ``None``), else its site's coordinates, uncertain by the site's radius
-    (``site``, when the caller has it already)."""
+    """Where an event happened, and how uncertain that is in metres: its GPS point, uncertain
+    by the fix's accuracy (``None`` when the phone did not send it), else its site's
+    coordinates, uncertain by the site's radius (``site``, when the caller has it already)."""
     if event.latitude is not None and event.longitude is not None:
-        return (event.latitude, event.longitude), None
+        return (event.latitude, event.longitude), event.accuracy_m
     if event.site_id is not None:
         if site is None or site.id != event.site_id:
             site = directory(session).site(event.site_id)
@@ -274,6 +275,7 @@ def _geofence(
         sites = _sites(session, actor_org.id)
     return geofence_violation(
         point=(event.latitude, event.longitude),
+        accuracy_m=event.accuracy_m,
         sites=sites,
         setting=profile.rule(Kind.geofence_violation),
         cause=cause,

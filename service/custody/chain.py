@@ -47,6 +47,9 @@ HASHED_FIELDS = (
     "note",
     "prev_hash",
 )
+# Hashed only when set, so that the chains recorded before these fields existed keep their
+# hashes (an evidence bundle's content carries them only then, too).
+OPTIONAL_HASHED_FIELDS = ("accuracy_m",)
 
 
 def canonical_value(value: Any) -> Any:
@@ -67,6 +70,9 @@ def canonical_value(value: Any) -> Any:
 def canonical_content(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON object an event's hash covers (evidence bundles carry it as is)."""
     content = {name: canonical_value(fields.get(name)) for name in HASHED_FIELDS}
+    for name in OPTIONAL_HASHED_FIELDS:
+        if fields.get(name) is not None:
+            content[name] = canonical_value(fields[name])
     content["v"] = HASH_VERSION
     return content
 

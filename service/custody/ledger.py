@@ -12,13 +12,19 @@ from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, col, select
 
-from service.custody.chain import HASHED_FIELDS, ChainVerdict, event_hash, verify_chain
+from service.custody.chain import (
+    HASHED_FIELDS,
+    OPTIONAL_HASHED_FIELDS,
+    ChainVerdict,
+    event_hash,
+    verify_chain,
+)
 from service.custody.machine import Action, CorrectionReason
 from service.custody.models import Container, CustodyEvent
 
 
 def event_fields(event: CustodyEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in HASHED_FIELDS}
+    return {name: getattr(event, name) for name in (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)}
 
 
 def append_event(session: Session, container: Container, **fields: Any) -> CustodyEvent:

@@ -83,6 +83,8 @@ class CustodyEvent(SQLModel, table=True):
     site_id: uuid.UUID | None = Field(default=None, foreign_key="site.id")
     latitude: float | None = None
     longitude: float | None = None
+    # The radius of the phone's GPS fix, metres (absent: not sent).
+    accuracy_m: float | None = None
     weight_kg: float | None = None
     manifest_id: uuid.UUID | None = Field(default=None, foreign_key="manifest.id", index=True)
     method: DisposalMethod | None = Field(default=None, sa_type=EnumText(DisposalMethod, 20))
@@ -126,6 +128,7 @@ class ScanRejection(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     latitude: float | None = None
     longitude: float | None = None
+    accuracy_m: float | None = None
     status_code: int
     problem_type: str = Field(max_length=100)
     detail: str = Field(max_length=2000)

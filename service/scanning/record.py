@@ -38,6 +38,7 @@ _PRIOR = sa_select(
     col(CustodyEvent.occurred_at),
     col(CustodyEvent.latitude),
     col(CustodyEvent.longitude),
+    col(CustodyEvent.accuracy_m),
     col(CustodyEvent.site_id),
 ).where(
     col(CustodyEvent.container_id) == bindparam("id"), col(CustodyEvent.seq) == bindparam("seq")
@@ -150,6 +151,7 @@ def _apply_scan(
         site_id=site.id if site else None,
         latitude=scan.latitude,
         longitude=scan.longitude,
+        accuracy_m=scan.accuracy_m,
         weight_kg=scan.weight_kg,
         manifest_id=scan.manifest_id,
         method=scan.method,
@@ -205,6 +207,7 @@ def _record_refusal(
         recorded_at=now,
         latitude=scan.latitude,
         longitude=scan.longitude,
+        accuracy_m=scan.accuracy_m,
         status_code=refusal.status,
         problem_type=refusal.code,
         detail=refusal.detail[:2000],

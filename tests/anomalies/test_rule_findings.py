@@ -734,3 +734,17 @@ def test_each_stage_of_a_life_is_timed_by_its_own_rule() -> None:
         "transit": Kind.transit_overdue,
         "disposal": Kind.disposal_overdue,
     }
+
+
+def test_a_fix_whose_accuracy_reaches_the_site_proves_no_geofence_violation() -> None:
+    s = CN.rule(Kind.geofence_violation)
+    point = metres_east(450)
+    # 450 m from a 300 m site: 150 m beyond it. A fix good to 200 m may be inside.
+    for accuracy in (200.0, 150.0):
+        assert (
+            geofence_violation(point=point, sites=[SITE], setting=s, cause="e", accuracy_m=accuracy)
+            is None
+        )
+    hit = geofence_violation(point=point, sites=[SITE], setting=s, cause="e", accuracy_m=100.0)
+    assert hit is not None
+    assert (hit.facts["distance_m"], hit.facts["accuracy_m"]) == (450.0, 100.0)

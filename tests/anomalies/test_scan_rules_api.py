@@ -268,3 +268,77 @@ def test_replayed_scan_answers_the_same_anomalies_without_a_second_row(
     assert kinds(first) == ["clock_skew"]
     assert again.json()["anomalies"] == first.json()["anomalies"]
     assert _count(session, ch) == 1
+
+
+def test_the_accuracy_a_phone_sends_is_kept_and_counted(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    vague, sharp = ch.register(), ch.register()
+    beyond = (HOHHOT[0] + 0.0045, HOHHOT[1])  # about 500 m from a 300 m site
+    # A fix good to 300 m may be inside the site: nothing proven. One good to 20 m is outside.
+    answers = {
+        c["id"]: ch.scan(
+            ch.staff,
+            c,
+            "collect",
+            clock.now,
+            weight_kg=1.0,
+            latitude=beyond[0],
+            longitude=beyond[1],
+            accuracy_m=accuracy,
+        )
+        for c, accuracy in ((vague, 300.0), (sharp, 20.0))
+    }
+    assert kinds(answers[vague["id"]]) == []
+    assert kinds(answers[sharp["id"]]) == ["geofence_violation"]
+    event = answers[sharp["id"]].json()["event"]
+    assert event["accuracy_m"] == 20.0
+    chain_view = client.get(
+        f"/api/v1/containers/{sharp['id']}/events", headers=ch.headers(ch.staff)
+    ).json()
+    assert chain_view["verified"] and chain_view["events"][-1]["accuracy_m"] == 20.0
+    # A second scan 4 km away a minute later: impossible travel unless the fixes say
+    # they could be that far off.
+    clock.advance(minutes=1)
+    away = (HOHHOT[0] + 0.04, HOHHOT[1])
+    assert "impossible_travel" not in kinds(
+        ch.scan(
+            ch.staff,
+            vague,
+            "store",
+            clock.now,
+            latitude=away[0],
+            longitude=away[1],
+            accuracy_m=2000.0,
+        )
+    )
+    assert "impossible_travel" in kinds(
+        ch.scan(
+            ch.staff,
+            sharp,
+            "store",
+            clock.now,
+            latitude=away[0],
+            longitude=away[1],
+            accuracy_m=20.0,
+        )
+    )
+
+
+def test_an_accuracy_without_a_position_or_out_of_range_is_refused(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    c = ch.register()
+    for extra in (
+        {"accuracy_m": 10.0},
+        {"latitude": HOHHOT[0], "longitude": HOHHOT[1], "accuracy_m": 0},
+        {"latitude": HOHHOT[0], "longitude": HOHHOT[1], "accuracy_m": -5.0},
+        {"latitude": HOHHOT[0], "longitude": HOHHOT[1], "accuracy_m": "12"},
+        {"latitude": HOHHOT[0], "longitude": HOHHOT[1], "accuracy_m": 1e9},
+    ):
+        response = ch.scan(ch.staff, c, "collect", clock.now, weight_kg=1.0, **extra)
+        assert response.status_code == 422, extra
+    chain_view = client.get(f"/api/v1/containers/{c['id']}/events", headers=ch.headers(ch.staff))
+    assert [e["action"] for e in chain_view.json()["events"]] == ["register"]

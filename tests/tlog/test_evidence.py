@@ -96,7 +96,8 @@ def test_a_container_bundle_verifies_offline_and_independently(
     client: TestClient, session: Session, clock: FakeClock
 ) -> None:
     h, [c] = collected(client, session, clock)
-    scan(client, h.staff, c["qr_payload"], "store", clock.now)
+    scan(client, h.staff, c["qr_payload"], "store", clock.now,
+         latitude=40.8426, longitude=111.749, accuracy_m=8.5)  # fmt: skip
     # no checkpoint covers these events yet: the bundle brings one
     bundle = _bundle(client, h.staff, c["id"])
     assert bundle["format"] == "medwaste-evidence/1"
@@ -104,6 +105,10 @@ def test_a_container_bundle_verifies_offline_and_independently(
     [entry] = bundle["containers"]
     assert [e["content"]["action"] for e in entry["events"]] == ["register", "collect", "store"]
     assert entry["events"][1]["content"]["weight_kg"] == 2.5
+    # A fix's accuracy is hashed with the event that has one; events without keep the content
+    # they were always hashed with.
+    assert entry["events"][2]["content"]["accuracy_m"] == 8.5
+    assert "accuracy_m" not in entry["events"][1]["content"]
     assert entry["label"]["qr_payload"] == c["qr_payload"]
     report = _verify(bundle, client)
     assert report.verified, [c.line() for c in report.checks if not c.ok]

@@ -12,6 +12,7 @@ import { anomalyNotes } from "./explain.js";
 import { parsePayload, resolve } from "./labels.js";
 import { weightRequired } from "./vocabulary.js";
 import { enqueue, onResult, reason, syncQueue } from "./outbox.js";
+import { scanPosition } from "./geo.js";
 import { currentTrip, deviceId, tripAction, tripLabel } from "./phone.js";
 
 let shell;
@@ -104,7 +105,7 @@ export const active = () => run.live;
 function watchPosition() {
   if (!navigator.geolocation || run.watch !== null) return;
   run.watch = navigator.geolocation.watchPosition(
-    (pos) => (run.position = { latitude: +pos.coords.latitude.toFixed(6), longitude: +pos.coords.longitude.toFixed(6) }),
+    (pos) => (run.position = scanPosition(pos)),
     () => (run.position = null),
     { enableHighAccuracy: true, maximumAge: 30000 },
   );

@@ -13,6 +13,7 @@ import { anomalyNotes } from "../explain.js";
 import { enqueue, onResult, reason, syncQueue } from "../outbox.js";
 import { currentTrip, deviceId, setManifest, tripAction, tripLabel } from "../phone.js";
 import { Scanner } from "../scanner.js";
+import { scanPosition } from "../geo.js";
 import * as tripscan from "../tripscan.js";
 
 // Actions that may carry a weight without requiring one: asked only if the user wants to.
@@ -131,7 +132,7 @@ function locate() {
   line.textContent = t("gps.finding");
   navigator.geolocation.getCurrentPosition(
     (pos) => {
-      state.position = { latitude: +pos.coords.latitude.toFixed(6), longitude: +pos.coords.longitude.toFixed(6) };
+      state.position = scanPosition(pos);
       line.textContent = `${t("gps.at")} ${state.position.latitude}, ${state.position.longitude} (±${Math.round(pos.coords.accuracy)} m)`;
     },
     () => (line.textContent = t("gps.none")),
