@@ -86,8 +86,8 @@ def qr_vector(pdf: FPDF, payload: str, x: float, y: float, size: float) -> None:
     white, with the dark modules as one filled path of rectangles, one per run in a row."""
     symbol = qr.encode(payload, error_correction=_QR_ERROR_CORRECTION)
     side = symbol.size + 2 * QR_BORDER_MODULES
+    border = QR_BORDER_MODULES
     runs = " ".join(
-        f"{c + QR_BORDER_MODULES} {r + QR_BORDER_MODULES} {length} 1 re"
-        for r, c, length in symbol.dark_runs()
+        f"{c + border} {r + border} {length} 1 re" for r, c, length in symbol.dark_runs()
     )
     paint(pdf, f"1 g 0 0 {side} {side} re f 0 g {runs} f", x=x, y=y, scale=size / side)

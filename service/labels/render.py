@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import cast
 
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.enums import MethodReturnValue
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
@@ -109,12 +109,14 @@ def _text(
     width: float = 0,
     align: str = "L",
 ) -> None:
-    """One line of text whose top edge is at y."""
+    """One line of text whose top edge is at y: placed as fpdf2's ``cell`` of that line's
+    height would place it (its cell margin on the left, or centred in ``width``), written with
+    ``text``, which costs a third of ``cell`` and is paid 15 times per label."""
     pdf.set_font(FONT, size=size)
     pdf.set_text_color(*colour)
-    pdf.set_xy(x, y)
     height = size * 0.3528 * 1.15
-    pdf.cell(w=width, h=height, text=text, align=align, new_x=XPos.RIGHT, new_y=YPos.TOP)
+    left = x + (width - pdf.get_string_width(text)) / 2 if align == "C" else x + pdf.c_margin
+    pdf.text(left, y + 0.5 * height + 0.3 * pdf.font_size, text)
 
 
 _measuring = threading.Lock()
