@@ -236,11 +236,10 @@ def _late_transit(
     receipt (the sweep's key, so the trip's other receipts and the next sweep add nothing)."""
     event, container = outcome.event, outcome.container
     bags = [
-        LateBag(
-            container.id,
-            manifest.id if manifest else None,
-            jurisdiction=holder.jurisdiction if holder else "",
-            organization_id=holder.id if holder else None,
+        LateBag.held_by(
+            holder,
+            container_id=container.id,
+            manifest_id=manifest.id if manifest else None,
             finding=late,
         )
     ]
@@ -256,17 +255,15 @@ def _late_transit(
             owner = orgs.organization(bag.holder_id)
             return org_profile(owner, epidemic=bag.epidemic).rule(Kind.transit_overdue)
 
-        for bag, hit in late_bags(on_trip, now=event.occurred_at, setting=setting):
-            bag_holder = orgs.organization(bag.holder_id)
-            bags.append(
-                LateBag(
-                    bag.container_id,
-                    manifest.id,
-                    jurisdiction=bag_holder.jurisdiction if bag_holder else "",
-                    organization_id=bag.holder_id,
-                    finding=hit,
-                )
+        bags += [
+            LateBag.held_by(
+                orgs.organization(bag.holder_id),
+                container_id=bag.container_id,
+                manifest_id=manifest.id,
+                finding=hit,
             )
+            for bag, hit in late_bags(on_trip, now=event.occurred_at, setting=setting)
+        ]
     return transit_findings(session, bags, event_id=event.id)
 
 

@@ -250,18 +250,15 @@ def _transit_overdue(
     def setting(bag: BagInTransit) -> RuleSetting:
         return profiles(orgs.get(bag.holder_id), bag.epidemic).rule(kind)
 
-    late = []
-    for bag, hit in late_bags(bags, now=now, setting=setting):
-        holder = orgs.get(bag.holder_id)
-        late.append(
-            LateBag(
-                bag.container_id,
-                bag.manifest_id,
-                jurisdiction=holder.jurisdiction if holder else "",
-                organization_id=holder.id if holder else None,
-                finding=hit,
-            )
+    late = [
+        LateBag.held_by(
+            orgs.get(bag.holder_id),
+            container_id=bag.container_id,
+            manifest_id=bag.manifest_id,
+            finding=hit,
         )
+        for bag, hit in late_bags(bags, now=now, setting=setting)
+    ]
     return transit_findings(session, late), len(bags)
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
@@ -23,6 +24,14 @@ from service.custody.stages import TRANSIT
 from service.manifests.models import Manifest
 
 
+class Holder(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def jurisdiction(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class LateBag:
     """A bag past its transit limit, with the organization whose queue it belongs in (the
@@ -33,6 +42,23 @@ class LateBag:
     jurisdiction: str
     organization_id: uuid.UUID | None
     finding: Finding
+
+    @classmethod
+    def held_by(
+        cls,
+        holder: Holder | None,
+        *,
+        container_id: str,
+        manifest_id: uuid.UUID | None,
+        finding: Finding,
+    ) -> LateBag:
+        return cls(
+            container_id,
+            manifest_id,
+            jurisdiction=holder.jurisdiction if holder else "",
+            organization_id=holder.id if holder else None,
+            finding=finding,
+        )
 
 
 @dataclass(frozen=True)

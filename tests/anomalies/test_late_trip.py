@@ -173,6 +173,17 @@ def test_the_queue_and_the_webhook_name_the_manifest_and_its_bags(
     ).json()["items"]
     assert [(a["manifest_id"], a["container_id"]) for a in queue] == [(str(m.id), None)]
     assert sorted(queue[0]["facts"]["bags"]) == sorted(short_code(c["id"]) for c in bags)
+    # A bag's own list (its chain on the dashboard) shows its trip's lateness; a bag on a
+    # trip that was on time shows none.
+    on_time = ch.register()
+    _on_trip(ch, [on_time], clock.now)
+    for c, expected in ((bags[1], [str(trip.id)]), (on_time, [])):
+        own = client.get(
+            "/api/v1/anomalies",
+            params={"container_id": c["id"], "kind": "transit_overdue"},
+            headers=ch.headers(ch.regulator),
+        ).json()["items"]
+        assert [a["id"] for a in own] == expected
 
     deliveries = [d for d in session.exec(select(WebhookDelivery)) if d.anomaly_id == trip.id]
     [delivery] = deliveries

@@ -18,6 +18,14 @@ from tests.web.test_phone_words import late_trip
 from tests.web.test_taps import collected_bags, make_region, new_trip
 
 
+def sign_in(page: Any, regulator: str) -> None:
+    page.goto("/dashboard/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#login-form input[name=username]", regulator)
+    page.fill("#login-form input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+
+
 def test_anomaly_subjects_are_short_codes_and_manifest_numbers(
     browser: Any, live_server: LiveServer
 ) -> None:
@@ -46,11 +54,7 @@ def test_anomaly_subjects_are_short_codes_and_manifest_numbers(
     )
     try:
         page = context.new_page()
-        page.goto("/dashboard/")
-        page.wait_for_selector("body[data-ready='1']")
-        page.fill("#login-form input[name=username]", regulator)
-        page.fill("#login-form input[name=password]", PASSWORD)
-        page.click("#login-form button[type=submit]")
+        sign_in(page, regulator)
         page.wait_for_selector("#anomaly-table [data-testid=subject] >> nth=1")
         subjects = page.locator("#anomaly-table [data-testid=subject]").all_inner_texts()
         assert bag["short_code"] in subjects
@@ -81,11 +85,7 @@ def test_a_late_trip_is_one_row_naming_the_manifest_and_its_bags(
     )
     try:
         page = context.new_page()
-        page.goto("/dashboard/")
-        page.wait_for_selector("body[data-ready='1']")
-        page.fill("#login-form input[name=username]", regulator)
-        page.fill("#login-form input[name=password]", PASSWORD)
-        page.click("#login-form button[type=submit]")
+        sign_in(page, regulator)
         page.wait_for_selector("#anomaly-table tbody tr[data-id]")
         late = (
             page.locator("#anomaly-table tbody tr[data-id]")

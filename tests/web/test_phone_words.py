@@ -153,6 +153,19 @@ def test_short_codes_typed_with_spaces_any_case_and_look_alikes(
         context.close()
 
 
+def receive_by_code(page: Any, bag: dict[str, Any], weight: str) -> None:
+    """The plant receives a bag by its typed label, weighing it."""
+    page.goto("/app/#scan")
+    page.click("#manual summary")
+    page.fill("#manual-code", bag["qr_payload"])
+    page.press("#manual-code", "Enter")
+    page.wait_for_selector("#action-form:not([hidden])")
+    assert page.locator("#af-title").inner_text() == "Receive"
+    page.fill("#af-weight", weight)
+    page.press("#af-weight", "Enter")
+    page.wait_for_selector("#scan-outcome[data-status=created]")
+
+
 def test_an_anomaly_a_scan_raised_is_explained_on_the_phone(
     browser: Any, live_server: LiveServer
 ) -> None:
@@ -161,15 +174,7 @@ def test_an_anomaly_a_scan_raised_is_explained_on_the_phone(
     try:
         page = context.new_page()
         sign_in(page, region.plant)
-        page.goto("/app/#scan")
-        page.click("#manual summary")
-        page.fill("#manual-code", bags[0]["qr_payload"])
-        page.press("#manual-code", "Enter")
-        page.wait_for_selector("#action-form:not([hidden])")
-        assert page.locator("#af-title").inner_text() == "Receive"
-        page.fill("#af-weight", "1.0")  # collected at 3 kg
-        page.press("#af-weight", "Enter")
-        page.wait_for_selector("#scan-outcome[data-status=created]")
+        receive_by_code(page, bags[0], "1.0")  # collected at 3 kg
         note = page.locator("#scan-outcome .anomaly[data-kind=weight_discrepancy]")
         text = note.inner_text()
         assert "Weight discrepancy" in text
@@ -206,14 +211,7 @@ def test_a_late_trip_received_on_the_phone_names_the_trip_and_its_bags(
     try:
         page = context.new_page()
         sign_in(page, region.plant)
-        page.goto("/app/#scan")
-        page.click("#manual summary")
-        page.fill("#manual-code", bags[0]["qr_payload"])
-        page.press("#manual-code", "Enter")
-        page.wait_for_selector("#action-form:not([hidden])")
-        page.fill("#af-weight", str(WEIGHTS[0]))
-        page.press("#af-weight", "Enter")
-        page.wait_for_selector("#scan-outcome[data-status=created]")
+        receive_by_code(page, bags[0], str(WEIGHTS[0]))
         notes = page.locator("#scan-outcome .anomaly[data-kind=transit_overdue]")
         assert notes.count() == 1
         text = notes.inner_text()
