@@ -1,6 +1,6 @@
 """What every printed document shares: the waste categories' names and colours, the
 embedded CJK font (Noto Sans SC), so label sheets and manifests print Chinese the same on any
-viewer or printer, and QR codes drawn as vector rectangles, sharp at any printer resolution."""
+viewer or printer, and QR codes drawn as vector paths, sharp at any printer resolution."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import qrcode
 import qrcode.constants
 from fpdf import FPDF
 from pylopdf_fonts_zh_cn import sans_path
+
+from service import qr
 
 RGB = tuple[int, int, int]
 
@@ -51,35 +53,41 @@ def font_path() -> str:
 
 
 def qr_code(payload: str, *, box_size: int = 10) -> qrcode.QRCode[Any]:
-    """The payload as a QR code (error correction Q, the 4-module quiet zone)."""
+    """The payload as a ``qrcode`` QR code for its image writers (error correction Q, the
+    4-module quiet zone), with the mask ``qr.encode`` chose: the same symbol as the PDFs print,
+    without ``qrcode`` scoring the eight masks again."""
+    mask = qr.encode(payload, error_correction=_QR_ERROR_CORRECTION).mask
     code: qrcode.QRCode[Any] = qrcode.QRCode(
-        error_correction=_QR_ERROR_CORRECTION, box_size=box_size, border=QR_BORDER_MODULES
+        error_correction=_QR_ERROR_CORRECTION,
+        box_size=box_size,
+        border=QR_BORDER_MODULES,
+        mask_pattern=mask,
     )
     code.add_data(payload.encode("utf-8"))
     code.make(fit=True)
     return code
 
 
+def paint(pdf: FPDF, ops: str, *, x: float, y: float, scale: float) -> None:
+    """Raw PDF path operators drawn in a frame whose origin is (x, y) on the page, y pointing
+    down, one unit ``scale`` page units long, inside their own graphics state (q ... Q), so
+    the colours and line width they set end with them.
+
+    Drawing a QR code or a hazard sign through fpdf2's shape calls costs milliseconds each (a
+    rectangle call per run of modules); operators written once and placed by a transform cost
+    microseconds. fpdf2 has no public call for raw content: ``_out`` is what its own shape
+    calls write through."""
+    k = pdf.k
+    pdf._out(f"q {scale * k:.5f} 0 0 {-scale * k:.5f} {x * k:.3f} {(pdf.h - y) * k:.3f} cm {ops} Q")
+
+
 def qr_vector(pdf: FPDF, payload: str, x: float, y: float, size: float) -> None:
-    """The payload's QR code drawn at (x, y) as a square of side size of filled rectangles,
-    one per run of dark modules in a row, on white."""
-    matrix = qr_code(payload).get_matrix()
-    module = size / len(matrix)
-    pdf.set_fill_color(*WHITE)
-    pdf.rect(x, y, size, size, style="F")
-    pdf.set_fill_color(0, 0, 0)
-    overlap = module * 0.02
-    for row_index, row in enumerate(matrix):
-        start: int | None = None
-        for col_index, dark in enumerate([*row, False]):
-            if dark and start is None:
-                start = col_index
-            elif not dark and start is not None:
-                pdf.rect(
-                    x + start * module,
-                    y + row_index * module,
-                    (col_index - start) * module + overlap,
-                    module + overlap,
-                    style="F",
-                )
-                start = None
+    """The payload's QR code drawn at (x, y) as a square of side size, quiet zone included,
+    white, with the dark modules as one filled path of rectangles, one per run in a row."""
+    symbol = qr.encode(payload, error_correction=_QR_ERROR_CORRECTION)
+    side = symbol.size + 2 * QR_BORDER_MODULES
+    border = QR_BORDER_MODULES
+    runs = " ".join(
+        f"{c + border} {r + border} {length} 1 re" for r, c, length in symbol.dark_runs()
+    )
+    paint(pdf, f"1 g 0 0 {side} {side} re f 0 g {runs} f", x=x, y=y, scale=size / side)

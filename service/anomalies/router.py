@@ -38,7 +38,11 @@ def list_anomalies(
     organization_id: uuid.UUID | None = None,
     since: Instant | None = None,
     container_id: Annotated[
-        str | None, Query(max_length=32, description="one container's anomalies")
+        str | None,
+        Query(
+            max_length=32,
+            description="one container's anomalies, and those of the trips it travelled on",
+        ),
     ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,

@@ -7,7 +7,7 @@ event time (when things happened), never on when the server heard of them.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -17,6 +17,7 @@ from service.anomalies.models import Severity
 from service.anomalies.profile import RuleSetting
 from service.anomalies.working_days import Calendar, add_working_days
 from service.geo import haversine_km
+from service.labels.signing import short_code
 
 
 class Kind(StrEnum):
@@ -108,6 +109,52 @@ def overdue(
             "since": since.isoformat(),
             "elapsed_hours": _hours(now - since),
             "limit_hours": _hours(limit),
+        },
+    )
+
+
+_SEVERITY_RANK = {Severity.info: 0, Severity.warning: 1, Severity.critical: 2}
+
+# A late trip is one anomaly about its manifest, once per manifest (a manifest is one trip).
+LATE_TRIP_CAUSE = "trip"
+
+
+def late_trip(*, manifest_number: str, late_bags: Sequence[tuple[str, Finding]]) -> Finding:
+    """One ``transit_overdue`` for a trip from its bags' own (container id, ``overdue``
+    finding): the bags travel on one vehicle, so a late truck is one anomaly, not one per bag.
+    Its severity is the most severe bag's; its rule, threshold and times are those of the bag
+    longest past its limit; its facts list the bags by short code, the longest late first."""
+    if not late_bags:
+        raise ValueError("a late trip has at least one late bag")
+
+    def overdue_hours(finding: Finding) -> float:
+        return float(finding.facts["elapsed_hours"]) - float(finding.facts["limit_hours"])
+
+    ordered = sorted(late_bags, key=lambda bag: (-overdue_hours(bag[1]), bag[0]))
+    worst = ordered[0][1]
+    return Finding(
+        kind=Kind.transit_overdue,
+        severity=max((f.severity for _, f in ordered), key=_SEVERITY_RANK.__getitem__),
+        rule=worst.rule,
+        threshold=worst.threshold,
+        cause=LATE_TRIP_CAUSE,
+        facts={
+            "bags": [short_code(cid) for cid, _ in ordered],
+            "overdue_hours": round(overdue_hours(worst), 2),
+            "elapsed_hours": worst.facts["elapsed_hours"],
+            "limit_hours": worst.facts["limit_hours"],
+            "since": min((f.facts["since"] for _, f in ordered), key=datetime.fromisoformat),
+            "manifest_number": manifest_number,
+            "containers": [
+                {
+                    "container_id": cid,
+                    "short_code": short_code(cid),
+                    "since": f.facts["since"],
+                    "elapsed_hours": f.facts["elapsed_hours"],
+                    "limit_hours": f.facts["limit_hours"],
+                }
+                for cid, f in ordered
+            ],
         },
     )
 

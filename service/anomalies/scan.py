@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from service.anomalies.detection import as_str, org_profile
 from service.anomalies.models import Anomaly
-from service.anomalies.profile import Profile
+from service.anomalies.profile import Profile, RuleSetting
 from service.anomalies.rules import (
     STAGE_RULE,
     Finding,
@@ -26,6 +26,13 @@ from service.anomalies.rules import (
     weight_discrepancy,
 )
 from service.anomalies.store import Subject, store_findings
+from service.anomalies.trips import (
+    BagInTransit,
+    LateBag,
+    bags_in_transit,
+    late_bags,
+    transit_findings,
+)
 from service.custody.machine import Action, State
 from service.custody.models import Container, CustodyEvent
 from service.custody.stages import stage_ended_by
@@ -202,7 +209,9 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
                 now=event.occurred_at,
                 setting=stage_profile.rule(kind),
             )
-            if late is not None:
+            if late is not None and kind is Kind.transit_overdue:
+                extra.extend(_late_transit(session, outcome, manifest, holder, late))
+            elif late is not None:
                 stage_subject = Subject.container(
                     container.id,
                     jurisdiction=holder.jurisdiction if holder else jurisdiction,
@@ -214,6 +223,49 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
     pairs = [(subject, f) for f in found if f is not None] + extra
     named, _new = store_findings(session, pairs, now=now)
     return sorted(named, key=lambda a: (a.kind, a.dedupe_key))
+
+
+def _late_transit(
+    session: Session,
+    outcome: AcceptedScan,
+    manifest: Manifest | None,
+    holder: Organization | None,
+    late: Finding,
+) -> list[tuple[Subject, Finding]]:
+    """A bag received late. On a trip, the trip is late: one anomaly about the manifest,
+    listing this bag and the trip's other bags still on the road past their limit at this
+    receipt (the sweep's key, so the trip's other receipts and the next sweep add nothing)."""
+    event, container = outcome.event, outcome.container
+    bags = [
+        LateBag.held_by(
+            holder,
+            container_id=container.id,
+            manifest_id=manifest.id if manifest else None,
+            finding=late,
+        )
+    ]
+    if manifest is not None:
+        orgs = directory(session)
+        on_trip = [
+            b
+            for b in bags_in_transit(session, manifest_id=manifest.id)
+            if b.container_id != container.id
+        ]
+
+        def setting(bag: BagInTransit) -> RuleSetting:
+            owner = orgs.organization(bag.holder_id)
+            return org_profile(owner, epidemic=bag.epidemic).rule(Kind.transit_overdue)
+
+        bags += [
+            LateBag.held_by(
+                orgs.organization(bag.holder_id),
+                container_id=bag.container_id,
+                manifest_id=manifest.id,
+                finding=hit,
+            )
+            for bag, hit in late_bags(on_trip, now=event.occurred_at, setting=setting)
+        ]
+    return transit_findings(session, bags, event_id=event.id)
 
 
 def _current_manifest(session: Session, container: Container) -> Manifest | None:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from service.anomalies.errors import AnomalyNotFound, IllegalAnomalyStep
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
 from service.auth.actor import Actor
+from service.custody.models import CustodyEvent
 from service.errors import Forbidden
 from service.pagination import a_uuid, an_aware_time, an_int, page_of, read_cursor
 
@@ -80,7 +81,18 @@ def list_anomalies(
     if filters.organization_id is not None:
         query = query.where(col(Anomaly.organization_id) == filters.organization_id)
     if filters.container_id is not None:
-        query = query.where(col(Anomaly.container_id) == filters.container_id)
+        # The container's own, and those of the trips it travelled on (a late trip is one
+        # anomaly about its manifest, not one per bag).
+        trips = select(CustodyEvent.manifest_id).where(
+            col(CustodyEvent.container_id) == filters.container_id,
+            col(CustodyEvent.manifest_id).is_not(None),
+        )
+        query = query.where(
+            or_(
+                col(Anomaly.container_id) == filters.container_id,
+                col(Anomaly.manifest_id).in_(trips),
+            )
+        )
     if filters.since is not None:
         query = query.where(col(Anomaly.detected_at) >= filters.since)
     after = read_cursor(cursor, r=an_int, at=an_aware_time, id=a_uuid)

@@ -20,13 +20,20 @@ from sqlmodel import Session, col, select
 
 from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
-from service.anomalies.profile import Profile, all_profiles
+from service.anomalies.profile import Profile, RuleSetting, all_profiles
 from service.anomalies.rules import STAGE_RULE, Finding, Kind, manifest_hard_limit, overdue
 from service.anomalies.store import Subject, store_findings
 from service.anomalies.track import sweep_track_gaps
+from service.anomalies.trips import (
+    BagInTransit,
+    LateBag,
+    bags_in_transit,
+    late_bags,
+    transit_findings,
+)
 from service.config import get_settings
 from service.custody.models import Container
-from service.custody.stages import DISPOSAL, STORAGE, TRANSIT
+from service.custody.stages import DISPOSAL, STORAGE
 from service.manifests.models import Manifest, ManifestState
 from service.organizations.models import Organization, OrgKind
 
@@ -172,9 +179,7 @@ def run_sweep(
     found.extend(_collection_interval(session, oldest, now, profiles))
     tick("collection interval")
 
-    transit, report.examined["in_transit"] = _stage_overdue(
-        session, now, profiles, STAGE_RULE[TRANSIT.name], tuple(sorted(TRANSIT.states))
-    )
+    transit, report.examined["in_transit"] = _transit_overdue(session, now, profiles)
     found.extend(transit)
     tick("transit")
 
@@ -228,6 +233,33 @@ def _stage_overdue(
         if hit is not None:
             found.append((_container(cid, holder), hit))
     return found, len(rows)
+
+
+def _transit_overdue(
+    session: Session, now: datetime, profiles: _Profiles
+) -> tuple[list[tuple[Subject, Finding]], int]:
+    """Bags in transit longer than their holder's profile allows: one finding per late trip,
+    one per late bag on no trip; with how many bags were examined."""
+    kind = Kind.transit_overdue
+    limit = shortest_limit(kind)
+    if limit is None:
+        return [], 0
+    bags = bags_in_transit(session, started_before=now - limit)
+    orgs = _orgs(session, [bag.holder_id for bag in bags])
+
+    def setting(bag: BagInTransit) -> RuleSetting:
+        return profiles(orgs.get(bag.holder_id), bag.epidemic).rule(kind)
+
+    late = [
+        LateBag.held_by(
+            orgs.get(bag.holder_id),
+            container_id=bag.container_id,
+            manifest_id=bag.manifest_id,
+            finding=hit,
+        )
+        for bag, hit in late_bags(bags, now=now, setting=setting)
+    ]
+    return transit_findings(session, late), len(bags)
 
 
 def _container(container_id: str, org: _Org | None) -> Subject:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import cast
 
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.enums import MethodReturnValue
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
@@ -28,6 +30,7 @@ from service.printing import (
     RGB,
     WHITE,
     font_path,
+    paint,
     qr_code,
     qr_vector,
 )
@@ -106,62 +109,99 @@ def _text(
     width: float = 0,
     align: str = "L",
 ) -> None:
-    """One line of text whose top edge is at y."""
+    """One line of text whose top edge is at y: placed as fpdf2's ``cell`` of that line's
+    height would place it (its cell margin on the left, or centred in ``width``), written with
+    ``text``, which costs a third of ``cell`` and is paid 15 times per label."""
     pdf.set_font(FONT, size=size)
     pdf.set_text_color(*colour)
-    pdf.set_xy(x, y)
     height = size * 0.3528 * 1.15
-    pdf.cell(w=width, h=height, text=text, align=align, new_x=XPos.RIGHT, new_y=YPos.TOP)
+    left = x + (width - pdf.get_string_width(text)) / 2 if align == "C" else x + pdf.c_margin
+    pdf.text(left, y + 0.5 * height + 0.3 * pdf.font_size, text)
 
 
+_measuring = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _measurer() -> FPDF:
+    """A page of its own to measure text on: the labels of a batch mostly share their origin
+    and department, so their line breaks are worked out once, not once per label."""
+    pdf = FPDF(unit="mm")
+    pdf.add_font(FONT, fname=font_path())
+    pdf.add_page()
+    return pdf
+
+
+@lru_cache(maxsize=1024)
 def _fit_lines(
-    pdf: FPDF, text: str, width: float, sizes: Sequence[float], max_lines: int
-) -> tuple[float, list[str]]:
+    text: str, width: float, sizes: tuple[float, ...], max_lines: int
+) -> tuple[float, tuple[str, ...]]:
     """Largest font size at which text fits in max_lines; otherwise the last size, truncated."""
-    lines: list[str] = []
-    size = sizes[-1]
-    for size in sizes:
-        pdf.set_font(FONT, size=size)
-        lines = cast(
-            list[str],
-            pdf.multi_cell(w=width, h=5, text=text, dry_run=True, output=MethodReturnValue.LINES),
-        )
-        if len(lines) <= max_lines:
-            return size, lines
-    kept = lines[:max_lines]
-    last = kept[-1]
-    while last and pdf.get_string_width(last + "…") > width:
-        last = last[:-1]
-    kept[-1] = last.rstrip() + "…"
-    return size, kept
+    with _measuring:
+        pdf = _measurer()
+        lines: list[str] = []
+        size = sizes[-1]
+        for size in sizes:
+            pdf.set_font(FONT, size=size)
+            lines = cast(
+                list[str],
+                pdf.multi_cell(
+                    w=width, h=5, text=text, dry_run=True, output=MethodReturnValue.LINES
+                ),
+            )
+            if len(lines) <= max_lines:
+                return size, tuple(lines)
+        kept = lines[:max_lines]
+        last = kept[-1]
+        while last and pdf.get_string_width(last + "…") > width:
+            last = last[:-1]
+        kept[-1] = last.rstrip() + "…"
+        return size, tuple(kept)
 
 
-def _biohazard(pdf: FPDF, cx: float, cy: float, radius: float, background: RGB) -> None:
-    """The biohazard symbol (Baldwin 1966 proportions, outer radius about 29 units), in black."""
+def _colour(rgb: RGB) -> str:
+    return " ".join(f"{v / 255:.4g}" for v in rgb)
+
+
+def _circle(cx: float, cy: float, r: float) -> str:
+    """A circle as four cubic Bezier arcs."""
+    k = r * 0.5523
+    return (
+        f"{cx + r:.4f} {cy:.4f} m "
+        f"{cx + r:.4f} {cy + k:.4f} {cx + k:.4f} {cy + r:.4f} {cx:.4f} {cy + r:.4f} c "
+        f"{cx - k:.4f} {cy + r:.4f} {cx - r:.4f} {cy + k:.4f} {cx - r:.4f} {cy:.4f} c "
+        f"{cx - r:.4f} {cy - k:.4f} {cx - k:.4f} {cy - r:.4f} {cx:.4f} {cy - r:.4f} c "
+        f"{cx + k:.4f} {cy - r:.4f} {cx + r:.4f} {cy - k:.4f} {cx + r:.4f} {cy:.4f} c h"
+    )
+
+
+def _polygon(points: Sequence[tuple[float, float]]) -> str:
+    (x0, y0), *rest = points
+    return " ".join([f"{x0:.4f} {y0:.4f} m", *(f"{x:.4f} {y:.4f} l" for x, y in rest), "h"])
+
+
+def _biohazard(cx: float, cy: float, radius: float, background: RGB) -> str:
+    """Path operators of the biohazard symbol (Baldwin 1966 proportions, outer radius about
+    29 units) in black on background."""
     u = radius / 29.0
     axes = [math.radians(a) for a in (-90.0, 30.0, 150.0)]
 
     def at(angle: float, distance: float) -> tuple[float, float]:
         return cx + distance * u * math.cos(angle), cy + distance * u * math.sin(angle)
 
-    pdf.set_fill_color(0, 0, 0)
-    for angle in axes:
-        ox, oy = at(angle, 11.0)
-        pdf.circle(ox, oy, 15.0 * u, style="F")
-    pdf.set_fill_color(*background)
-    for angle in axes:
-        ix, iy = at(angle, 15.0)
-        pdf.circle(ix, iy, 10.5 * u, style="F")
-    pdf.circle(cx, cy, 3.0 * u, style="F")
+    lobes = [_circle(*at(angle, 11.0), 15.0 * u) for angle in axes]
+    holes = [_circle(*at(angle, 15.0), 10.5 * u) for angle in axes]
+    holes.append(_circle(cx, cy, 3.0 * u))
     for angle in axes:
         normal = angle + math.pi / 2
         half = 0.5 * u
         dx, dy = half * math.cos(normal), half * math.sin(normal)
         ax, ay = at(angle, 2.0)
         bx, by = at(angle, 5.0)
-        pdf.polygon(
-            [(ax - dx, ay - dy), (bx - dx, by - dy), (bx + dx, by + dy), (ax + dx, ay + dy)],
-            style="F",
+        holes.append(
+            _polygon(
+                [(ax - dx, ay - dy), (bx - dx, by - dy), (bx + dx, by + dy), (ax + dx, ay + dy)]
+            )
         )
 
     ring_mid, ring_half, gap = 12.25, 1.75, 1.0
@@ -171,7 +211,7 @@ def _biohazard(pdf: FPDF, cx: float, cy: float, radius: float, background: RGB) 
         px, py = ring_mid * math.cos(theta), ring_mid * math.sin(theta)
         return any(math.hypot(px - qx, py - qy) < 10.5 - gap for qx, qy in inner_centres)
 
-    pdf.set_fill_color(0, 0, 0)
+    ring: list[str] = []
     steps = 360
     flags = [visible(2 * math.pi * i / steps) for i in range(steps)]
     i = 0
@@ -185,19 +225,26 @@ def _biohazard(pdf: FPDF, cx: float, cy: float, radius: float, background: RGB) 
         thetas = [2 * math.pi * k / steps for k in range(i, j)]
         outer = [at(t, ring_mid + ring_half) for t in thetas]
         inner = [at(t, ring_mid - ring_half) for t in reversed(thetas)]
-        pdf.polygon([*outer, *inner], style="F")
+        ring.append(_polygon([*outer, *inner]))
         i = j
+    return " ".join(
+        ["0 g", *lobes, "f", f"{_colour(background)} rg", *holes, "f", "0 g", *ring, "f"]
+    )
+
+
+@lru_cache(maxsize=1)
+def _hazard_sign_ops() -> str:
+    """A yellow warning triangle of side 1, black border, the biohazard symbol inside."""
+    height = math.sqrt(3) / 2
+    triangle = _polygon([(0.5, 0.0), (1.0, height), (0.0, height)])
+    symbol = _biohazard(0.5, height * 0.64, 0.24, _HAZARD_YELLOW)
+    return f"{_colour(_HAZARD_YELLOW)} rg 0 G 0.06 w {triangle} B {symbol}"
 
 
 def _hazard_sign(pdf: FPDF, x: float, y: float, side: float) -> None:
-    """Yellow warning triangle, black border, biohazard symbol inside."""
-    height = side * math.sqrt(3) / 2
-    points = [(x + side / 2, y), (x + side, y + height), (x, y + height)]
-    pdf.set_fill_color(*_HAZARD_YELLOW)
-    pdf.set_draw_color(0, 0, 0)
-    pdf.set_line_width(side * 0.06)
-    pdf.polygon(points, style="DF")
-    _biohazard(pdf, x + side / 2, y + height * 0.64, side * 0.24, _HAZARD_YELLOW)
+    """The hazard sign with its top-left corner at (x, y); the geometry is computed once and
+    placed by a transform."""
+    paint(pdf, _hazard_sign_ops(), x=x, y=y, scale=side)
 
 
 def _format_date(moment: datetime, tz: tzinfo | None) -> str:
@@ -257,11 +304,11 @@ def _cell(pdf: FPDF, label: LabelInfo, x: float, y: float, tz: tzinfo | None) ->
     _text(pdf, col_x + sign_side + 2, line_y + 4.5, "MEDICAL WASTE", size=7.5)
     line_y += sign_side * math.sqrt(3) / 2 + 1.6
 
-    def field(caption: str, value: str, max_lines: int, sizes: Sequence[float]) -> None:
+    def field(caption: str, value: str, max_lines: int, sizes: tuple[float, ...]) -> None:
         nonlocal line_y
         _text(pdf, col_x, line_y, caption, size=6, colour=_GREY)
         line_y += 2.7
-        size, lines = _fit_lines(pdf, value or "—", col_w, sizes, max_lines)
+        size, lines = _fit_lines(value or "—", col_w, sizes, max_lines)
         for line in lines:
             _text(pdf, col_x, line_y, line, size=size)
             line_y += size * 0.3528 * 1.25
@@ -387,7 +434,7 @@ def _small_cell(pdf: FPDF, label: LabelInfo, tz: tzinfo | None) -> None:
     _text(pdf, col_x, band + 9.5, "编码 Code", size=5, colour=_GREY)
     _text(pdf, col_x, band + 11.5, short_code(label.container_id), size=10.5)
     _text(pdf, col_x, band + 17.5, _format_date(label.created_at, tz), size=6)
-    size, lines = _fit_lines(pdf, label.origin_name or "—", width - col_x - 1, (6, 5.5, 5), 2)
+    size, lines = _fit_lines(label.origin_name or "—", width - col_x - 1, (6, 5.5, 5), 2)
     for i, line in enumerate(lines):
         _text(pdf, col_x, band + 21 + i * size * 0.3528 * 1.25, line, size=size)
     pdf.set_draw_color(*(_EPIDEMIC_RED if label.epidemic else DARK))

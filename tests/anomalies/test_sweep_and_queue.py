@@ -71,11 +71,14 @@ def test_transit_disposal_and_manifest_overdue(
     m.state, m.dispatched_at = "in_transit", clock.now
     session.add(m)
     assert _sweep(session, clock.now + timedelta(hours=23)) == []
+    # Both bags are late on one truck: one transit_overdue, about the trip, naming both.
     assert _sweep(session, clock.now + timedelta(hours=25)) == [
         "manifest_unconfirmed",
         "transit_overdue",
-        "transit_overdue",
     ]
+    trip = session.exec(select(Anomaly).where(Anomaly.kind == "transit_overdue")).one()
+    assert (trip.manifest_id, trip.container_id) == (m.id, None)
+    assert sorted(trip.facts["bags"]) == sorted(short_code(c["id"]) for c in (late, epidemic))
     clock.advance(hours=26)
     ch.scan(ch.operator, epidemic, "receive", clock.now, weight_kg=5.0)
     assert _sweep(session, clock.now + timedelta(hours=11)) == []

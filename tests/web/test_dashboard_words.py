@@ -4,15 +4,26 @@ short code typed loosely."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from service.anomalies.models import Anomaly
+from service.anomalies.sweep import run_sweep
 from service.auth.roles import Role
 from service.db import session_scope
 from service.organizations.models import OrgKind
 from tests.factories import PASSWORD, make_org, make_user
 from tests.web.conftest import LiveServer
+from tests.web.test_phone_words import late_trip
 from tests.web.test_taps import collected_bags, make_region, new_trip
+
+
+def sign_in(page: Any, regulator: str) -> None:
+    page.goto("/dashboard/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#login-form input[name=username]", regulator)
+    page.fill("#login-form input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
 
 
 def test_anomaly_subjects_are_short_codes_and_manifest_numbers(
@@ -43,11 +54,7 @@ def test_anomaly_subjects_are_short_codes_and_manifest_numbers(
     )
     try:
         page = context.new_page()
-        page.goto("/dashboard/")
-        page.wait_for_selector("body[data-ready='1']")
-        page.fill("#login-form input[name=username]", regulator)
-        page.fill("#login-form input[name=password]", PASSWORD)
-        page.click("#login-form button[type=submit]")
+        sign_in(page, regulator)
         page.wait_for_selector("#anomaly-table [data-testid=subject] >> nth=1")
         subjects = page.locator("#anomaly-table [data-testid=subject]").all_inner_texts()
         assert bag["short_code"] in subjects
@@ -61,5 +68,39 @@ def test_anomaly_subjects_are_short_codes_and_manifest_numbers(
         page.click("#chain-form button[type=submit]")
         page.wait_for_selector("[data-testid=verified]")
         assert page.locator("#chain h1").inner_text() == bag["short_code"]
+    finally:
+        context.close()
+
+
+def test_a_late_trip_is_one_row_naming_the_manifest_and_its_bags(
+    browser: Any, live_server: LiveServer
+) -> None:
+    _region, bags, trip = late_trip(live_server)
+    with session_scope(live_server.engine, write=True) as session:
+        run_sweep(session=session, now=datetime.now(UTC), default_profile="cn-national")
+        bureau = make_org(session, OrgKind.regulator)
+        regulator = make_user(session, Role.regulator, bureau).username
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1366, "height": 900}, locale="en-GB"
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, regulator)
+        page.wait_for_selector("#anomaly-table tbody tr[data-id]")
+        late = (
+            page.locator("#anomaly-table tbody tr[data-id]")
+            .filter(has_text="Transit overdue")
+            .filter(has_text=f"Manifest {trip['number']}")
+        )
+        assert late.count() == 1  # one row for the truck, none per bag
+        facts = late.locator("td.facts").inner_text()
+        assert facts.startswith("(> 24 h) bags: ")
+        listed = facts.removeprefix("(> 24 h) bags: ").split(";")[0].split(", ")
+        assert sorted(listed) == sorted(bag["short_code"] for bag in bags)
+        assert "overdue_hours: 3" in facts
+        table = page.locator("#anomaly-table").inner_text()
+        for bag in bags:
+            assert f"Transit overdue\n{bag['short_code']}" not in table
+            assert bag["id"][:12] not in table
     finally:
         context.close()

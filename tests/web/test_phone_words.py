@@ -4,8 +4,11 @@ user's own party, and an anomaly a scan raised explained where the scan was made
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from service.custody.models import Container
+from service.db import session_scope
 from tests.factories import PASSWORD
 from tests.web.conftest import LiveServer
 from tests.web.test_phone_app import new_phone, sign_in
@@ -150,6 +153,19 @@ def test_short_codes_typed_with_spaces_any_case_and_look_alikes(
         context.close()
 
 
+def receive_by_code(page: Any, bag: dict[str, Any], weight: str) -> None:
+    """The plant receives a bag by its typed label, weighing it."""
+    page.goto("/app/#scan")
+    page.click("#manual summary")
+    page.fill("#manual-code", bag["qr_payload"])
+    page.press("#manual-code", "Enter")
+    page.wait_for_selector("#action-form:not([hidden])")
+    assert page.locator("#af-title").inner_text() == "Receive"
+    page.fill("#af-weight", weight)
+    page.press("#af-weight", "Enter")
+    page.wait_for_selector("#scan-outcome[data-status=created]")
+
+
 def test_an_anomaly_a_scan_raised_is_explained_on_the_phone(
     browser: Any, live_server: LiveServer
 ) -> None:
@@ -158,15 +174,7 @@ def test_an_anomaly_a_scan_raised_is_explained_on_the_phone(
     try:
         page = context.new_page()
         sign_in(page, region.plant)
-        page.goto("/app/#scan")
-        page.click("#manual summary")
-        page.fill("#manual-code", bags[0]["qr_payload"])
-        page.press("#manual-code", "Enter")
-        page.wait_for_selector("#action-form:not([hidden])")
-        assert page.locator("#af-title").inner_text() == "Receive"
-        page.fill("#af-weight", "1.0")  # collected at 3 kg
-        page.press("#af-weight", "Enter")
-        page.wait_for_selector("#scan-outcome[data-status=created]")
+        receive_by_code(page, bags[0], "1.0")  # collected at 3 kg
         note = page.locator("#scan-outcome .anomaly[data-kind=weight_discrepancy]")
         text = note.inner_text()
         assert "Weight discrepancy" in text
@@ -180,3 +188,38 @@ def test_an_anomaly_a_scan_raised_is_explained_on_the_phone(
         context.close()
     received = events(live_server, region.plant, bags[0])[-1]
     assert (received["action"], received["weight_kg"]) == ("receive", 1.0)
+
+
+def late_trip(live: LiveServer) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    """Three bags on a trip whose transit began 27 h ago: 3 h past the 24 h limit. (A scan
+    cannot be dated before its bag's registration, so the bags' transit clock is set back.)"""
+    region, bags, trip = _trip_on_the_road(live)
+    with session_scope(live.engine, write=True) as session:
+        for bag in bags:
+            container = session.get(Container, bag["id"])
+            assert container is not None and container.state == "in_transit"
+            container.stage_since = datetime.now(UTC) - timedelta(hours=27)
+            session.add(container)
+    return region, bags, trip
+
+
+def test_a_late_trip_received_on_the_phone_names_the_trip_and_its_bags(
+    browser: Any, live_server: LiveServer
+) -> None:
+    region, bags, trip = late_trip(live_server)
+    context = new_phone(browser, live_server)
+    try:
+        page = context.new_page()
+        sign_in(page, region.plant)
+        receive_by_code(page, bags[0], str(WEIGHTS[0]))
+        notes = page.locator("#scan-outcome .anomaly[data-kind=transit_overdue]")
+        assert notes.count() == 1
+        text = notes.inner_text()
+        assert "Transit overdue" in text
+        line = notes.locator(".late-trip").inner_text()
+        assert line.startswith(f"Trip {trip['number']} is 3")
+        for bag in bags:  # the two still on the truck are as late as the one received
+            assert bag["short_code"] in line
+        assert trip["id"][:8] not in text and bags[0]["id"][:12] not in text
+    finally:
+        context.close()

@@ -93,11 +93,19 @@ function ordered(by) {
   return [...groups.values()].sort((x, y) => worst(y) - worst(x) || y.length - x.length).flatMap((list) => list.sort(compareAnomalies));
 }
 
+// A list of plain values (a late trip's bags by short code) reads as a list; anything else
+// structured as JSON.
+function factText(value) {
+  const plain = (v) => v === null || typeof v !== "object";
+  if (Array.isArray(value) && value.every(plain)) return value.join(", ");
+  return plain(value) ? value : JSON.stringify(value);
+}
+
 function describeFacts(a) {
   const facts = a.facts || {};
   const bits = Object.entries(facts)
     .slice(0, 4)
-    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`);
+    .map(([k, v]) => `${k}: ${factText(v)}`);
   return [a.threshold ? `(${a.threshold})` : "", bits.join("; ")].filter(Boolean).join(" ");
 }
 
@@ -128,7 +136,7 @@ function row(a) {
 function detailRow(a) {
   const full = details.get(String(a.id));
   const facts = Object.entries(a.facts || {})
-    .map(([k, v]) => `<li><span class="mono">${esc(k)}</span>: ${esc(typeof v === "object" ? JSON.stringify(v) : v)}</li>`)
+    .map(([k, v]) => `<li><span class="mono">${esc(k)}</span>: ${esc(factText(v))}</li>`)
     .join("");
   const history = full
     ? full.steps.length
