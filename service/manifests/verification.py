@@ -98,9 +98,9 @@ def _changes_since(
         col(e.action) == Action.correct,
     )
     rows = session.exec(
-        select(e.container_id, e.action, e.recorded_at).where(
-            col(e.container_id).in_(list(codes)), col(e.recorded_at) > since, on_this_trip
-        )
+        select(e.container_id, e.action, e.recorded_at)
+        .where(col(e.container_id).in_(list(codes)), col(e.recorded_at) > since, on_this_trip)
+        .order_by(col(e.recorded_at), col(e.id))
     )
     return [
         RecordChange(recorded_at=at, change=_CHANGES[action], subject=codes[cid])
