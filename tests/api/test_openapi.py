@@ -117,3 +117,76 @@ def test_every_json_request_body_has_an_example_that_fits_its_schema(
             )
         checked += 1
     assert checked >= 15
+
+
+JSON_TYPES = ("application/json", "application/geo+json", "application/ld+json")
+# Answers that are files or pages: described, never given a binary example.
+FILE_TYPES = ("image/png", "image/svg+xml", "application/pdf", "application/octet-stream")
+
+
+def _answers(spec: dict[str, Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(method, path, status, media type, media type object) of every 2xx answer with a body."""
+    return [
+        (method, path, status, media, content)
+        for method, path, op in _operations(spec)
+        for status, response in op["responses"].items()
+        if status.startswith("2")
+        for media, content in response.get("content", {}).items()
+    ]
+
+
+def _examples(spec: dict[str, Any], content: dict[str, Any]) -> list[Any]:
+    """The examples a reader of the document sees for an answer: the media type's own, and its
+    schema's (a component's ``examples``)."""
+    found = [content["example"]] if "example" in content else []
+    ref = content.get("schema", {}).get("$ref")
+    if ref is not None:
+        found += spec["components"]["schemas"][ref.rsplit("/", 1)[1]].get("examples", [])
+    return found
+
+
+def test_every_json_answer_has_an_example_that_fits_its_schema(spec: dict[str, Any]) -> None:
+    checked = set()
+    for method, path, status, media, content in _answers(spec):
+        if media not in JSON_TYPES:
+            continue
+        examples = _examples(spec, content)
+        assert examples, (method, path, status, media)
+        schema = {**content.get("schema", {}), "components": spec["components"]}
+        for example in examples:
+            # Formats too: a uuid, date-time or date that is not one fails.
+            jsonschema.validate(
+                example, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+            )
+        checked.add((method, path))
+    assert len(checked) >= 50
+    # The untyped answers too (EPCIS documents, evidence bundles, GeoJSON).
+    assert ("get", "/api/v1/containers/{container_id}/evidence") in checked
+    assert ("get", "/epcis/v2/events") in checked
+    assert ("get", "/api/v1/manifests/{manifest_id}/track.geojson") in checked
+
+
+def test_a_page_shows_its_items_example(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    pages = [name for name in schemas if name.startswith("Page_")]
+    assert len(pages) >= 8
+    for name in pages:
+        item = name.removeprefix("Page_").removesuffix("_")
+        (page,) = schemas[name]["examples"]
+        assert page["items"] == schemas[item]["examples"][:1], name
+        assert page["next_cursor"]
+
+
+def test_other_answers_are_described_without_binary_examples(spec: dict[str, Any]) -> None:
+    seen = set()
+    for method, path, status, media, content in _answers(spec):
+        if media in JSON_TYPES:
+            continue
+        response = spec["paths"][path][method]["responses"][status]
+        assert response["description"] != "Successful Response", (method, path, media)
+        if media in FILE_TYPES:
+            assert "example" not in content and "examples" not in content, (method, path)
+        else:
+            assert isinstance(content.get("example", ""), str), (method, path, media)
+        seen.add(media)
+    assert set(FILE_TYPES) | {"text/plain", "text/csv", "text/html"} <= seen
