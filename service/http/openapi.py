@@ -19,10 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi._compat import get_definitions, get_flat_models_from_fields, get_model_name_map
+from fastapi._compat import get_flat_models_from_fields, get_model_name_map
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_fields_from_routes, get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 
 from schemas.problems import Problem
 from service.errors import PROBLEM_JSON
@@ -78,17 +80,35 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+class _AsWritten(GenerateJsonSchema):
+    # Pydantic sorts a schema's keys, its examples' included; an example reads best with its
+    # fields in the order the server sends them.
+    def sort(self, value: JsonSchemaValue, parent_key: str | None = None) -> JsonSchemaValue:
+        return value
+
+
+def _model_examples(model: type[BaseModel], mode: JsonSchemaMode) -> Any:
+    return model.model_json_schema(mode=mode, schema_generator=_AsWritten).get("examples")
+
+
 def restore_examples(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
-    """Rewrite ``spec`` (FastAPI's document of ``app``) in place: each example as written,
-    nulls included: the components' (from the models, as FastAPI names them) and the answers'
-    (from the routes' ``responses``)."""
+    """Rewrite ``spec`` (FastAPI's document of ``app``) in place: each example as written, nulls
+    included and fields in order: the components' (from their models, named as FastAPI names
+    them) and the answers' (from the routes' ``responses``)."""
     fields = get_fields_from_routes(app.routes)
-    names = get_model_name_map(get_flat_models_from_fields(fields, known_models=set()))
-    _, definitions = get_definitions(fields=fields, model_name_map=names)
+    models = get_model_name_map(get_flat_models_from_fields(fields, known_models=set()))
     components = spec.get("components", {}).get("schemas", {})
-    for name, definition in definitions.items():
-        if "examples" in definition and name in components:
-            components[name]["examples"] = jsonable_encoder(definition["examples"])
+    for model, name in models.items():
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        modes: dict[str, JsonSchemaMode] = {
+            name: "serialization",
+            f"{name}-Output": "serialization",
+            f"{name}-Input": "validation",
+        }
+        for key, mode in modes.items():
+            if "examples" in components.get(key, {}):
+                components[key]["examples"] = jsonable_encoder(_model_examples(model, mode))
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
