@@ -67,7 +67,9 @@ class Strict(BaseModel):
 def example(body: dict[str, Any], **config: Any) -> ConfigDict:
     """A model's example (a request body or an answer), shown in the API documentation (a test
     validates each one against its schema); ``config``: the model's other settings."""
-    return ConfigDict(json_schema_extra={"examples": [body]}, **config)  # type: ignore[typeddict-item]
+    settings = ConfigDict(json_schema_extra={"examples": [body]})
+    settings.update(config)  # type: ignore[typeddict-item]
+    return settings
 
 
 def _examples(model: type[BaseModel]) -> list[Any]:

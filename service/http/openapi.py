@@ -112,7 +112,7 @@ def restore_examples(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             documented = spec["paths"][route.path_format][method.lower()]["responses"]
             for status, response in route.responses.items():
                 for media, content in response.get("content", {}).items():
