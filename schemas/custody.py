@@ -160,6 +160,80 @@ class EventPublic(BaseModel):
     log_index: int | None = None
 
 
+def _event(**changes: Any) -> dict[str, Any]:
+    return {**example_of(EventPublic), **changes}
+
+
+# The example container's chain is register, collect (EventPublic's example), pickup, receive.
+EXAMPLE_REGISTER = _event(
+    id=1102,
+    seq=1,
+    action="register",
+    from_state=None,
+    to_state="labelled",
+    custodian_before=None,
+    latitude=None,
+    longitude=None,
+    weight_kg=None,
+    occurred_at=ex.REGISTERED_AT,
+    client_time=None,
+    recorded_at=ex.REGISTERED_AT,
+    device_id=None,
+    client_event_id=None,
+    prev_hash=ex.GENESIS_HASH,
+    hash=ex.REGISTER_HASH,
+    log_index=1101,
+)
+EXAMPLE_PICKUP = _event(
+    id=1247,
+    seq=3,
+    action="pickup",
+    from_state="collected",
+    to_state="in_transit",
+    actor_user_id=ex.DRIVER_USER_ID,
+    actor_organization_id=ex.TRANSPORTER_ID,
+    site_id=None,
+    latitude=None,
+    longitude=None,
+    weight_kg=None,
+    manifest_id=ex.MANIFEST_ID,
+    occurred_at=ex.PICKED_UP_AT,
+    client_time=ex.PICKED_UP_AT,
+    recorded_at="2026-11-02T02:20:06.904127Z",
+    device_id="phone-7c1e",
+    client_event_id="phone-7c1e-000124",
+    prev_hash=ex.COLLECT_HASH,
+    hash=ex.PICKUP_HASH,
+    log_index=1246,
+)
+# At the plant, 0.7 kg lighter than collected.
+EXAMPLE_RECEIPT = _event(
+    id=1311,
+    seq=4,
+    action="receive",
+    from_state="in_transit",
+    to_state="received",
+    actor_user_id=ex.OPERATOR_USER_ID,
+    actor_organization_id=ex.PLANT_ID,
+    custodian_before=ex.TRANSPORTER_ID,
+    custodian_after=ex.TRANSPORTER_ID,
+    site_id=ex.PLANT_SITE_ID,
+    latitude=40.747,
+    longitude=111.553,
+    weight_kg=3.9,
+    manifest_id=ex.MANIFEST_ID,
+    occurred_at=ex.RECEIVED_AT,
+    client_time=ex.RECEIVED_AT,
+    recorded_at=ex.RECEIVED_AT_RECORDED,
+    device_id="phone-3a9d",
+    client_event_id="phone-3a9d-000871",
+    prev_hash=ex.PICKUP_HASH,
+    hash=ex.RECEIVE_HASH,
+    log_index=1310,
+)
+EXAMPLE_CHAIN = [EXAMPLE_REGISTER, example_of(EventPublic), EXAMPLE_PICKUP, EXAMPLE_RECEIPT]
+
+
 class ContainerPublic(BaseModel):
     model_config = example(
         {
@@ -252,38 +326,10 @@ class AnomalyBrief(BaseModel):
     status: str
 
 
-# The receipt of the example container at the plant, 0.7 kg lighter than collected.
-_RECEIPT = {
-    **example_of(EventPublic),
-    "id": 1311,
-    "seq": 4,
-    "action": "receive",
-    "from_state": "in_transit",
-    "to_state": "received",
-    "actor_user_id": ex.OPERATOR_USER_ID,
-    "actor_organization_id": ex.PLANT_ID,
-    "custodian_before": ex.TRANSPORTER_ID,
-    "custodian_after": ex.TRANSPORTER_ID,
-    "site_id": ex.PLANT_SITE_ID,
-    "latitude": 40.747,
-    "longitude": 111.553,
-    "weight_kg": 3.9,
-    "manifest_id": ex.MANIFEST_ID,
-    "occurred_at": ex.RECEIVED_AT,
-    "client_time": ex.RECEIVED_AT,
-    "recorded_at": ex.RECEIVED_AT_RECORDED,
-    "device_id": "phone-3a9d",
-    "client_event_id": "phone-3a9d-000871",
-    "prev_hash": ex.PICKUP_HASH,
-    "hash": ex.RECEIVE_HASH,
-    "log_index": 1310,
-}
-
-
 class ScanResult(BaseModel):
     model_config = example(
         {
-            "event": _RECEIPT,
+            "event": EXAMPLE_RECEIPT,
             "container": {
                 **example_of(ContainerPublic),
                 "state": "received",
@@ -313,29 +359,7 @@ class EventChain(BaseModel):
     model_config = example(
         {
             "container_id": ex.CONTAINER_ID,
-            "events": [
-                {
-                    **example_of(ChainEvent),
-                    "id": 1102,
-                    "seq": 1,
-                    "action": "register",
-                    "from_state": None,
-                    "to_state": "labelled",
-                    "custodian_before": None,
-                    "latitude": None,
-                    "longitude": None,
-                    "weight_kg": None,
-                    "occurred_at": ex.REGISTERED_AT,
-                    "client_time": None,
-                    "recorded_at": ex.REGISTERED_AT,
-                    "device_id": None,
-                    "client_event_id": None,
-                    "prev_hash": ex.GENESIS_HASH,
-                    "hash": ex.REGISTER_HASH,
-                    "log_index": 1101,
-                },
-                example_of(ChainEvent),
-            ],
+            "events": [{**event, "corrected_by": []} for event in EXAMPLE_CHAIN],
             "verified": True,
             "first_bad_event_id": None,
             "verification_detail": None,

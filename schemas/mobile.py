@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from schemas import examples as ex
 from schemas.common import Strict, example, example_of
-from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic
+from schemas.custody import EXAMPLE_PICKUP, AnomalyBrief, ContainerPublic, EventPublic
 from schemas.manifests import ManifestSummary
 from service.custody.machine import Action
 
@@ -108,29 +108,7 @@ class SyncResult(BaseModel):
                 {
                     "client_event_id": "phone-7c1e-000124",
                     "status": "created",
-                    "event": {
-                        **example_of(EventPublic),
-                        "id": 1247,
-                        "seq": 3,
-                        "action": "pickup",
-                        "from_state": "collected",
-                        "to_state": "in_transit",
-                        "actor_user_id": ex.DRIVER_USER_ID,
-                        "actor_organization_id": ex.TRANSPORTER_ID,
-                        "site_id": None,
-                        "latitude": None,
-                        "longitude": None,
-                        "weight_kg": None,
-                        "manifest_id": ex.MANIFEST_ID,
-                        "occurred_at": ex.PICKED_UP_AT,
-                        "client_time": ex.PICKED_UP_AT,
-                        "recorded_at": "2026-11-02T02:20:06.904127Z",
-                        "device_id": "phone-7c1e",
-                        "client_event_id": "phone-7c1e-000124",
-                        "prev_hash": ex.COLLECT_HASH,
-                        "hash": ex.PICKUP_HASH,
-                        "log_index": 1246,
-                    },
+                    "event": EXAMPLE_PICKUP,
                     "error": None,
                     "anomalies": [],
                 },

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from schemas import examples as ex
 from schemas.common import example_of
-from schemas.custody import EventPublic, ScanResult
+from schemas.custody import EXAMPLE_CHAIN, ScanResult
 from schemas.manifests import ManifestPublic
 from service.auth.dependencies import CurrentActor
 from service.custody.scope import visible_container
@@ -38,7 +38,7 @@ PreviousSize = Annotated[
 ]
 
 
-def _logged(event: dict[str, Any], inclusion: list[str]) -> dict[str, Any]:
+def _logged(event: dict[str, Any]) -> dict[str, Any]:
     """An event as a bundle carries it: its hashed content and its inclusion proof."""
     content = {k: v for k, v in event.items() if k not in ("id", "hash", "log_index")}
     return {
@@ -46,11 +46,11 @@ def _logged(event: dict[str, Any], inclusion: list[str]) -> dict[str, Any]:
         "log_index": event["log_index"],
         "hash": event["hash"],
         "content": {**content, "v": 1},
-        "inclusion": inclusion,
+        "inclusion": ex.INCLUSION[event["log_index"]],
     }
 
 
-# The example container's bundle just after its receipt (two of its four events shown).
+# The example container's bundle just after its receipt (an offline verifier accepts it).
 _RECEIPT = example_of(ScanResult)
 _CONTAINER_BUNDLE: dict[str, Any] = {
     "format": "medwaste-evidence/1",
@@ -70,30 +70,7 @@ _CONTAINER_BUNDLE: dict[str, Any] = {
         {
             "container": {**_RECEIPT["container"], "last_seq": 4, "last_hash": ex.RECEIVE_HASH},
             "label": {"qr_payload": ex.LABEL, "key_id": ex.LABEL_KEY_ID},
-            "events": [
-                _logged(
-                    example_of(EventPublic),
-                    [
-                        "113b72a8cefe38253292bec8916d94be100a31abcc10f949a8d3264c8ed0d626",
-                        "c9a6689ab17f52e317552e209a4dea8167a225b09cba74f0c52592d020d290cc",
-                        "1087708bb9e30ea8c9e3e651660dcd3a693385323c033079f34fae90c4e3e9ea",
-                        "659a936c7fd5e54c88f390ea6404a848559536671f801ffb69c5ca73ba133dde",
-                        "19ee7827941e8774d53ed604cc3cb3f98c9e5286600b0d3bb2de12fd0acb446b",
-                        "8454f87d74e166c6c4b6d1419b7da9b0d5c4b5d946ff2320ea891d736ebc7892",
-                    ],
-                ),
-                _logged(
-                    _RECEIPT["event"],
-                    [
-                        "f80488beaa5669e991e605931c5a6f29b68357a0988c8fde834d843f5ccd5d79",
-                        "289557e7933548d611abe2b3003aeed5d2fb1b8ca9da5c5c9988165e1e2a8f69",
-                        "6a6d60a11e28a9b6424518e763feab4c13c62191f7dd5490b4fba63dac895422",
-                        "a9113f6d7034fa5753170bf668b7d08e5b7c4fd6c0e1eb7f4e165705ebabeb81",
-                        "ff39240cca7e98c0e94efc9bca5b7d1526faf4a2b9bc7b736ac517eb6a0f1761",
-                        "db3461c6ba2107f7fba293a46b4a0380758a5f39c310ec1f1cfea4c6921f4ea4",
-                    ],
-                ),
-            ],
+            "events": [_logged(event) for event in EXAMPLE_CHAIN],
         }
     ],
     "consistency": None,

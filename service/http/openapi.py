@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi._compat import get_flat_models_from_fields, get_model_name_map
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_fields_from_routes, get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 
@@ -109,11 +109,12 @@ def restore_examples(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
         for key, mode in modes.items():
             if "examples" in components.get(key, {}):
                 components[key]["examples"] = jsonable_encoder(_model_examples(model, mode))
-    for route in app.routes:
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for method in route.methods or ():
-            documented = spec["paths"][route.path_format][method.lower()]["responses"]
+        for method in context.methods or ():
+            documented = spec["paths"][context.path_format][method.lower()]["responses"]
             for status, response in route.responses.items():
                 for media, content in response.get("content", {}).items():
                     if "example" in content:
