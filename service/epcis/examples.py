@@ -9,7 +9,7 @@ from typing import Any
 from schemas import examples as ex
 from schemas.common import example_of
 from schemas.custody import ScanResult
-from service.epcis.mapping import CONTEXT
+from service.epcis.mapping import CONTEXT, identified
 
 _BASE = "https://medwaste.example/id"
 _CONTAINER = f"{_BASE}/container/{ex.CONTAINER_ID}"
@@ -19,43 +19,44 @@ _TRANSPORTER = f"{_BASE}/organization/{ex.TRANSPORTER_ID}"
 _PLANT = f"{_BASE}/organization/{ex.PLANT_ID}"
 
 
-COLLECT = {
-    "eventID": "ni:///sha-256;a5029070cf1dc25930354b39c46e01e1fb98fd6c83f4107b49d661d3cacdfb32"
-    "?ver=CBV2.0",
-    "type": "ObjectEvent",
-    "eventTime": "2026-11-02T08:15:00.000+08:00",
-    "eventTimeZoneOffset": "+08:00",
-    "epcList": [_CONTAINER],
-    "action": "OBSERVE",
-    "bizStep": "collecting",
-    "disposition": "disposed",
-    "readPoint": {"id": "geo:40.8426,111.749"},
-    "bizLocation": {"id": f"{_BASE}/site/{ex.HOSPITAL_SITE_ID}"},
-    "sensorElementList": [{"sensorReport": [{"type": "Mass", "value": 4.6, "uom": "KGM"}]}],
-}
-RECEIVE = {
-    "eventID": "ni:///sha-256;587a1291bafe55d46435f7fb327e2735cef92861cd32155bc13d56c4bccb007d"
-    "?ver=CBV2.0",
-    "type": "ObjectEvent",
-    "eventTime": "2026-11-02T11:10:00.000+08:00",
-    "eventTimeZoneOffset": "+08:00",
-    "epcList": [_CONTAINER],
-    "action": "OBSERVE",
-    "bizStep": "receiving",
-    "disposition": "disposed",
-    "readPoint": {"id": "geo:40.747,111.553"},
-    "bizLocation": {"id": f"{_BASE}/site/{ex.PLANT_SITE_ID}"},
-    "sensorElementList": [{"sensorReport": [{"type": "Mass", "value": 3.9, "uom": "KGM"}]}],
-    "bizTransactionList": _TRIP,
-    "sourceList": [
-        {"type": "owning_party", "source": _HOSPITAL},
-        {"type": "possessing_party", "source": _TRANSPORTER},
-    ],
-    "destinationList": [
-        {"type": "owning_party", "destination": _PLANT},
-        {"type": "possessing_party", "destination": _PLANT},
-    ],
-}
+# Each with its GS1 event hash as eventID, as the service names its events.
+COLLECT = identified(
+    {
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-02T08:15:00.000+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "epcList": [_CONTAINER],
+        "action": "OBSERVE",
+        "bizStep": "collecting",
+        "disposition": "disposed",
+        "readPoint": {"id": "geo:40.8426,111.749"},
+        "bizLocation": {"id": f"{_BASE}/site/{ex.HOSPITAL_SITE_ID}"},
+        "sensorElementList": [{"sensorReport": [{"type": "Mass", "value": 4.6, "uom": "KGM"}]}],
+    }
+)
+RECEIVE = identified(
+    {
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-02T11:10:00.000+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "epcList": [_CONTAINER],
+        "action": "OBSERVE",
+        "bizStep": "receiving",
+        "disposition": "disposed",
+        "readPoint": {"id": "geo:40.747,111.553"},
+        "bizLocation": {"id": f"{_BASE}/site/{ex.PLANT_SITE_ID}"},
+        "sensorElementList": [{"sensorReport": [{"type": "Mass", "value": 3.9, "uom": "KGM"}]}],
+        "bizTransactionList": _TRIP,
+        "sourceList": [
+            {"type": "owning_party", "source": _HOSPITAL},
+            {"type": "possessing_party", "source": _TRANSPORTER},
+        ],
+        "destinationList": [
+            {"type": "owning_party", "destination": _PLANT},
+            {"type": "possessing_party", "destination": _PLANT},
+        ],
+    }
+)
 _HEAD = {
     "@context": CONTEXT,
     "schemaVersion": "2.0",

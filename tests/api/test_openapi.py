@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.epcis.hashing import document_namespaces, event_hash
 from service.errors import PROBLEM_JSON
 from service.labels.signing import short_code
 from service.tlog.verifier import (
@@ -222,7 +223,7 @@ def _answer_example(spec: dict[str, Any], path: str, media: str = "application/j
 
 def test_the_examples_spell_values_as_the_server_does(spec: dict[str, Any]) -> None:
     """Short codes, container ids, hashes and manifest numbers of the server's shapes; the
-    label, checkpoint and evidence bundle verify offline, as real ones do."""
+    label, checkpoint, evidence bundle and EPCIS event ids verify offline, as real ones do."""
     examples = [e for *_, content in _answers(spec) for e in _examples(spec, content)]
     objects = [o for e in examples for o in _walk(e)]
     codes = [o for o in objects if "short_code" in o]
@@ -265,3 +266,11 @@ def test_the_examples_spell_values_as_the_server_does(spec: dict[str, Any]) -> N
         [bytes.fromhex(h) for h in proof["hashes"]],
         checkpoint.root,
     )
+    for path in ("/epcis/v2/events", "/api/v1/containers/{container_id}/epcis"):
+        document = _answer_example(spec, path, "application/ld+json")
+        body = document["epcisBody"]
+        events = body.get("eventList") or body["queryResults"]["resultsBody"]["eventList"]
+        namespaces = document_namespaces(document["@context"])
+        for event in events:
+            rest = {k: v for k, v in event.items() if k != "eventID"}
+            assert event["eventID"] == event_hash(rest, namespaces), event
