@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+
+from schemas.examples import CURSOR
 
 T = TypeVar("T")
 
@@ -61,19 +64,39 @@ class Strict(BaseModel):
         return value
 
 
+def example(body: dict[str, Any], **config: Any) -> ConfigDict:
+    """A model's example (a request body or an answer), shown in the API documentation (a test
+    validates each one against its schema); ``config``: the model's other settings."""
+    settings = ConfigDict(json_schema_extra={"examples": [body]})
+    settings.update(config)  # type: ignore[typeddict-item]
+    return settings
+
+
+def _examples(model: type[BaseModel]) -> list[Any]:
+    extra = model.model_config.get("json_schema_extra")
+    found = extra.get("examples") if isinstance(extra, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def example_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A copy of the example ``model`` was given with :func:`example`, to build others from."""
+    found = _examples(model)
+    if not found:
+        raise TypeError(f"{model.__name__} has no example")
+    body: dict[str, Any] = copy.deepcopy(found[0])
+    return body
+
+
+def _page_example(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    # Each Page[X] is a class of its own: its example is a page of X's example.
+    args = cls.__pydantic_generic_metadata__["args"]
+    item = args[0] if args else None
+    if isinstance(item, type) and issubclass(item, BaseModel) and _examples(item):
+        schema["examples"] = [{"items": [example_of(item)], "next_cursor": CURSOR}]
+
+
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_page_example)
+
     items: list[T]
     next_cursor: str | None
-
-
-# A label's QR payload as the documentation's examples show it (SPEC §5: MW1.id.key.signature).
-EXAMPLE_LABEL = (
-    "MW1.K7QX4ZT2M9PA3WBD.k1."
-    "q0pXb8Vd2o8yVYkZbZ2Qp9Jc1vB0fF3xW6e7nR5tL4sM8aD2cH1gK0jI9uY3wE6rT5yU8iO7pQ2kVb-Hs9Lx_A"
-)
-
-
-def example(body: dict[str, Any]) -> ConfigDict:
-    """A request body's example, shown in the API documentation (a test validates each one
-    against its schema)."""
-    return ConfigDict(json_schema_extra={"examples": [body]})

@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import Strict, example
+from schemas import examples as ex
+from schemas.common import Strict, example, example_of
 from service.manifests.models import ManifestState, Party
 
 
@@ -133,8 +134,34 @@ class Discrepancies(BaseModel):
     any: bool
 
 
+# When each party signed the example trip.
+_ORIGIN_SIGNED = "2026-11-02T02:04:37Z"
+_TRANSPORTER_SIGNED = "2026-11-02T02:05:12Z"
+_DESTINATION_SIGNED = "2026-11-02T03:14:55Z"
+
+
 class ManifestSummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = example(
+        {
+            "id": ex.MANIFEST_ID,
+            "number": ex.MANIFEST_NUMBER,
+            "state": "received",
+            "origin_organization_id": ex.HOSPITAL_ID,
+            "transporter_organization_id": ex.TRANSPORTER_ID,
+            "destination_organization_id": ex.PLANT_ID,
+            "vehicle_plate": ex.VEHICLE_PLATE,
+            "driver_user_id": ex.DRIVER_USER_ID,
+            "driver_name": ex.DRIVER,
+            "driver_licence_number": "150102198001011234",
+            "transport_permit_number": "蒙交运管许可呼字150100001234号",
+            "created_by_user_id": ex.DRIVER_USER_ID,
+            "created_at": "2026-11-02T01:48:20.310554Z",
+            "dispatched_at": _TRANSPORTER_SIGNED,
+            "received_at": _DESTINATION_SIGNED,
+            "closed_at": None,
+        },
+        from_attributes=True,
+    )
 
     id: uuid.UUID
     number: str
@@ -154,7 +181,122 @@ class ManifestSummary(BaseModel):
     closed_at: datetime | None
 
 
+# The second bag of the example trip, weighed within tolerance.
+_OTHER_ID = "d2pwx5nqhr7ea3jmt4vkgyzc6b"
+
+
 class ManifestPublic(ManifestSummary):
+    model_config = example(
+        {
+            **example_of(ManifestSummary),
+            "origin": {
+                "organization_id": ex.HOSPITAL_ID,
+                "name": ex.HOSPITAL,
+                "kind": "hospital",
+                "jurisdiction": "CN-15",
+                "license_number": None,
+                "address": "呼和浩特市新城区示范路20号",
+                "phone": "0471-0000120",
+            },
+            "transporter": {
+                "organization_id": ex.TRANSPORTER_ID,
+                "name": ex.TRANSPORTER,
+                "kind": "transporter",
+                "jurisdiction": "CN-15",
+                "license_number": "NMG-YF-T-2024-017",
+                "address": "呼和浩特市新城区示范路8号",
+                "phone": "0471-0000108",
+            },
+            "destination": {
+                "organization_id": ex.PLANT_ID,
+                "name": ex.PLANT,
+                "kind": "disposal",
+                "jurisdiction": "CN-15",
+                "license_number": "NMG-WF-D-2023-004",
+                "address": "呼和浩特市土默特左旗示范路99号",
+                "phone": "0471-0000199",
+            },
+            "containers": [
+                {
+                    "container_id": ex.CONTAINER_ID,
+                    "short_code": ex.SHORT_CODE,
+                    "category": "infectious",
+                    "epidemic": False,
+                    "state": "received",
+                    "picked_up_at": ex.PICKED_UP_AT,
+                    "collection_weight_kg": 4.6,
+                    "pickup_weight_kg": None,
+                    "received_at": ex.RECEIVED_AT,
+                    "receipt_weight_kg": 3.9,
+                },
+                {
+                    "container_id": _OTHER_ID,
+                    "short_code": "D2PW-X5NQ",
+                    "category": "sharps",
+                    "epidemic": False,
+                    "state": "received",
+                    "picked_up_at": "2026-11-02T02:02:41Z",
+                    "collection_weight_kg": 3.1,
+                    "pickup_weight_kg": 3.1,
+                    "received_at": "2026-11-02T03:10:24Z",
+                    "receipt_weight_kg": 3.0,
+                },
+            ],
+            "signatures": [
+                {
+                    "party": "origin",
+                    "user_id": ex.STAFF_USER_ID,
+                    "organization_id": ex.HOSPITAL_ID,
+                    "printed_name": ex.STAFF,
+                    "signed_at": _ORIGIN_SIGNED,
+                },
+                {
+                    "party": "transporter",
+                    "user_id": ex.DRIVER_USER_ID,
+                    "organization_id": ex.TRANSPORTER_ID,
+                    "printed_name": ex.DRIVER,
+                    "signed_at": _TRANSPORTER_SIGNED,
+                },
+                {
+                    "party": "destination",
+                    "user_id": ex.OPERATOR_USER_ID,
+                    "organization_id": ex.PLANT_ID,
+                    "printed_name": ex.OPERATOR,
+                    "signed_at": _DESTINATION_SIGNED,
+                },
+            ],
+            "totals": {
+                "containers": 2,
+                "received_containers": 2,
+                "collection_weight_kg": 7.7,
+                "receipt_weight_kg": 6.9,
+            },
+            "discrepancies": {
+                "missing": {"count": 0, "container_ids": []},
+                "unexpected": {"count": 0, "container_ids": []},
+                "weight": [
+                    {
+                        "container_id": ex.CONTAINER_ID,
+                        "collection_weight_kg": 4.6,
+                        "receipt_weight_kg": 3.9,
+                        "difference_kg": -0.7,
+                        "difference_pct": -15.22,
+                    }
+                ],
+                "total": {
+                    "collection_weight_kg": 7.7,
+                    "receipt_weight_kg": 6.9,
+                    "difference_kg": -0.8,
+                    "difference_pct": -10.39,
+                    "flagged": True,
+                },
+                "tolerance": {"percent": 10.0, "floor_kg": 0.2},
+                "any": True,
+            },
+            "content_sha256": ex.MANIFEST_SHA256,
+        }
+    )
+
     origin: PartyPublic
     transporter: PartyPublic
     destination: PartyPublic
@@ -188,6 +330,39 @@ class RecordChange(BaseModel):
 class ManifestVerification(BaseModel):
     """A paper manifest checked against its record, for anyone holding the copy (no sign-in):
     only what the paper already shows, and no personal names."""
+
+    # A genuine copy printed at pickup, checked after the receipt: the record as it stood then
+    # has the printed digest; what was recorded since is listed.
+    model_config = example(
+        {
+            "manifest_id": ex.MANIFEST_ID,
+            "number": ex.MANIFEST_NUMBER,
+            "state": "received",
+            "vehicle_plate": ex.VEHICLE_PLATE,
+            "jurisdiction": "CN-15",
+            "origin": ex.HOSPITAL,
+            "transporter": ex.TRANSPORTER,
+            "destination": ex.PLANT,
+            "containers": 2,
+            "content_sha256": ex.MANIFEST_SHA256,
+            "printed_sha256": "676736c47fc99b2de8018d26c362d4d980703789a196fdfbd212e973ec428e84",
+            "printed_at": "2026-11-02T02:06:03Z",
+            "verdict": "matches",
+            "changes_since": [
+                {"recorded_at": ex.RECEIVED_AT, "change": "receipt", "subject": ex.SHORT_CODE},
+                {
+                    "recorded_at": "2026-11-02T03:10:24Z",
+                    "change": "receipt",
+                    "subject": "D2PW-X5NQ",
+                },
+                {
+                    "recorded_at": _DESTINATION_SIGNED,
+                    "change": "signature",
+                    "subject": "destination",
+                },
+            ],
+        }
+    )
 
     manifest_id: uuid.UUID
     number: str

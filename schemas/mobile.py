@@ -6,8 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.common import EXAMPLE_LABEL, Strict, example
-from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic
+from schemas import examples as ex
+from schemas.common import Strict, example, example_of
+from schemas.custody import EXAMPLE_PICKUP, AnomalyBrief, ContainerPublic, EventPublic
 from schemas.manifests import ManifestSummary
 from service.custody.machine import Action
 
@@ -19,6 +20,25 @@ LabelValidity = Literal["valid", "forged", "unknown_key", "malformed", "code_ent
 
 class ResolveResult(BaseModel):
     """What the phone shows after a scan. Only a valid label says anything about a container."""
+
+    # The driver scans a collected bag at the hospital, with the trip open.
+    model_config = example(
+        {
+            "validity": "valid",
+            "detail": None,
+            "container": example_of(ContainerPublic),
+            "actions": ["pickup", "inspect", "report_incident"],
+            "open_manifests": [
+                {
+                    **example_of(ManifestSummary),
+                    "state": "open",
+                    "dispatched_at": None,
+                    "received_at": None,
+                }
+            ],
+            "qr_payload": None,
+        }
+    )
 
     validity: LabelValidity
     detail: str | None = None
@@ -37,7 +57,7 @@ class SyncRequest(Strict):
             "device_id": "phone-7c1e",
             "scans": [
                 {
-                    "qr_payload": EXAMPLE_LABEL,
+                    "qr_payload": ex.LABEL,
                     "action": "pickup",
                     "client_event_id": "phone-7c1e-000124",
                     "scanned_at": "2026-11-02T10:02:00+08:00",
@@ -61,5 +81,53 @@ class SyncItemResult(BaseModel):
     anomalies: list[AnomalyBrief] = Field(default_factory=list)
 
 
+# A label of a bag already burnt at the plant, scanned again: refused, and a critical anomaly.
+_REUSED_LABEL_ANOMALY = {
+    "id": "e8a26ee8-1cf3-4243-81d4-7e8ad7821424",
+    "kind": "scan_after_disposal",
+    "severity": "critical",
+    "rule": "已处置的容器不会再被扫描：标签被复制或重复使用",
+    "threshold": "any scan of a disposed container",
+    "facts": {
+        "rejection_id": "5b602fe3-b31e-4b78-9eac-53ea34b5be2d",
+        "action": "pickup",
+        "problem": "invalid-transition",
+        "detail": "the container was disposed of; it cannot be picked up",
+        "actor_organization_id": ex.TRANSPORTER_ID,
+        "point": None,
+    },
+    "detected_at": "2026-11-02T02:20:07.118342Z",
+    "status": "open",
+}
+
+
 class SyncResult(BaseModel):
+    model_config = example(
+        {
+            "results": [
+                {
+                    "client_event_id": "phone-7c1e-000124",
+                    "status": "created",
+                    "event": EXAMPLE_PICKUP,
+                    "error": None,
+                    "anomalies": [],
+                },
+                {
+                    "client_event_id": "phone-7c1e-000125",
+                    "status": "rejected",
+                    "event": None,
+                    "error": {
+                        "type": "https://medwaste.example/problems/invalid-transition",
+                        "title": "Scan refused",
+                        "status": 409,
+                        "detail": "the container was disposed of; it cannot be picked up",
+                        "state": "disposed",
+                        "anomalies": [_REUSED_LABEL_ANOMALY],
+                    },
+                    "anomalies": [_REUSED_LABEL_ANOMALY],
+                },
+            ]
+        }
+    )
+
     results: list[SyncItemResult]

@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from schemas import examples as ex
 from schemas.common import Strict, example
 from schemas.custody import Category
 from service.organizations.models import OrgKind
@@ -62,7 +63,25 @@ class ContactUpdate(Strict):
 
 
 class OrganizationPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = example(
+        {
+            "id": ex.HOSPITAL_ID,
+            "name": ex.HOSPITAL,
+            "kind": "hospital",
+            "jurisdiction": "CN-15",
+            "license_number": None,
+            "license_expires": None,
+            "licensed_categories": [],
+            "epidemic_mode": False,
+            "anomaly_profile": None,
+            "gs1_company_prefix": None,
+            "gln": None,
+            "address": "呼和浩特市新城区示范路20号",
+            "phone": "0471-0000120",
+            "created_at": "2026-03-02T01:20:44.106355Z",
+        },
+        from_attributes=True,
+    )
 
     id: uuid.UUID
     name: str
@@ -93,7 +112,19 @@ class SiteCreate(Strict):
 
 
 class SitePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = example(
+        {
+            "id": ex.HOSPITAL_SITE_ID,
+            "organization_id": ex.HOSPITAL_ID,
+            "name": "医废暂存间 Temporary waste store",
+            "latitude": 40.8186,
+            "longitude": 111.6708,
+            "radius_m": 300.0,
+            "gln": None,
+            "created_at": "2026-03-02T01:22:10.530871Z",
+        },
+        from_attributes=True,
+    )
 
     id: uuid.UUID
     organization_id: uuid.UUID

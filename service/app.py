@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mobile_api.router import router as mobile_router
+from schemas.common import example
 from service.anomalies.router import router as anomalies_router
 from service.anomalies.worker import BackgroundWorker
 from service.audit.middleware import AuditMiddleware, engine_writer
@@ -47,6 +48,8 @@ from service.web.router import install_web
 
 
 class Health(BaseModel):
+    model_config = example({"status": "ok", "database": "postgresql"})
+
     status: str
     database: str
 

@@ -18,9 +18,27 @@ from service.labels.render import label_png, label_sheet_pdf, label_svg, label_t
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 
-_PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
-_SVG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/svg+xml": {}}}}
-_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+_PNG: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The label as a PNG image: the QR code (its payload MW1.id.key.signature), "
+        "the short code printed under it and the category",
+        "content": {"image/png": {}},
+    }
+}
+_SVG: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The label as an SVG drawing (scales to any printer): the QR code, the "
+        "short code and the category",
+        "content": {"image/svg+xml": {}},
+    }
+}
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A PDF to print, bilingual (中文 / English): per label the QR code, short "
+        "code, category name and colour, origin, department, date and the biohazard notice",
+        "content": {"application/pdf": {}},
+    }
+}
 
 
 @router.get("/containers/{container_id}/label.png", response_class=Response, responses=_PNG)

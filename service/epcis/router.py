@@ -12,6 +12,7 @@ from service.auth.dependencies import CurrentActor
 from service.custody.ledger import chain_of
 from service.custody.scope import visible_container
 from service.deps import ClockDep, SessionDep, SettingsDep
+from service.epcis import examples
 from service.epcis.capture import capture_document
 from service.epcis.export import records_of
 from service.epcis.identifiers import Namer
@@ -24,6 +25,14 @@ from service.pagination import an_int, encode_cursor, read_cursor
 router = APIRouter(tags=["epcis"])
 LD_JSON = "application/ld+json"
 MAX_PER_PAGE = 1000
+
+
+class LdJsonResponse(JSONResponse):
+    media_type = LD_JSON
+
+
+def _answer(description: str, media_type: str, body: dict[str, Any]) -> dict[int | str, Any]:
+    return {200: {"description": description, "content": {media_type: {"example": body}}}}
 
 
 def _list(values: list[str] | None) -> list[str]:
@@ -42,7 +51,11 @@ def _time(name: str, value: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-@router.get("/epcis/v2/events", response_class=JSONResponse)
+@router.get(
+    "/epcis/v2/events",
+    response_class=LdJsonResponse,
+    responses=_answer("An EPCISQueryDocument (JSON-LD)", LD_JSON, examples.QUERY_DOCUMENT),
+)
 def get_events(
     session: SessionDep,
     actor: CurrentActor,
@@ -86,7 +99,11 @@ def get_events(
     )
 
 
-@router.get("/api/v1/containers/{container_id}/epcis", response_class=JSONResponse)
+@router.get(
+    "/api/v1/containers/{container_id}/epcis",
+    response_class=LdJsonResponse,
+    responses=_answer("An EPCISDocument (JSON-LD)", LD_JSON, examples.DOCUMENT),
+)
 def container_life(
     container_id: str,
     session: SessionDep,
@@ -101,7 +118,15 @@ def container_life(
     return JSONResponse(document([r.event for r in records], created=clock()), media_type=LD_JSON)
 
 
-@router.post("/epcis/v2/capture", response_class=JSONResponse)
+@router.post(
+    "/epcis/v2/capture",
+    response_class=JSONResponse,
+    responses=_answer(
+        "Each event's outcome, in order, and the counts",
+        "application/json",
+        examples.CAPTURE_RESULT,
+    ),
+)
 def capture(
     session: SessionDep,
     actor: CurrentActor,

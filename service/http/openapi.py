@@ -8,6 +8,10 @@ validation schema, and each operation lists the problems it can answer with:
 - 409 on secured writes (a state that does not allow it, a duplicate);
 - 413 on writes (a body over the limit), 422 where anything is read from the request;
 - 429 on sign-in (too many failures from one address for one user name).
+
+Every example keeps its nulls: FastAPI drops each null from the document it builds
+(fastapi#5559), which would leave the examples of nullable required fields invalid, so
+:func:`restore_examples` puts them back as the models and routes write them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
+from fastapi._compat import get_flat_models_from_fields, get_model_name_map
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.utils import get_fields_from_routes, get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 
 from schemas.problems import Problem
 from service.errors import PROBLEM_JSON
@@ -71,20 +80,63 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+class _AsWritten(GenerateJsonSchema):
+    # Pydantic sorts a schema's keys, its examples' included; an example reads best with its
+    # fields in the order the server sends them.
+    def sort(self, value: JsonSchemaValue, parent_key: str | None = None) -> JsonSchemaValue:
+        return value
+
+
+def _model_examples(model: type[BaseModel], mode: JsonSchemaMode) -> Any:
+    return model.model_json_schema(mode=mode, schema_generator=_AsWritten).get("examples")
+
+
+def restore_examples(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    """Rewrite ``spec`` (FastAPI's document of ``app``) in place: each example as written, nulls
+    included and fields in order: the components' (from their models, named as FastAPI names
+    them) and the answers' (from the routes' ``responses``)."""
+    fields = get_fields_from_routes(app.routes)
+    models = get_model_name_map(get_flat_models_from_fields(fields, known_models=set()))
+    components = spec.get("components", {}).get("schemas", {})
+    for model, name in models.items():
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        modes: dict[str, JsonSchemaMode] = {
+            name: "serialization",
+            f"{name}-Output": "serialization",
+            f"{name}-Input": "validation",
+        }
+        for key, mode in modes.items():
+            if "examples" in components.get(key, {}):
+                components[key]["examples"] = jsonable_encoder(_model_examples(model, mode))
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in context.methods or ():
+            documented = spec["paths"][context.path_format][method.lower()]["responses"]
+            for status, response in route.responses.items():
+                for media, content in response.get("content", {}).items():
+                    if "example" in content:
+                        answer = documented[str(status)]["content"][media]
+                        answer["example"] = jsonable_encoder(content["example"])
+    return spec
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Serve :func:`document_problems`' version of the app's document (built once)."""
+    """Serve the app's document as :func:`document_problems` and :func:`restore_examples` make
+    it (built once)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    summary=app.summary,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
             )
+            app.openapi_schema = document_problems(restore_examples(spec, app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from schemas import examples as ex
+from schemas.common import example
 from service.deps import SessionDep
 from service.labels.keys import all_keys
 
@@ -19,6 +21,19 @@ class PublicKey(BaseModel):
 
 
 class PublicKeys(BaseModel):
+    model_config = example(
+        {
+            "keys": [
+                {
+                    "key_id": ex.LABEL_KEY_ID,
+                    "alg": "Ed25519",
+                    "public_key": ex.LABEL_PUBLIC_KEY,
+                    "active": True,
+                }
+            ]
+        }
+    )
+
     keys: list[PublicKey]
 
 

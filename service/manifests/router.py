@@ -79,7 +79,13 @@ def list_manifests(
 @router.get(
     "/manifests/{manifest_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={
+        200: {
+            "description": "The transfer manifest (转移联单) as a PDF of A4 pages, with its "
+            "content digest (SHA-256) and a QR code to the public check of this copy",
+            "content": {"application/pdf": {}},
+        }
+    },
 )
 def manifest_document(
     manifest_id: uuid.UUID,
@@ -167,7 +173,16 @@ def verify_manifest_copy(
     return verify_copy(session, manifest_id, sha256=sha256, printed_at=at)
 
 
-@page_router.get("/verify/manifests/{manifest_id}", response_class=HTMLResponse)
+@page_router.get(
+    "/verify/manifests/{manifest_id}",
+    response_class=HTMLResponse,
+    responses={
+        200: {
+            "description": "An HTML page (Chinese and English) saying whether the printed copy "
+            "matches the record, and what was recorded since it was printed"
+        }
+    },
+)
 def verify_manifest_page(
     manifest_id: uuid.UUID,
     session: SessionDep,

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from schemas.common import Instant
+from schemas.common import Instant, example_of
 from schemas.reports import ComplianceReport, RegionFigures
 from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep, SettingsDep
@@ -25,7 +25,19 @@ DEFAULT_REGION_PERIOD = timedelta(days=14)
 @router.get(
     "/compliance",
     response_model=ComplianceReport,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={
+        200: {
+            "description": "The figures as JSON, or with `format=csv` as CSV (UTF-8), one "
+            "`section,key,metric,value` row per figure",
+            "content": {
+                "text/csv": {
+                    "example": report_csv(
+                        ComplianceReport.model_validate(example_of(ComplianceReport))
+                    )
+                }
+            },
+        }
+    },
 )
 def compliance(
     session: SessionDep,

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from schemas import examples as ex
 from schemas.common import Page
 from schemas.tlog import CheckpointPublic, ConsistencyProof, InclusionProof, LogKeyPublic, LogKeys
 from service.deps import SessionDep
@@ -28,11 +29,36 @@ OCTETS = "application/octet-stream"
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 # The latest checkpoint changes every few seconds.
 FRESH = {"Cache-Control": "no-cache"}
-_TEXT_200: dict[int | str, dict[str, object]] = {200: {"content": {"text/plain": {}}}}
-_OCTETS_200: dict[int | str, dict[str, object]] = {200: {"content": {OCTETS: {}}}}
+_CHECKPOINT_200: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "A C2SP tlog-checkpoint (origin, tree size, base64 root hash) in a "
+        "C2SP signed note (Ed25519), as UTF-8 text",
+        "content": {"text/plain": {"example": ex.CHECKPOINT_NOTE}},
+    }
+}
+_KEY_200: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The C2SP signed-note verifier key, one line of UTF-8 text",
+        "content": {"text/plain": {"example": ex.LOG_VKEY + "\n"}},
+    }
+}
+_TILE_200: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "A C2SP tlog-tiles hash tile: the concatenated 32-byte hashes of up to 256 "
+        "nodes of one level (binary, immutable)",
+        "content": {OCTETS: {}},
+    }
+}
+_ENTRIES_200: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "A C2SP tlog-tiles entry bundle: up to 256 leaves, each a big-endian "
+        "16-bit length and the leaf's data (an event's 32-byte hash) (binary, immutable)",
+        "content": {OCTETS: {}},
+    }
+}
 
 
-@router.get("/checkpoint", response_class=Response, responses=_TEXT_200)
+@router.get("/checkpoint", response_class=Response, responses=_CHECKPOINT_200)
 def latest_checkpoint(session: SessionDep) -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)."""
     checkpoint = service.latest_checkpoint(session)
@@ -41,7 +67,7 @@ def latest_checkpoint(session: SessionDep) -> Response:
     return Response(checkpoint.note, media_type=TEXT, headers=FRESH)
 
 
-@router.get("/key", response_class=Response, responses=_TEXT_200)
+@router.get("/key", response_class=Response, responses=_KEY_200)
 def log_key(session: SessionDep) -> Response:
     """The verifier key of the key signing checkpoints now: ``name+hex8(key id)+base64``."""
     key = active_log_key(session)
@@ -99,7 +125,7 @@ def consistency(
 
 
 # Declared before /tile/{level}/... so that "entries" is not taken for a level.
-@router.get("/tile/entries/{path:path}", response_class=Response, responses=_OCTETS_200)
+@router.get("/tile/entries/{path:path}", response_class=Response, responses=_ENTRIES_200)
 def entry_bundle(path: str, session: SessionDep) -> Response:
     """The leaf data (event hashes) of a level-0 tile, as a C2SP entry bundle."""
     request = parse_index_path(path)
@@ -109,7 +135,7 @@ def entry_bundle(path: str, session: SessionDep) -> Response:
     return Response(data, media_type=OCTETS, headers=IMMUTABLE)
 
 
-@router.get("/tile/{level}/{path:path}", response_class=Response, responses=_OCTETS_200)
+@router.get("/tile/{level}/{path:path}", response_class=Response, responses=_TILE_200)
 def tile(level: str, path: str, session: SessionDep) -> Response:
     """A C2SP tile: up to 256 hashes of the tree at height 8 * level."""
     parsed_level, request = parse_level(level), parse_index_path(path)

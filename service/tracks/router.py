@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from schemas.common import example_of
 from schemas.tracks import TrackPublic
 from service.anomalies.track import track_view
 from service.auth.dependencies import CurrentActor
@@ -19,14 +20,29 @@ from service.tracks.geojson import track_geojson
 router = APIRouter(prefix="/api/v1", tags=["tracks"])
 
 GEOJSON = "application/geo+json"
-_GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}}}
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
+
+
+# The example track (schemas.tracks) as this service writes it in GeoJSON.
+_GEOJSON_EXAMPLE = track_geojson(TrackPublic.model_validate(example_of(TrackPublic)))
+_FEATURES = (
+    "a GeoJSON FeatureCollection (RFC 7946) of the route (a LineString), its stops and the "
+    "places of its anomalies (Points)"
+)
+
+
+def _geojson_answer(description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {GEOJSON: {"example": _GEOJSON_EXAMPLE}}}}
 
 
 # Declared before /track so that "track.geojson" is its own path.
 @router.get(
     "/manifests/{manifest_id}/track.geojson",
-    response_class=JSONResponse,
-    responses=_GEOJSON_RESPONSE,
+    response_class=GeoJSONResponse,
+    responses=_geojson_answer(f"The track as {_FEATURES}"),
 )
 def track_as_geojson(
     manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor
@@ -40,7 +56,7 @@ def track_as_geojson(
 @router.get(
     "/manifests/{manifest_id}/track",
     response_model=TrackPublic,
-    responses=_GEOJSON_RESPONSE,
+    responses=_geojson_answer(f"The track as JSON, or with `format=geojson` as {_FEATURES}"),
 )
 def get_track(
     manifest_id: uuid.UUID,

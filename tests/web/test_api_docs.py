@@ -33,6 +33,15 @@ def test_docs_render_with_no_network_beyond_the_server(
         page.wait_for_selector(".opblock")
         assert page.locator(".opblock").count() >= 40  # every operation listed
         assert page.locator(".opblock-summary-path", has_text="/api/v1/scans").count() >= 1
+        # An answer's example as the server writes it: its fields in order, its nulls kept.
+        read = page.locator(
+            "#operations-custody-get_container_api_v1_containers__container_id__get"
+        )
+        read.locator(".opblock-summary").click()
+        answer = read.locator(".responses-wrapper .response").first.inner_text()
+        assert '"short_code": "K7QF-2M4D"' in answer
+        assert '"current_manifest_id": null' in answer
+        assert answer.index('"id"') < answer.index('"category"') < answer.index('"batch_id"')
         assert elsewhere == []
     finally:
         context.close()
