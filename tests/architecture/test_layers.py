@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, ...]] = [
         "service.jurisdictions",
         # Distances on the Earth, for every rule that reads positions.
         "service.geo",
+        # QR symbols and the drawing shared by label sheets and manifests.
+        "service.qr",
         "service.printing",
         "service.audit_context",
         "service.migrate",
