@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from html import escape
 
 from schemas.manifests import ManifestVerification, Verdict
+from service.manifests.models import ManifestState
 from service.jurisdictions import local_time
 
 _VERDICTS = {
@@ -34,6 +35,13 @@ _VERDICTS = {
         " printed on the paper.",
     ),
 }
+# The words the phone app and the dashboard use for a manifest's states.
+_STATES = {
+    ManifestState.open: "待出发 open",
+    ManifestState.in_transit: "运输中 in transit",
+    ManifestState.received: "已接收 received",
+    ManifestState.closed: "已关闭 closed",
+}
 _CHANGES = {
     "pickup": "收运 picked up",
     "receipt": "接收 received",
@@ -57,7 +65,7 @@ def verification_page(check: ManifestVerification) -> str:
         (caption, escape(value))
         for caption, value in (
             ("联单编号 Manifest no.", check.number),
-            ("状态 State", check.state),
+            ("状态 State", _STATES[check.state]),
             ("产生单位 Origin", check.origin),
             ("运输单位 Transporter", check.transporter),
             ("接收单位 Destination", check.destination),

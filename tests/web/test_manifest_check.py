@@ -1,0 +1,70 @@
+"""A printed transfer manifest checked on a phone by someone without an account (a traffic
+police officer at a roadside stop, say): the QR code on the paper opens a page that says, in
+Chinese and English, whether the paper is true to the record."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pypdfium2 as pdfium
+import zxingcpp
+
+from tests.factories import PASSWORD
+from tests.web.conftest import LiveServer, save_screenshot
+from tests.web.test_phone_language import chinese_phone
+from tests.web.test_taps import collected_bags, dispatch, make_region, new_trip, scan
+
+
+def _printed_check_path(live: LiveServer, driver: str, manifest_id: str) -> str:
+    """The path and query the paper's QR code holds."""
+    with live.client(driver, PASSWORD) as api:
+        response = api.get(f"/api/v1/manifests/{manifest_id}.pdf")
+        assert response.status_code == 200, response.text
+    [url] = [
+        b.text
+        for page in pdfium.PdfDocument(response.content)
+        for b in zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())
+        if b.valid
+    ]
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_a_paper_manifest_checked_on_a_phone_without_signing_in(
+    browser: Any, live_server: LiveServer
+) -> None:
+    region = make_region(live_server)
+    bags = collected_bags(live_server, region)
+    trip = new_trip(live_server, region)
+    for bag in bags:
+        scan(
+            live_server,
+            region.driver,
+            {"qr_payload": bag["qr_payload"], "action": "pickup", "manifest_id": trip["id"]},
+        )
+    dispatch(live_server, region, trip)
+    path = _printed_check_path(live_server, region.driver, trip["id"])
+
+    context = chinese_phone(browser, live_server)
+    try:
+        page = context.new_page()
+        page.goto(path)
+        verdict = page.locator("#verdict")
+        assert verdict.get_attribute("data-verdict") == "matches"
+        assert "与记录一致" in verdict.inner_text()
+        body = page.locator("body").inner_text()
+        assert trip["number"] in body and f"{len(bags)}" in body
+        assert "运输中 in transit" in body
+        save_screenshot(page, "manifest-check.png", full_page=True)
+
+        # The same paper with one digit of its digest changed.
+        digest = path.split("sha256=")[1][:64]
+        altered = path.replace(digest, digest[:-1] + ("0" if digest[-1] != "0" else "1"))
+        page.goto(altered)
+        assert verdict.get_attribute("data-verdict") == "differs"
+        assert "与记录不符" in verdict.inner_text()
+        colour = verdict.evaluate("e => getComputedStyle(e).borderColor")
+        assert colour == "rgb(198, 40, 40)"
+    finally:
+        context.close()
