@@ -8,8 +8,8 @@ from datetime import datetime, tzinfo
 from html import escape
 
 from schemas.manifests import ManifestVerification, Verdict
-from service.manifests.models import ManifestState
 from service.jurisdictions import local_time
+from service.manifests.models import ManifestState
 
 _VERDICTS = {
     Verdict.matches: (
