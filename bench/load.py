@@ -298,9 +298,9 @@ class Target:
 
     def token(self, base: str, username: str) -> str:
         """An access token for ``username`` (logged in again after 10 minutes)."""
-        token, at = self.tokens.get(username, ("", 0.0))
-        if time.monotonic() - at < 600:
-            return token
+        cached = self.tokens.get(username)
+        if cached is not None and time.monotonic() - cached[1] < 600:
+            return cached[0]
         response = httpx.post(
             f"{base}/api/v1/auth/token",
             data={"username": username, "password": self.region.password},
