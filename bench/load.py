@@ -298,9 +298,9 @@ class Target:
 
     def token(self, base: str, username: str) -> str:
         """An access token for ``username`` (logged in again after 10 minutes)."""
-        token, at = self.tokens.get(username, ("", 0.0))
-        if time.monotonic() - at < 600:
-            return token
+        cached = self.tokens.get(username)
+        if cached is not None and time.monotonic() - cached[1] < 600:
+            return cached[0]
         response = httpx.post(
             f"{base}/api/v1/auth/token",
             data={"username": username, "password": self.region.password},
@@ -631,10 +631,14 @@ def profile_only(args: argparse.Namespace, workdir: Path) -> None:
                 bench.inspect(target, base, "inspect scans (profiled)")
             elif args.profile_only == "lives":
                 bench.lives(target, base, "whole lives (profiled)")
+            elif args.profile_only == "sync":
+                bench.sync(target, base, f"sync batches of {args.sync_size:,} (profiled)")
             else:
                 bench.ceiling(base, "bare insert (profiled)")
     print(f"profile: {out}")
-    within = {"inspect": "post_scan", "lives": "post_scan", "ceiling": "bare"}[args.profile_only]
+    within = {"inspect": "post_scan", "lives": "post_scan", "sync": "sync", "ceiling": "bare"}[
+        args.profile_only
+    ]
     summarize_profile([str(out), "--busy", "--top", "60"])
     summarize_profile([str(out), "--within", within, "--top", "40"])
 
@@ -691,7 +695,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", metavar="PREFIX", help="py-spy raw profile per server")
     parser.add_argument(
         "--profile-only",
-        choices=["inspect", "lives", "ceiling"],
+        choices=["inspect", "lives", "sync", "ceiling"],
         help="with --profile: run only this workload, profiled, and summarize the profile",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")

@@ -42,6 +42,7 @@ from service.db import make_engine, session_scope
 from service.labels.keys import KeyRing, load_signer
 from service.manifests import service as manifests
 from service.migrate import upgrade
+from service.organizations.directory import Directory, attach
 from service.organizations.models import Organization, OrgKind
 
 
@@ -80,6 +81,9 @@ def _lives(engine: Engine, region: Region, settings: Settings, lives: int) -> li
     driver = _actor(engine, region.transporter.users[0])
     plant = _actor(engine, region.plant.users[0])
     ring = KeyRing()
+    # The organizations and sites remembered between scans, as the server's auth dependency
+    # attaches them to each request's session.
+    memory = Directory()
     now = datetime.now(UTC) - timedelta(hours=6)
     with session_scope(engine, write=True) as s:
         signer = load_signer(session=s, settings=settings)
@@ -114,6 +118,7 @@ def _lives(engine: Engine, region: Region, settings: Settings, lives: int) -> li
         )
         start = time.perf_counter()
         with session_scope(engine, write=True) as s:
+            attach(s, memory)
             scans.submit_scan(session=s, actor=actor, scan=body, public_keys=ring.view(s), now=at)
         took.append(time.perf_counter() - start)
 

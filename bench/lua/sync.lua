@@ -12,9 +12,16 @@ function init(args)
    mine = 0
    for _ = id, #data.batches, nthreads do mine = mine + 1 end
    answered = 0
+   -- wrk calls request() once on the first thread's state to check the script, and never
+   -- sends what it returns: that call must not use up a batch.
+   checking = id == 1
 end
 
 function request()
+   if checking then
+      checking = false
+      return wrk.format("GET", "/health")
+   end
    local batch = data.batches[next_batch]
    if batch == nil then
       -- Every batch sent (wrk still wants a request back; the thread stops at the last

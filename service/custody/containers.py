@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import Connection, bindparam, update
 from sqlmodel import Session
 
 from schemas.custody import ContainersCreate
@@ -170,3 +171,36 @@ def rebuild_current(
     container.holder_organization_id = holder
     container.current_manifest_id = manifest_id
     container.state_before_loss = before_loss if container.state == State.lost else None
+
+
+# The columns an accepted event moves: those :func:`apply_event` keeps and the chain head.
+_MOVED = (
+    "state",
+    "state_since",
+    "stage_since",
+    "custodian_organization_id",
+    "holder_organization_id",
+    "current_manifest_id",
+    "state_before_loss",
+    "last_seq",
+    "last_hash",
+    "last_event_at",
+)
+_TABLE = Container.__table__  # type: ignore[attr-defined]
+_ADVANCE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("locked_id"), _TABLE.c.last_seq == bindparam("locked_seq"))
+    .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in _MOVED})
+)
+
+
+def write_current(connection: Connection, container: Container, *, locked_seq: int) -> None:
+    """Store ``container``'s current columns (moved by a new event on the scan path) with one
+    Core update; ``locked_seq`` is the chain head it was locked at, which must still be the
+    stored one."""
+    values = {name: getattr(container, name) for name in _MOVED}
+    result = connection.execute(
+        _ADVANCE, {"locked_id": container.id, "locked_seq": locked_seq, **values}
+    )
+    if result.rowcount != 1:
+        raise RuntimeError(f"container {container.id} moved on while locked")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection, insert
 from sqlmodel import Session, col, select
 
 from service.custody.chain import (
@@ -22,31 +23,56 @@ from service.custody.chain import (
 from service.custody.machine import Action, CorrectionReason
 from service.custody.models import Container, CustodyEvent
 
+# Every column an event's hash may cover (the optional ones only when set).
+_FIELDS = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)
+
 
 def event_fields(event: CustodyEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)}
+    return {name: getattr(event, name) for name in _FIELDS}
+
+
+# What a caller may give of a new event (its chain position and hash are the ledger's to set).
+_CONTENT = frozenset(_FIELDS) - {"container_id", "seq", "prev_hash"}
+
+
+def chain_next(container: Container, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of a new event chained onto ``container``'s head (``fields`` are its
+    content), hash included; moves the container's head onto it."""
+    unknown = fields.keys() - _CONTENT
+    if unknown:
+        raise TypeError(f"not an event's content: {sorted(unknown)}")
+    row: dict[str, Any] = {name: fields.get(name) for name in _FIELDS}
+    row.update(container_id=container.id, seq=container.last_seq + 1, prev_hash=container.last_hash)
+    row["hash"] = event_hash(row)
+    container.last_seq = row["seq"]
+    container.last_hash = row["hash"]
+    container.last_event_at = (
+        row["occurred_at"]
+        if container.last_event_at is None
+        else max(container.last_event_at, row["occurred_at"])
+    )
+    return row
 
 
 def append_event(session: Session, container: Container, **fields: Any) -> CustodyEvent:
-    """Chain a new event onto ``container`` (locked by the caller); the caller flushes."""
-    event = CustodyEvent(
-        container_id=container.id,
-        seq=container.last_seq + 1,
-        prev_hash=container.last_hash,
-        hash="",
-        **fields,
-    )
-    event.hash = event_hash(event_fields(event))
-    container.last_seq = event.seq
-    container.last_hash = event.hash
-    container.last_event_at = (
-        event.occurred_at
-        if container.last_event_at is None
-        else max(container.last_event_at, event.occurred_at)
-    )
+    """Chain a new event onto ``container`` (locked by the caller) through the session; the
+    caller flushes."""
+    event = CustodyEvent(**chain_next(container, fields))
     session.add(event)
     session.add(container)
     return event
+
+
+_INSERT_EVENT = insert(CustodyEvent.__table__)  # type: ignore[attr-defined]
+
+
+def insert_event(connection: Connection, container: Container, **fields: Any) -> CustodyEvent:
+    """Chain a new event onto ``container`` (locked by the caller) with one Core insert on the
+    transaction's connection, and return it as an event object outside the session (the scan
+    path: no unit-of-work flush). The caller writes the container's moved head."""
+    row = chain_next(container, fields)
+    [event_id] = connection.execute(_INSERT_EVENT, row).inserted_primary_key or (None,)
+    return CustodyEvent(id=event_id, **row)
 
 
 def chain_of(session: Session, container_id: str) -> list[CustodyEvent]:

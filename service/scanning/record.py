@@ -9,15 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from schemas.custody import AnomalyBrief, ScanCreate
 from service.anomalies.refusal import RefusedScan
 from service.anomalies.scan import AcceptedScan, PriorEvent
 from service.auth.actor import Actor
-from service.custody.containers import apply_event
+from service.custody.containers import apply_event, write_current
 from service.custody.corrections import correct
 from service.custody.errors import (
     EventTimeRefused,
@@ -27,22 +25,12 @@ from service.custody.errors import (
     transition_refusal,
 )
 from service.custody.event_time import event_time_problem
-from service.custody.ledger import append_event
+from service.custody.ledger import insert_event
 from service.custody.machine import Action, ScanFacts, TransitionError, next_state
-from service.custody.models import Container, CustodyEvent, ScanRejection
-from service.labels.signing import LabelError, verify_label
+from service.custody.models import Container, ScanRejection
+from service.labels.signing import LabelError
 from service.scanning.checks import check_custody, check_site
-
-# The container's previous event, as the rules read it (PriorEvent's fields, in order).
-_PRIOR = sa_select(
-    col(CustodyEvent.occurred_at),
-    col(CustodyEvent.latitude),
-    col(CustodyEvent.longitude),
-    col(CustodyEvent.accuracy_m),
-    col(CustodyEvent.site_id),
-).where(
-    col(CustodyEvent.container_id) == bindparam("id"), col(CustodyEvent.seq) == bindparam("seq")
-)
+from service.scanning.held import Held, ScanBatch, label_verdict, load_held
 
 # A phone clock this far ahead of the server is wrong (SPEC §4, clock_skew).
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
@@ -61,37 +49,74 @@ def record_scan(
     now: datetime,
     custody_on_receipt_scan: bool = False,
     on_refusal: OnRefusal | None = None,
+    batch: ScanBatch | None = None,
 ) -> AcceptedScan:
     """Apply one scan. A refused scan is recorded, flagged through ``on_refusal``, and raised
-    as its :class:`ScanRefusal`."""
+    as its :class:`ScanRefusal`. ``batch`` holds what the scans of this transaction read once
+    (labels, locked containers); without it, each is read here."""
     container: Container | None = None
     try:
-        try:
-            label = verify_label(scan.qr_payload, public_keys)
-        except LabelError as exc:
-            raise label_refusal(exc) from None
-        container = _lock_container(session, label.container_id)
-        if container is None:
+        label = (
+            batch.label(scan.qr_payload) if batch else label_verdict(scan.qr_payload, public_keys)
+        )
+        if isinstance(label, LabelError):
+            raise label_refusal(label) from None
+        if scan.action is Action.correct:
+            # Corrections recompute the container from its chain through the session.
+            if batch is not None:
+                batch.held.pop(label.container_id, None)
+            container = _lock_container(session, label.container_id)
+            held = Held(container, None) if container is not None else None
+        else:
+            held = _held(session, batch, label.container_id)
+            container = held.container if held is not None else None
+        if held is None or container is None:
             raise UnregisteredContainer("no container is registered under this label")
         time_problem = event_time_problem(
             scanned_at=scan.scanned_at, registered_at=container.created_at, now=now
         )
         if time_problem is not None:
             raise EventTimeRefused(time_problem)
-        return _apply_scan(session, actor, scan, container, now, custody_on_receipt_scan)
+        accepted = _apply_scan(session, actor, scan, held, now, custody_on_receipt_scan)
     except ScanRefusal as refusal:
         _record_refusal(session, actor, scan, now, container, refusal, on_refusal)
         raise
+    if batch is not None and scan.action is not Action.correct:
+        event = accepted.event
+        batch.held[container.id] = Held(
+            container,
+            PriorEvent(
+                event.occurred_at,
+                event.latitude,
+                event.longitude,
+                event.accuracy_m,
+                event.site_id,
+            ),
+        )
+    return accepted
+
+
+def _held(session: Session, batch: ScanBatch | None, container_id: str) -> Held | None:
+    """The container locked for this scan, from the batch when it read it already."""
+    if batch is not None:
+        found = batch.held.get(container_id)
+        if found is not None:
+            return found
+    held = load_held(session.connection(), [container_id]).get(container_id)
+    if batch is not None and held is not None:
+        batch.held[container_id] = held
+    return held
 
 
 def _apply_scan(
     session: Session,
     actor: Actor,
     scan: ScanCreate,
-    container: Container,
+    held: Held,
     now: datetime,
     custody_on_receipt_scan: bool,
 ) -> AcceptedScan:
+    container = held.container
     occurred_at = min(scan.scanned_at, now)
     ahead = scan.scanned_at - now
     clock_ahead = ahead if ahead > MAX_CLOCK_AHEAD else None
@@ -128,18 +153,19 @@ def _apply_scan(
     manifest = check_custody(session, actor, scan, container)
     site = check_site(session, actor, scan)
 
-    previous = PriorEvent(
-        *session.execute(_PRIOR, {"id": container.id, "seq": container.last_seq}).one()
-    )
-
     custodian_before = container.custodian_organization_id
     custodian_after = custodian_before
     if scan.action is Action.receive and custody_on_receipt_scan:
         assert actor.organization_id is not None
         custodian_after = actor.organization_id
 
-    event = append_event(
-        session,
+    # Two Core statements on the transaction's connection, no flush: the event, then the
+    # container's current columns and chain head, written only if the head is still the one
+    # locked.
+    connection = session.connection()
+    locked_seq = container.last_seq
+    event = insert_event(
+        connection,
         container,
         action=scan.action,
         from_state=state,
@@ -165,12 +191,11 @@ def _apply_scan(
     )
     stage_since_before = container.stage_since
     apply_event(container, event)
-    session.add(container)
-    session.flush()
+    write_current(connection, container, locked_seq=locked_seq)
     return AcceptedScan(
         event=event,
         container=container,
-        previous_event=previous,
+        previous_event=held.previous,
         stage_since_before=stage_since_before,
         site=site,
         manifest=manifest,
@@ -179,9 +204,13 @@ def _apply_scan(
 
 
 def _lock_container(session: Session, container_id: str) -> Container | None:
-    """Load a container for writing: row-locked on PostgreSQL (SQLite writes are serialized)."""
+    """Load a container into the session for writing (a correction): row-locked on PostgreSQL
+    (SQLite writes are serialized), and read afresh, whatever the session held of it."""
     return session.exec(
-        select(Container).where(Container.id == container_id).with_for_update()
+        select(Container)
+        .where(Container.id == container_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
@@ -23,6 +23,7 @@ from service.auth.actor import Actor
 from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
 from service.custody.models import ScanReceipt
 from service.observability.metrics import count_replay, count_scan
+from service.scanning.held import Receipt, ScanBatch, find_receipts, lock_keys
 from service.scanning.record import record_scan
 
 _INSERT_RECEIPT = insert(ScanReceipt.__table__)  # type: ignore[attr-defined]
@@ -43,11 +44,19 @@ def submit_scan(
     public_keys: Mapping[str, Ed25519PublicKey],
     now: datetime,
     custody_on_receipt_scan: bool = False,
+    batch: ScanBatch | None = None,
 ) -> ScanAnswer:
     """Record one scan exactly once. Raises :class:`ScanRefusal` (recorded) for a refusal, and
-    :class:`StoredRefusal` (the first answer, recording nothing) for a retry of one."""
-    _serialize_on_key(session, scan.client_event_id)
-    receipt = session.get(ScanReceipt, scan.client_event_id)
+    :class:`StoredRefusal` (the first answer, recording nothing) for a retry of one.
+
+    ``batch`` (a sync batch's) holds the receipts read once, after the batch's keys were
+    locked; without it, the key is locked and its receipt read here."""
+    key = scan.client_event_id
+    if batch is None:
+        lock_keys(session, [key])
+        receipt = find_receipts(session.connection(), [key]).get(key)
+    else:
+        receipt = batch.receipts.get(key)
     if receipt is not None:
         if receipt.user_id != actor.user_id:
             raise ClientEventIdReused("this client_event_id was used for another user's scan")
@@ -64,18 +73,10 @@ def submit_scan(
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
             on_refusal=flag_refusal,
+            batch=batch,
         )
     except ScanRefusal as exc:
-        session.add(
-            ScanReceipt(
-                client_event_id=scan.client_event_id,
-                user_id=actor.user_id,
-                status_code=exc.status,
-                body=exc.problem(),
-                created_at=now,
-            )
-        )
-        session.flush()
+        _keep_receipt(session, batch, actor, key, exc.status, exc.problem(), now)
         count_scan(session, action=scan.action, outcome="refused")
         raise
     result = ScanResult(
@@ -84,25 +85,31 @@ def submit_scan(
         anomalies=[AnomalyBrief.model_validate(a) for a in on_scan(session, outcome, now=now)],
     )
     body = result.model_dump(mode="json")
-    session.flush()
-    # A Core insert: nothing in this transaction needs the receipt as an ORM object (a retry
-    # in the same transaction, a sync batch's repeated item, reads it back with a query).
-    session.connection().execute(
-        _INSERT_RECEIPT,
-        {
-            "client_event_id": scan.client_event_id,
-            "user_id": actor.user_id,
-            "status_code": 201,
-            "body": body,
-            "created_at": now,
-        },
-    )
+    _keep_receipt(session, batch, actor, key, 201, body, now)
     count_scan(session, action=scan.action, outcome="accepted")
     return ScanAnswer(status=201, body=body, duplicate=False)
 
 
-def _serialize_on_key(session: Session, key: str) -> None:
-    """On PostgreSQL, make concurrent retries of one scan wait for each other (SQLite
-    serializes every write already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+def _keep_receipt(
+    session: Session,
+    batch: ScanBatch | None,
+    actor: Actor,
+    key: str,
+    status: int,
+    body: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The answer, for a retry: a Core insert (nothing reads the receipt as an ORM object)."""
+    session.flush()  # what the rules or the refusal added through the session goes first
+    session.connection().execute(
+        _INSERT_RECEIPT,
+        {
+            "client_event_id": key,
+            "user_id": actor.user_id,
+            "status_code": status,
+            "body": body,
+            "created_at": now,
+        },
+    )
+    if batch is not None:
+        batch.receipts[key] = Receipt(actor.user_id, status, body)

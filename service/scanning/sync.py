@@ -19,6 +19,7 @@ from sqlmodel import Session
 from schemas.custody import ScanCreate
 from service.auth.actor import Actor
 from service.errors import DomainError, Forbidden, item_problem, problem_body
+from service.scanning.held import ScanBatch
 from service.scanning.service import submit_scan
 
 log = logging.getLogger(__name__)
@@ -41,30 +42,30 @@ def sync_scans(
     means something, and the device recorded on each event is the one that signed in)."""
     if actor.device_id is not None and device_id != actor.device_id:
         raise Forbidden("this batch names another device than the one this session signed in on")
+    items = [_parse(raw, device_id) for raw in scans]
+    batch = ScanBatch.prepare(
+        session,
+        public_keys,
+        [(item.client_event_id, item.qr_payload) for item in items if isinstance(item, ScanCreate)],
+    )
     return [
-        _one(
+        item
+        if isinstance(item, dict)
+        else _one(
             session=session,
             actor=actor,
-            device_id=device_id,
-            raw=raw,
+            scan=item,
+            batch=batch,
             public_keys=public_keys,
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
         )
-        for raw in scans
+        for item in items
     ]
 
 
-def _one(
-    *,
-    session: Session,
-    actor: Actor,
-    device_id: str,
-    raw: Any,
-    public_keys: Mapping[str, Ed25519PublicKey],
-    now: datetime,
-    custody_on_receipt_scan: bool,
-) -> dict[str, Any]:
+def _parse(raw: Any, device_id: str) -> ScanCreate | dict[str, Any]:
+    """The scan, or its item's answer when it is malformed."""
     client_event_id = raw.get("client_event_id") if isinstance(raw, dict) else None
     if not isinstance(client_event_id, str):
         client_event_id = None
@@ -72,8 +73,19 @@ def _one(
         scan = ScanCreate.model_validate(raw)
     except ValidationError as exc:
         return _rejected(client_event_id, item_problem(exc, "scan"))
-    scan = scan.model_copy(update={"device_id": device_id})
+    return scan.model_copy(update={"device_id": device_id})
 
+
+def _one(
+    *,
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    batch: ScanBatch,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    now: datetime,
+    custody_on_receipt_scan: bool,
+) -> dict[str, Any]:
     savepoint = session.begin_nested()
     try:
         answer = submit_scan(
@@ -83,6 +95,7 @@ def _one(
             public_keys=public_keys,
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
+            batch=batch,
         )
     except DomainError as exc:
         # A refusal that is evidence stays on record; anything else leaves no trace.
@@ -90,11 +103,13 @@ def _one(
             savepoint.commit()
         else:
             savepoint.rollback()
+            batch.forget(scan.client_event_id)
         return _rejected(scan.client_event_id, exc.problem())
     except Exception:
         # A fault in one scan's path must not fail the batch: the phone would resend it
         # forever and its queue never drain. This item is undone and answered as a fault.
         savepoint.rollback()
+        batch.forget(scan.client_event_id)
         log.exception("sync: scan %s failed unexpectedly", scan.client_event_id)
         return _rejected(
             scan.client_event_id,

@@ -18,13 +18,15 @@ from schemas.custody import ContainersCreate, ScanCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
-from service.custody.containers import register_containers
+from service.custody.containers import register_containers, write_current
 from service.custody.errors import ScanRefusal
 from service.custody.ledger import chain_of, verify_container_chain
+from service.custody.machine import State
 from service.custody.models import Container, ScanRejection
 from service.db import make_engine, session_scope
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
+from service.scanning.held import load_held
 from service.scanning.service import submit_scan
 from tests.conftest import Database, FakeClock
 from tests.custody.helpers import hospital, register, scan
@@ -197,3 +199,26 @@ def test_concurrent_scans_make_one_transition_and_one_chain(
             select(ScanRejection).where(ScanRejection.container_id == container_id)
         ).all()
         assert len(refused) == len(actors) - 1
+
+
+def test_the_scan_path_never_writes_over_a_head_that_moved(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    """The scan path writes a container back with a Core update guarded by the chain head it
+    locked: a copy read before another event was chained is refused, not written."""
+    h = hospital(session, client)
+    [c] = register(client, h)
+    stale = load_held(session.connection(), [c["id"]])[c["id"]].container
+    assert (
+        scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=4.0).status_code
+        == 201
+    )
+    stale.state = State.lost
+    with pytest.raises(RuntimeError, match="moved on"):
+        write_current(session.connection(), stale, locked_seq=stale.last_seq)
+    stored = session.exec(select(Container).where(Container.id == c["id"])).one()
+    session.refresh(stored)
+    assert (stored.state, stored.last_seq) == (State.collected, 2)
+    # The current copy at its current head is written.
+    fresh = load_held(session.connection(), [c["id"]])[c["id"]].container
+    write_current(session.connection(), fresh, locked_seq=fresh.last_seq)

@@ -105,6 +105,37 @@ def test_an_unexpected_failure_of_one_item_leaves_the_others_recorded(
     assert [e["action"] for e in chain["events"]] == ["register"]
 
 
+def test_a_scan_after_a_failed_one_of_the_same_container_chains_onto_what_was_stored(
+    client: TestClient, session: Session, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch reads each container once and keeps it current; a failed item moved it in
+    memory before it failed, so the next scan of it must chain onto the stored head."""
+    h = hospital(session, client)
+    [a] = register(client, h)
+    at = clock.now.isoformat()
+    failing, retried = _scan(a["qr_payload"], at), _scan(a["qr_payload"], at)
+    real = sync.submit_scan
+
+    def flaky(**kwargs: Any) -> Any:
+        answer = real(**kwargs)
+        if kwargs["scan"].client_event_id == failing["client_event_id"]:
+            raise RuntimeError("a bug after the write")
+        return answer
+
+    monkeypatch.setattr(sync, "submit_scan", flaky)
+    for scans in ([failing, retried], [failing]):
+        response = client.post(
+            "/mobile/v1/sync", json={"device_id": "phone-1", "scans": scans}, headers=h.staff
+        )
+        assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results[0]["status"] == "rejected"  # the resent failing scan: collected already
+    chain = client.get(f"/api/v1/containers/{a['id']}/events", headers=h.staff).json()
+    assert chain["verified"]
+    assert [(e["action"], e["seq"]) for e in chain["events"]] == [("register", 1), ("collect", 2)]
+    assert chain["events"][1]["client_event_id"] == retried["client_event_id"]
+
+
 @pytest.mark.parametrize("bad_time", OUT_OF_RANGE)
 def test_out_of_range_filters_are_422(
     client: TestClient, session: Session, settings: Settings, clock: FakeClock, bad_time: str

@@ -157,3 +157,44 @@ def test_a_rejected_scan_says_what_it_raised(
     assert [(a["kind"], a["severity"]) for a in result["anomalies"]] == [
         ("forged_label", "critical")
     ]
+
+
+def test_a_correction_in_a_batch_is_chained_onto_by_the_scans_after_it(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    """A batch reads its containers once; a correction rewrites one's head through another
+    path, and the scans after it in the same batch chain onto the correction."""
+    h = hospital(session, client)
+    [a] = register(client, h)
+    at = clock.now.isoformat()
+    first = client.post(
+        "/mobile/v1/sync",
+        json={"device_id": "p", "scans": [_scan(a["qr_payload"], "collect", at, weight_kg=9.0)]},
+        headers=h.staff,
+    ).json()["results"][0]
+    assert first["status"] == "created"
+    fix = _scan(
+        a["qr_payload"],
+        "correct",
+        at,
+        corrects_event_id=first["event"]["id"],
+        correction_reason="incorrect_data",
+        correction_data={"weight_kg": 0.9},
+    )
+    scans = [_scan(a["qr_payload"], "inspect", at), fix, _scan(a["qr_payload"], "store", at)]
+    response = client.post(
+        "/mobile/v1/sync", json={"device_id": "p", "scans": scans}, headers=h.staff
+    )
+    assert response.status_code == 200, response.text
+    assert [r["status"] for r in response.json()["results"]] == ["created"] * 3
+    chain = client.get(f"/api/v1/containers/{a['id']}/events", headers=h.staff).json()
+    assert chain["verified"]
+    assert [e["action"] for e in chain["events"]] == [
+        "register",
+        "collect",
+        "inspect",
+        "correct",
+        "store",
+    ]
+    container = client.get(f"/api/v1/containers/{a['id']}", headers=h.staff).json()
+    assert container["state"] == "hospital_storage"

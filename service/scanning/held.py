@@ -1,0 +1,180 @@
+"""What the scan path reads before it writes, in as few statements as it can: containers locked
+with their previous event's place and time (one query for a whole batch), the receipts of
+earlier answers, and label verdicts, each read once per batch of scans.
+
+Containers are read with Core into objects outside the session: the scan path writes them back
+with one Core update (:func:`service.custody.containers.write_current`), never through a flush.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, and_, bindparam, select, text
+from sqlmodel import Session
+
+from service.anomalies.scan import PriorEvent
+from service.custody.models import Container, CustodyEvent, ScanReceipt
+from service.labels.signing import LabelError, ParsedLabel, verify_label
+
+_CONTAINER = Container.__table__  # type: ignore[attr-defined]
+_EVENT = CustodyEvent.__table__  # type: ignore[attr-defined]
+_RECEIPT = ScanReceipt.__table__  # type: ignore[attr-defined]
+_CONTAINER_COLUMNS = tuple(c.name for c in _CONTAINER.columns)
+
+# A container and, in the same row, the time and place of its last event (what the rules read
+# of it), locked for the transaction on PostgreSQL (SQLite serializes writers already).
+_HELD = (
+    select(
+        _CONTAINER,
+        _EVENT.c.occurred_at.label("prior_occurred_at"),
+        _EVENT.c.latitude.label("prior_latitude"),
+        _EVENT.c.longitude.label("prior_longitude"),
+        _EVENT.c.accuracy_m.label("prior_accuracy_m"),
+        _EVENT.c.site_id.label("prior_site_id"),
+    )
+    .select_from(
+        _CONTAINER.outerjoin(
+            _EVENT,
+            and_(_EVENT.c.container_id == _CONTAINER.c.id, _EVENT.c.seq == _CONTAINER.c.last_seq),
+        )
+    )
+    .where(_CONTAINER.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_CONTAINER.c.id)  # rows locked in one order: two batches never deadlock
+    .with_for_update(of=_CONTAINER)
+)
+
+_RECEIPTS = select(
+    _RECEIPT.c.client_event_id, _RECEIPT.c.user_id, _RECEIPT.c.status_code, _RECEIPT.c.body
+).where(_RECEIPT.c.client_event_id.in_(bindparam("keys", expanding=True)))
+
+# Concurrent retries of one scan wait for each other (PostgreSQL; SQLite serializes writers).
+# A batch takes all its keys' locks at once, in one order, so that two batches never deadlock.
+_KEY_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM"
+    " (SELECT DISTINCT hashtext(key) AS k FROM unnest(CAST(:keys AS text[])) AS key ORDER BY k) s"
+)
+
+_CHUNK = 500
+
+
+@dataclass
+class Held:
+    """A container locked for this transaction (outside the session), and the time and place
+    of its last event (with the fix's accuracy)."""
+
+    container: Container
+    previous: PriorEvent | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer once given for a ``client_event_id``."""
+
+    user_id: uuid.UUID
+    status_code: int
+    body: dict[str, Any]
+
+
+def label_verdict(
+    payload: str, public_keys: Mapping[str, Ed25519PublicKey]
+) -> ParsedLabel | LabelError:
+    """The verified label, or what is wrong with it."""
+    try:
+        return verify_label(payload, public_keys)
+    except LabelError as exc:
+        return exc
+
+
+def load_held(connection: Connection, ids: Iterable[str]) -> dict[str, Held]:
+    """The containers of ``ids`` that exist, locked, with their last event's time and place."""
+    found: dict[str, Held] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), _CHUNK):
+        for row in connection.execute(_HELD, {"ids": wanted[start : start + _CHUNK]}):
+            values = row._mapping
+            container = Container(**{name: values[name] for name in _CONTAINER_COLUMNS})
+            previous = (
+                PriorEvent(
+                    values["prior_occurred_at"],
+                    values["prior_latitude"],
+                    values["prior_longitude"],
+                    values["prior_accuracy_m"],
+                    values["prior_site_id"],
+                )
+                if values["prior_occurred_at"] is not None
+                else None
+            )
+            found[container.id] = Held(container, previous)
+    return found
+
+
+def lock_keys(session: Session, keys: Iterable[str]) -> None:
+    """Make concurrent retries of these scans wait for each other (PostgreSQL)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    wanted = sorted(set(keys))
+    if wanted:
+        session.connection().execute(_KEY_LOCKS, {"keys": wanted})
+
+
+def find_receipts(connection: Connection, keys: Iterable[str]) -> dict[str, Receipt]:
+    found: dict[str, Receipt] = {}
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), _CHUNK):
+        for key, user_id, status_code, body in connection.execute(
+            _RECEIPTS, {"keys": wanted[start : start + _CHUNK]}
+        ):
+            found[key] = Receipt(user_id, status_code, body)
+    return found
+
+
+@dataclass
+class ScanBatch:
+    """What the scans of one transaction read once: label verdicts, receipts and locked
+    containers, kept up to date as each scan is recorded. A scan whose savepoint rolls back
+    calls :meth:`forget`, and what it may have changed is read again."""
+
+    public_keys: Mapping[str, Ed25519PublicKey]
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+    held: dict[str, Held] = field(default_factory=dict)
+    labels: dict[str, ParsedLabel | LabelError] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(
+        cls,
+        session: Session,
+        public_keys: Mapping[str, Ed25519PublicKey],
+        scans: Iterable[tuple[str, str]],
+    ) -> ScanBatch:
+        """Lock and read, in a few statements, what the ``(client_event_id, qr_payload)``
+        scans will need."""
+        scans = list(scans)
+        batch = cls(public_keys)
+        keys = [key for key, _ in scans]
+        lock_keys(session, keys)
+        connection = session.connection()
+        batch.receipts = find_receipts(connection, keys)
+        ids = set()
+        for _, payload in scans:
+            label = batch.label(payload)
+            if isinstance(label, ParsedLabel):
+                ids.add(label.container_id)
+        batch.held = load_held(connection, ids)
+        return batch
+
+    def label(self, payload: str) -> ParsedLabel | LabelError:
+        """The label's verdict, verified once per payload."""
+        verdict = self.labels.get(payload)
+        if verdict is None:
+            verdict = self.labels[payload] = label_verdict(payload, self.public_keys)
+        return verdict
+
+    def forget(self, client_event_id: str) -> None:
+        """A scan's savepoint rolled back: whatever it wrote is gone."""
+        self.receipts.pop(client_event_id, None)
+        self.held.clear()
