@@ -8,8 +8,9 @@ Builds, in a fresh database (a SQLite file in a temp dir, or a PostgreSQL schema
 end): 12 cities of Inner Mongolia with about 300 organizations (hospitals, transporters,
 disposal plants) through the service's own functions, then bulk-loads a year of containers,
 six events each (register, collect, store, pickup, receive, dispose; the last days' containers
-are still on their way), with stays drawn from skewed distributions so that some storage and
-disposal run late, and the anomalies those late stays raise. The filler's hashes are random
+are still on their way) with the course the scans keep on each container, stays drawn from
+skewed distributions so that some storage and disposal run late, and the anomalies those late
+stays raise. The filler's hashes are random
 (its chains do not verify): the figures read times, weights and states, not hashes.
 
 Then it times, in-process (the service functions the routes call, no HTTP), the region figures
@@ -46,6 +47,7 @@ from service.anomalies.profile import profile_exists
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.auth.service import create_user
+from service.custody.course import WEIGHED_ACTIONS, at_column, kg_column, to_us
 from service.custody.models import Container, CustodyEvent
 from service.labels.signing import short_code
 from service.migrate import upgrade
@@ -214,6 +216,11 @@ def _life(
         prev, custodian = digest, custodian_after
     last = events[-1]
     epidemic = rng.random() < 0.02
+    course = {
+        column: value
+        for action in ("collect", "pickup", "receive", "dispose")
+        for column, value in _marks(events, action).items()
+    }
     container = {
         "id": cid,
         "category": rng.choice(CATEGORIES),
@@ -233,6 +240,7 @@ def _life(
         "last_seq": len(events),
         "last_hash": prev,
         "last_event_at": last["occurred_at"],
+        **course,
     }
     anomalies = []
     for kind, stay, limit, org, ends in (
@@ -259,6 +267,16 @@ def _life(
                 }
             )
     return container, events, anomalies
+
+
+def _marks(events: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    """The container's course columns for ``action`` (service.custody.course), as the scans
+    would have set them."""
+    event = next((e for e in events if e["action"] == action), None)
+    marks = {at_column(action): to_us(event["occurred_at"]) if event else None}
+    if action in WEIGHED_ACTIONS:
+        marks[kg_column(action)] = event["weight_kg"] if event else None
+    return marks
 
 
 def load_containers(
