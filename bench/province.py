@@ -416,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
                 report_s, compliance = best_of(args.runs, report)
                 rows.append((f"region figures, {label}", region_s, f"{figures.containers:,}"))
                 rows.append((f"compliance report, {label}", report_s, f"{compliance.containers:,}"))
-        print(f"\n{'figure':32} {'seconds':>8} {'containers':>12}  target < {TARGET_SECONDS:g} s")
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"\nload average {load} on {os.cpu_count()} cores")
+        print(f"{'figure':32} {'seconds':>8} {'containers':>12}  target < {TARGET_SECONDS:g} s")
         for name, seconds, count in rows:
             verdict = "met" if seconds < TARGET_SECONDS else "NOT MET"
             print(f"{name:32} {seconds:8.2f} {count:>12}  {verdict}")

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
+from service.auth.models import User
 from service.custody.course import course_columns, course_of, from_us, to_us
 from service.custody.ledger import chain_of
 from service.custody.models import COURSE_COLUMNS, Container
@@ -39,6 +40,29 @@ def _ok(response: Any) -> dict[str, Any]:
     return event
 
 
+def _correct(
+    ch: Chain,
+    user: User,
+    bag: dict[str, Any],
+    at: datetime,
+    event_id: object,
+    reason: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    extra = {"correction_data": data} if data else {}
+    _ok(
+        ch.scan(
+            user,
+            bag,
+            "correct",
+            at,
+            corrects_event_id=event_id,
+            correction_reason=reason,
+            **extra,
+        )
+    )
+
+
 def _lives(ch: Chain, clock: FakeClock) -> tuple[dict[str, Any], ...]:
     """A: collected 5 kg, corrected to 4.5 kg, picked up, received 4.8 kg, disposed.
     B: collected, picked up; the pickup voided, then picked up again an hour later.
@@ -51,27 +75,8 @@ def _lives(ch: Chain, clock: FakeClock) -> tuple[dict[str, Any], ...]:
     _ok(ch.scan(ch.staff, b, "collect", t0, weight_kg=1.0))
     collected_c = _ok(ch.scan(ch.staff, c, "collect", t0, weight_kg=2.0))
     clock.advance(minutes=30)
-    _ok(
-        ch.scan(
-            ch.staff,
-            a,
-            "correct",
-            clock.now,
-            corrects_event_id=collected_a["id"],
-            correction_reason="incorrect_data",
-            correction_data={"weight_kg": 4.5},
-        )
-    )
-    _ok(
-        ch.scan(
-            ch.staff,
-            c,
-            "correct",
-            clock.now,
-            corrects_event_id=collected_c["id"],
-            correction_reason="did_not_occur",
-        )
-    )
+    _correct(ch, ch.staff, a, clock.now, collected_a["id"], "incorrect_data", {"weight_kg": 4.5})
+    _correct(ch, ch.staff, c, clock.now, collected_c["id"], "did_not_occur")
     clock.advance(hours=1)
     _ok(ch.scan(ch.staff, c, "collect", clock.now, weight_kg=3.0))
     for bag in (a, b):
@@ -79,16 +84,7 @@ def _lives(ch: Chain, clock: FakeClock) -> tuple[dict[str, Any], ...]:
     picked_b = ch.session.get(Container, b["id"])
     assert picked_b is not None and picked_b.pickup_us == to_us(clock.now)
     first_pickup = next(e for e in chain_of(ch.session, b["id"]) if e.action == "pickup")
-    _ok(
-        ch.scan(
-            ch.driver,
-            b,
-            "correct",
-            clock.now,
-            corrects_event_id=first_pickup.id,
-            correction_reason="did_not_occur",
-        )
-    )
+    _correct(ch, ch.driver, b, clock.now, first_pickup.id, "did_not_occur")
     clock.advance(hours=1)
     _ok(ch.scan(ch.driver, b, "pickup", clock.now, manifest_id=m.id))
     clock.advance(hours=2)
