@@ -337,13 +337,17 @@ def _write(engine: Any, containers: list[Any], events: list[Any], anomalies: lis
                 conn.execute(insert(models[table].__table__), rows)  # type: ignore[attr-defined]
 
 
-def best_of(runs: int, fn: Any) -> tuple[float, Any]:
-    best, result = math.inf, None
+def best_of(runs: int, fn: Any) -> tuple[float, float, Any]:
+    """The best wall time of ``runs`` calls, the CPU time this process spent in that call
+    (on SQLite the query runs in this process; on PostgreSQL in the server), and the result."""
+    best, cpu, result = math.inf, math.inf, None
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        wall = time.perf_counter() - started
+        if wall < best:
+            best, cpu = wall, time.process_time() - started_cpu
+    return best, cpu, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,16 +416,28 @@ def main(argv: list[str] | None = None) -> int:
                         default_profile="cn-national",
                     )
 
-                region_s, figures = best_of(args.runs, region)
-                report_s, compliance = best_of(args.runs, report)
-                rows.append((f"region figures, {label}", region_s, f"{figures.containers:,}"))
-                rows.append((f"compliance report, {label}", report_s, f"{compliance.containers:,}"))
+                region_s, region_cpu, figures = best_of(args.runs, region)
+                report_s, report_cpu, compliance = best_of(args.runs, report)
+                rows.append(
+                    (f"region figures, {label}", region_s, region_cpu, f"{figures.containers:,}")
+                )
+                rows.append(
+                    (
+                        f"compliance report, {label}",
+                        report_s,
+                        report_cpu,
+                        f"{compliance.containers:,}",
+                    )
+                )
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"\nload average {load} on {os.cpu_count()} cores")
-        print(f"{'figure':32} {'seconds':>8} {'containers':>12}  target < {TARGET_SECONDS:g} s")
-        for name, seconds, count in rows:
+        print(
+            f"{'figure':32} {'seconds':>8} {'CPU s':>8} {'containers':>12}"
+            f"  target < {TARGET_SECONDS:g} s"
+        )
+        for name, seconds, cpu, count in rows:
             verdict = "met" if seconds < TARGET_SECONDS else "NOT MET"
-            print(f"{name:32} {seconds:8.2f} {count:>12}  {verdict}")
+            print(f"{name:32} {seconds:8.2f} {cpu:8.2f} {count:>12}  {verdict}")
         engine.dispose()
     return 0
 

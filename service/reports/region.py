@@ -13,8 +13,10 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import ColumnElement, case
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from schemas.reports import OrganizationFigures, RegionFigures, SiteFigures, StageStays
@@ -174,17 +176,21 @@ def _weights_per_day(
     days: list[date],
     day_of: Callable[[datetime], int | None],
 ) -> dict[str, list[float]]:
+    """Every series in one pass: the weights summed per combination of the slots their
+    actions fall in (a few thousand: a container is collected, received and disposed within
+    days), then each series' weight added to the day of its action's slot."""
     weights = {name: [0.0] * len(days) for name in _WEIGHT_SERIES}
     offset, length = _slots(zone, days)
-    for name, (on, weighed) in _WEIGHT_SERIES.items():
-        at, kg = _C[at_column(on)], _C[kg_column(weighed)]
-        slot = (at + us(offset)) // us(length)
-        for n, total in session.connection().execute(
-            select(slot, func.sum(kg))
-            .where(*where, at.is_not(None), kg.is_not(None))
-            .group_by(slot)
-        ):
-            i = day_of(from_us(n * length - offset))
+    actions = list(dict.fromkeys(on for on, _ in _WEIGHT_SERIES.values()))
+    weighed = list(dict.fromkeys(kg for _, kg in _WEIGHT_SERIES.values()))
+    slots = [(_C[at_column(a)] + us(offset)) // us(length) for a in actions]
+    sums = [func.sum(_C[kg_column(w)]) for w in weighed]
+    for row in session.connection().execute(select(*slots, *sums).where(*where).group_by(*slots)):
+        slot_of = dict(zip(actions, row[: len(actions)], strict=True))
+        kg_of = dict(zip(weighed, row[len(actions) :], strict=True))
+        for name, (on, kg) in _WEIGHT_SERIES.items():
+            n, total = slot_of[on], kg_of[kg]
+            i = day_of(from_us(n * length - offset)) if n is not None else None
             if i is not None and total:
                 weights[name][i] += total
     return weights
@@ -193,24 +199,29 @@ def _weights_per_day(
 def _stays(
     session: Session, where: list[ColumnElement[bool]], now: datetime
 ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Per stage, how many stays ended and how many go on, in each bucket of their length."""
+    """Per stage, how many stays ended and how many go on, in each bucket of their length:
+    one pass, grouped by every stage's bucket (none where the stage did not begin)."""
     ended = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
     ongoing = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
+    keys: list[ColumnElement[Any]] = []
     for stage in STAGES:
-        bucket = case(
-            *(
-                (stay(stage, now) < us(round(edge * HOUR_US)), i)
-                for i, edge in enumerate(EDGES_HOURS)
-            ),
-            else_=len(EDGES_HOURS),
+        keys.append(
+            case(
+                (began(stage).is_(None), None),
+                *(
+                    (stay(stage, now) < us(round(edge * HOUR_US)), i)
+                    for i, edge in enumerate(EDGES_HOURS)
+                ),
+                else_=len(EDGES_HOURS),
+            )
         )
-        going = _C[at_column(stage.ends)].is_(None)
-        for b, still, n in session.connection().execute(
-            select(bucket, going, func.count())
-            .where(*where, began(stage).is_not(None))
-            .group_by(bucket, going)
-        ):
-            (ongoing if still else ended)[stage.name][b] += n
+        keys.append(_C[at_column(stage.ends)].is_(None))
+    for *buckets, n in session.connection().execute(
+        sa_select(*keys, func.count()).where(*where).group_by(*keys)
+    ):
+        for stage, b, still in zip(STAGES, buckets[::2], buckets[1::2], strict=True):
+            if b is not None:
+                (ongoing if still else ended)[stage.name][b] += n
     return ended, ongoing
 
 
