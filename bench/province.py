@@ -10,12 +10,13 @@ disposal plants) through the service's own functions, then bulk-loads a year of 
 six events each (register, collect, store, pickup, receive, dispose; the last days' containers
 are still on their way) with the course the scans keep on each container, stays drawn from
 skewed distributions so that some storage and disposal run late, and the anomalies those late
-stays raise. The filler's hashes are random
-(its chains do not verify): the figures read times, weights and states, not hashes.
+stays raise. The filler's hashes are random (its chains do not verify): the figures read times,
+weights and states, not hashes.
 
 Then it times, in-process (the service functions the routes call, no HTTP), the region figures
 (`GET /api/v1/reports/region`) and the compliance report of the largest hospital, for a year
-and for a month, best of three, and prints them with the targets (< 1 s each).
+and for a month, best of three, and prints them (wall and this process's CPU seconds, and the
+load average) with the targets (< 1 s each).
 """
 
 from __future__ import annotations
