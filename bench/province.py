@@ -13,6 +13,9 @@ skewed distributions so that some storage and disposal run late, and the anomali
 stays raise. The filler's hashes are random (its chains do not verify): the figures read times,
 weights and states, not hashes.
 
+``--copies 10`` then copies the containers and anomalies in SQL (new ids; events are not
+copied, the figures do not read them): a province of ten times the size in minutes.
+
 Then it times, in-process (the service functions the routes call, no HTTP), the region figures
 (`GET /api/v1/reports/region`) and the compliance report of the largest hospital, for a year
 and for a month, best of three, and prints them (wall and this process's CPU seconds, and the
@@ -338,6 +341,35 @@ def _write(engine: Any, containers: list[Any], events: list[Any], anomalies: lis
                 conn.execute(insert(models[table].__table__), rows)  # type: ignore[attr-defined]
 
 
+def copy_containers(engine: Any, copies: int) -> None:
+    """Copy every container and anomaly ``copies - 1`` times under new ids (``<id>-<k>``):
+    the figures read containers and anomalies, not events, so a copied province costs them
+    what a loaded one of that size would."""
+    tables = {
+        "container": [c.name for c in Container.__table__.columns],  # type: ignore[attr-defined]
+        "anomaly": [c.name for c in Anomaly.__table__.columns],  # type: ignore[attr-defined]
+    }
+    renamed = {
+        "container": {"id": "t.id || '-' || k.k"},
+        "anomaly": {
+            "id": "gen_random_uuid()"
+            if engine.dialect.name == "postgresql"
+            else "lower(hex(randomblob(16)))",
+            "container_id": "t.container_id || '-' || k.k",
+            "dedupe_key": "t.dedupe_key || '-' || k.k",
+        },
+    }
+    ks = ", ".join(f"({k})" for k in range(1, copies))
+    with engine.begin() as conn:
+        for table, columns in tables.items():
+            values = ", ".join(renamed[table].get(c, f"t.{c}") for c in columns)
+            conn.exec_driver_sql(
+                f"WITH k(k) AS (VALUES {ks}) INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {values} FROM {table} t, k"
+            )
+    _analyze(engine)
+
+
 def best_of(runs: int, fn: Any) -> tuple[float, float, Any]:
     """The best wall time of ``runs`` calls, the CPU time this process spent in that call
     (on SQLite the query runs in this process; on PostgreSQL in the server), and the result."""
@@ -358,6 +390,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="then copy the loaded containers and anomalies (not the events) in SQL until "
+        "there are this many times as many: a large province in minutes",
+    )
     args = parser.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)
     with (
@@ -374,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         n, events, anomalies = load_containers(
             engine, province, args.containers, args.days, now, args.seed
         )
+        if args.copies > 1:
+            copy_containers(engine, args.copies)
+            n, anomalies = n * args.copies, anomalies * args.copies
         loaded = time.perf_counter() - started
         backend = engine.dialect.name
         print(
