@@ -56,11 +56,10 @@ _events = sa.table(
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("container") as batch:
-        for name in TIMES:
-            batch.add_column(sa.Column(name, sa.BigInteger(), nullable=True))
-        for name in WEIGHTS:
-            batch.add_column(sa.Column(name, sa.Float(), nullable=True))
+    for name in TIMES:
+        op.add_column("container", sa.Column(name, sa.BigInteger(), nullable=True))
+    for name in WEIGHTS:
+        op.add_column("container", sa.Column(name, sa.Float(), nullable=True))
     _backfill(op.get_bind())
     op.create_index("ix_container_course", "container", list(INDEXED))
 
@@ -102,7 +101,8 @@ def _batched(items: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def downgrade() -> None:
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a copy of the table, as batch mode
+    # makes, cannot replace one that custody events refer to.
     op.drop_index("ix_container_course", table_name="container")
-    with op.batch_alter_table("container") as batch:
-        for name in (*TIMES, *WEIGHTS):
-            batch.drop_column(name)
+    for name in (*TIMES, *WEIGHTS):
+        op.drop_column("container", name)
