@@ -15,6 +15,7 @@ from sqlmodel import Session
 from schemas.custody import ContainersCreate
 from service.auth.actor import Actor
 from service.auth.roles import Role
+from service.custody.course import follow_course
 from service.custody.ledger import append_event
 from service.custody.machine import Action, Incident, State
 from service.custody.models import Container, CustodyEvent
@@ -145,6 +146,7 @@ def apply_event(container: Container, event: CustodyEvent) -> None:
         container.holder_organization_id = event.actor_organization_id
     if event.action == Action.pickup and event.manifest_id is not None:
         container.current_manifest_id = event.manifest_id
+    follow_course(container, event)
 
 
 def rebuild_current(

@@ -2,7 +2,8 @@
 and says why (``did_not_occur`` | ``incorrect_data``), as GS1 EPCIS does; both stay visible.
 
 Voiding an event (``did_not_occur``) recomputes the container's state and current columns from
-the events still standing.
+the events still standing; every correction rebuilds the container's course (the times and
+weights the reports count) from the chain it completes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from schemas.custody import ScanCreate
 from service.auth.actor import Actor
 from service.custody.containers import rebuild_current
+from service.custody.course import set_course
 from service.custody.errors import (
     AlreadyVoided,
     CorrectedEventNotFound,
@@ -94,6 +96,7 @@ def correct(
     )
     if standing is not None:
         rebuild_current(container, standing, event)
+    set_course(container, [*events, event])
     session.add(container)
     session.flush()
     return event

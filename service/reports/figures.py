@@ -1,155 +1,172 @@
-"""What every report reads: each container's course through the timed stages, and one tally of
-it per organization. The compliance report and the region figures both count through here, so
-a figure an organization sees in its report is the figure the regulator's region shows for it.
+"""What every report counts, as SQL aggregates over the course each container keeps
+(:mod:`service.custody.course`): the containers registered in a period that some organizations
+originated, hold or have custody of, grouped by who those parties are, the epidemic flag and
+the state, and one tally of those groups per organization. The compliance report and the region
+figures both count through here, so a figure an organization sees in its report is the figure
+the regulator's region shows for it.
 
-A container's course is read from the events that still stand after corrections, with the
-corrected weights (:mod:`service.custody.ledger`): the first standing event of each action that
-begins or ends a stage (:mod:`service.custody.stages`). Rows are streamed, one container at a
-time, without building ORM objects: a province's year is millions of events.
+A stay is on time when it ended (or, still going, has lasted) within the limit of the profile
+the anomaly rules judge that container by: the organization's, its epidemic variant for
+epidemic waste. Limits differ per organization, so each group counts its late stays once per
+limit any counted organization uses; each organization then reads the count for its own limit,
+judged to the microsecond as :func:`service.anomalies.rules.overdue` judges (exactly the limit
+is on time; a rule without a limit is never late).
 """
 
 from __future__ import annotations
 
-import itertools
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, or_, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, case, func, literal, or_, select
 from sqlmodel import Session
 
 from schemas.reports import DwellStats, OnTime, Weights
 from service.anomalies.detection import ProfiledOrganization, org_profile
 from service.anomalies.profile import Profile
-from service.anomalies.rules import STAGE_RULE, overdue
-from service.custody.ledger import corrected_weights, standing_events
+from service.anomalies.rules import STAGE_RULE
+from service.custody.course import MICROSECOND, at_column, kg_column, to_us
 from service.custody.machine import Action, State
-from service.custody.models import Container, CustodyEvent
-from service.custody.stages import STAGES
+from service.custody.models import Container
+from service.custody.stages import STAGES, Stage
 
-# The actions a course is made of, and the corrections that may void or reweigh them.
-_TIMED = frozenset(a for stage in STAGES for a in (stage.begins, stage.ends))
-_READ = sorted({*_TIMED, Action.correct})
-_ROWS_PER_FETCH = 5000
+HOUR_US = 3_600_000_000
+_C = Container.__table__.c  # type: ignore[attr-defined]
 
 
-class _Event(NamedTuple):
-    id: int | None
-    action: str
-    weight_kg: float | None
-    corrects_event_id: int | None
-    correction_reason: str | None
-    correction_data: Mapping[str, Any] | None
-    occurred_at: datetime
+def counted(
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    organizations: Collection[uuid.UUID] | None,
+) -> list[ColumnElement[bool]]:
+    """The containers registered in ``[period_from, period_to)`` that any of ``organizations``
+    (None: any organization) originated, holds or has custody of."""
+    where: list[ColumnElement[bool]] = [
+        _C.created_at >= period_from,
+        _C.created_at < period_to,
+    ]
+    if organizations is not None:
+        ids = list(organizations)
+        where.append(
+            or_(
+                _C.origin_organization_id.in_(ids),
+                _C.holder_organization_id.in_(ids),
+                _C.custodian_organization_id.in_(ids),
+            )
+        )
+    return where
 
 
-@dataclass(frozen=True)
-class Course:
-    """One container as the reports count it."""
+def us(value: int) -> ColumnElement[int]:
+    """An integer the database adds to and compares with the course columns (a bigint)."""
+    return literal(value, BigInteger)
 
-    id: str
-    state: str
+
+def began(stage: Stage) -> ColumnElement[int]:
+    return _C[at_column(stage.begins)]  # type: ignore[no-any-return]
+
+
+def stay(stage: Stage, now: datetime) -> ColumnElement[int]:
+    """How long ``stage`` lasted, or has lasted by ``now`` while it goes on (microseconds)."""
+    return func.coalesce(_C[at_column(stage.ends)], us(to_us(now))) - began(stage)
+
+
+class Group(NamedTuple):
+    """The counted containers of one combination of parties, epidemic flag and state."""
+
     parties: frozenset[uuid.UUID]  # origin, holder and custodian organizations
     epidemic: bool
-    # The first standing event of each timed action: when, and its (corrected) weight.
-    at: Mapping[str, datetime]
-    weights: Mapping[str, float | None]
-
-    def stays(self) -> Iterator[tuple[str, datetime, datetime | None]]:
-        """(stage, began, ended or None while it goes on) for each stage the container began."""
-        for stage in STAGES:
-            began = self.at.get(stage.begins)
-            if began is not None:
-                yield stage.name, began, self.at.get(stage.ends)
+    state: str
+    containers: int
+    collected: float
+    received: float
+    # Per stage: how many began it, and how many of those overran each limit (microseconds).
+    begun: Mapping[str, int]
+    late: Mapping[str, Mapping[int, int]]
 
 
-def courses(
+def groups(
     session: Session,
     *,
     period_from: datetime,
     period_to: datetime,
     organizations: Collection[uuid.UUID] | None,
-) -> Iterator[Course]:
-    """The containers registered in ``[period_from, period_to)`` that any of ``organizations``
-    (None: any organization) originated, holds or has custody of."""
-    c, e = Container.__table__.c, CustodyEvent.__table__.c  # type: ignore[attr-defined]
-    where = [c.created_at >= period_from, c.created_at < period_to]
-    if organizations is not None:
-        ids = list(organizations)
-        where.append(
-            or_(
-                c.origin_organization_id.in_(ids),
-                c.holder_organization_id.in_(ids),
-                c.custodian_organization_id.in_(ids),
-            )
-        )
-    # Raw values (strings on SQLite), converted once per container rather than by the column
-    # types on every row: the courses of a province's year are millions of rows.
+    now: datetime,
+    limits: Mapping[str, Collection[int]],
+) -> list[Group]:
+    """The counted containers in groups, with their late stays counted against each of
+    ``limits`` (per stage, in microseconds)."""
+    keys = [
+        _C.origin_organization_id,
+        _C.holder_organization_id,
+        _C.custodian_organization_id,
+        _C.epidemic,
+        _C.state,
+    ]
+    figures: list[ColumnElement[Any]] = [
+        func.count(),
+        func.sum(_C[kg_column(Action.collect)]),
+        func.sum(_C[kg_column(Action.receive)]),
+    ]
+    figures += [func.count(began(stage)) for stage in STAGES]
+    late_columns = [(s, limit) for s in STAGES for limit in sorted(limits.get(s.name, ()))]
+    figures += [func.sum(case((stay(s, now) > us(limit), 1), else_=0)) for s, limit in late_columns]
     stmt = (
-        select(
-            c.id,
-            type_coerce(c.state, String),
-            type_coerce(c.origin_organization_id, String),
-            type_coerce(c.holder_organization_id, String),
-            type_coerce(c.custodian_organization_id, String),
-            c.epidemic,
-            e.id,
-            type_coerce(e.action, String),
-            e.weight_kg,
-            e.corrects_event_id,
-            type_coerce(e.correction_reason, String),
-            e.correction_data,
-            type_coerce(e.occurred_at, String),
-        )
-        .select_from(
-            Container.__table__.outerjoin(  # type: ignore[attr-defined]
-                CustodyEvent.__table__,  # type: ignore[attr-defined]
-                and_(e.container_id == c.id, e.action.in_(_READ)),
+        select(*keys, *figures)
+        .where(*counted(period_from=period_from, period_to=period_to, organizations=organizations))
+        .group_by(*keys)
+    )
+    out = []
+    for row in session.connection().execute(stmt):
+        origin, holder, custodian, epidemic, state, n, collected, received, *rest = row
+        begun = dict(zip((s.name for s in STAGES), rest[: len(STAGES)], strict=True))
+        late: dict[str, dict[int, int]] = {s.name: {} for s in STAGES}
+        for (stage, limit), count in zip(late_columns, rest[len(STAGES) :], strict=True):
+            late[stage.name][limit] = int(count or 0)
+        out.append(
+            Group(
+                parties=frozenset(p for p in (origin, holder, custodian) if p is not None),
+                epidemic=bool(epidemic),
+                state=str(state),
+                containers=int(n),
+                collected=float(collected or 0.0),
+                received=float(received or 0.0),
+                begun=begun,
+                late=late,
             )
         )
-        .where(*where)
-        .order_by(c.id, e.seq)
-        .execution_options(yield_per=_ROWS_PER_FETCH)
-    )
-    rows = session.connection().execute(stmt)
-    for container_id, group in itertools.groupby(rows, key=lambda row: row[0]):
-        first, *rest = list(group)
-        chain = [
-            _Event(row[6], row[7], row[8], row[9], row[10], row[11], _utc(row[12]))
-            for row in (first, *rest)
-            if row[6] is not None
-        ]
-        weights = corrected_weights(chain)
-        at: dict[str, datetime] = {}
-        weight: dict[str, float | None] = {}
-        for event in standing_events(chain):
-            if event.action in _TIMED and event.action not in at:
-                at[event.action] = event.occurred_at
-                weight[event.action] = weights.get(event.id or 0)
-        yield Course(
-            id=container_id,
-            state=first[1],
-            parties=frozenset(_uuid(p) for p in first[2:5] if p is not None),
-            epidemic=bool(first[5]),
-            at=at,
-            weights=weight,
+    return out
+
+
+def dwell_hours(
+    session: Session,
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    organizations: Collection[uuid.UUID] | None,
+) -> dict[str, list[float]]:
+    """The hours each ended stay of the counted containers lasted, per stage."""
+    where = counted(period_from=period_from, period_to=period_to, organizations=organizations)
+    out: dict[str, list[float]] = {}
+    for stage in STAGES:
+        ended = _C[at_column(stage.ends)]
+        stmt = select(ended - began(stage)).where(
+            *where, began(stage).is_not(None), ended.is_not(None)
         )
+        out[stage.name] = [d / HOUR_US for d in session.connection().execute(stmt).scalars()]
+    return out
 
 
-def _utc(value: str | datetime) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite keeps UTC text, PostgreSQL gives
-    aware datetimes)."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _uuid(value: str | uuid.UUID) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+def limit_us(profile: Profile, stage: str) -> int | None:
+    """The stage's limit under ``profile`` in microseconds (None: never late)."""
+    limit = profile.rule(STAGE_RULE[stage]).hours()
+    return None if limit is None else limit // MICROSECOND
 
 
 def profiles_of(org: ProfiledOrganization, default: str) -> Callable[[bool], Profile]:
@@ -179,41 +196,42 @@ def dwell_stats(hours: list[float]) -> DwellStats:
 
 @dataclass
 class Tally:
-    """One organization's figures over the courses added to it. A stage is on time when it
-    ended (or, still going, has lasted) within the limit of the profile the anomaly rules
-    judge that container by: the organization's, its epidemic variant for epidemic waste."""
+    """One organization's figures over the groups added to it."""
 
     profile: Callable[[bool], Profile]
-    now: datetime
     containers: int = 0
     by_state: Counter[str] = field(default_factory=Counter)
     collected: float = 0.0
     received: float = 0.0
     disposed: float = 0.0
-    dwell: dict[str, list[float]] = field(default_factory=lambda: {s.name: [] for s in STAGES})
     total: Counter[str] = field(default_factory=Counter)
     late: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self._profiles = {False: self.profile(False), True: self.profile(True)}
+        self._limits = {
+            epidemic: {s.name: limit_us(self.profile(epidemic), s.name) for s in STAGES}
+            for epidemic in (False, True)
+        }
 
-    def add(self, course: Course) -> None:
-        self.containers += 1
-        self.by_state[course.state] += 1
-        collected = course.weights.get(Action.collect)
-        received = course.weights.get(Action.receive)
-        self.collected += collected or 0.0
-        self.received += received or 0.0
-        if course.state == State.disposed:
-            self.disposed += received or 0.0
-        profile = self._profiles[course.epidemic]
-        for stage, began, ended in course.stays():
-            if ended is not None:
-                self.dwell[stage].append((ended - began) / timedelta(hours=1))
-            self.total[stage] += 1
-            setting = profile.rule(STAGE_RULE[stage])
-            if overdue(STAGE_RULE[stage], since=began, now=ended or self.now, setting=setting):
-                self.late[stage] += 1
+    def limits(self) -> dict[str, set[int]]:
+        """Per stage, the limits its groups must be counted against."""
+        return {
+            s.name: {v for by in self._limits.values() if (v := by[s.name]) is not None}
+            for s in STAGES
+        }
+
+    def add(self, group: Group) -> None:
+        self.containers += group.containers
+        self.by_state[group.state] += group.containers
+        self.collected += group.collected
+        self.received += group.received
+        if group.state == State.disposed:
+            self.disposed += group.received
+        for stage in STAGES:
+            self.total[stage.name] += group.begun[stage.name]
+            limit = self._limits[group.epidemic][stage.name]
+            if limit is not None:
+                self.late[stage.name] += group.late[stage.name][limit]
 
     def on_time(self) -> list[OnTime]:
         usual = self.profile(False)
@@ -240,5 +258,31 @@ class Tally:
             disposed_kg=round(self.disposed, 3),
         )
 
-    def dwell_stats(self) -> dict[str, DwellStats]:
-        return {name: dwell_stats(hours) for name, hours in self.dwell.items()}
+
+def tally(
+    session: Session,
+    tallies: Mapping[uuid.UUID, Tally],
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    now: datetime,
+) -> int:
+    """Add the period's containers to the tally of each organization among their parties;
+    returns how many containers were counted (each once)."""
+    limits: dict[str, set[int]] = {s.name: set() for s in STAGES}
+    for t in tallies.values():
+        for stage, values in t.limits().items():
+            limits[stage] |= values
+    containers = 0
+    for group in groups(
+        session,
+        period_from=period_from,
+        period_to=period_to,
+        organizations=list(tallies),
+        now=now,
+        limits=limits,
+    ):
+        containers += group.containers
+        for party in group.parties & tallies.keys():
+            tallies[party].add(group)
+    return containers

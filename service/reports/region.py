@@ -1,7 +1,7 @@
 """A region's figures, as the regulators' dashboard draws them: weights per day, anomalies per
 day, how long containers stay in each stage, each organization's figures and the sites for the
-map. One pass over the period's containers (:func:`service.reports.figures.courses`), counted
-per organization by the same :class:`Tally` as the compliance report.
+map. SQL aggregates over the course each container keeps (:mod:`service.custody.course`),
+counted per organization by the same :class:`Tally` as the compliance report.
 
 Who sees what: an administrator any jurisdiction (or all), a regulator their jurisdiction, anyone
 else their own organization.
@@ -12,8 +12,11 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
+from sqlalchemy import ColumnElement, case
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from schemas.reports import OrganizationFigures, RegionFigures, SiteFigures, StageStays
@@ -21,12 +24,23 @@ from service.anomalies.models import Anomaly, AnomalyStatus, Severity
 from service.anomalies.profile import profile_for
 from service.anomalies.rules import STAGE_RULE
 from service.auth.actor import Actor
+from service.custody.course import MICROSECOND, at_column, from_us, kg_column
 from service.custody.machine import Action
+from service.custody.models import Container
 from service.custody.stages import STAGES
 from service.errors import InvalidInput, NotFound
 from service.jurisdictions import local_time
 from service.organizations.models import Organization, OrgKind, Site
-from service.reports.figures import Tally, courses, profiles_of
+from service.reports.figures import (
+    HOUR_US,
+    Tally,
+    began,
+    counted,
+    profiles_of,
+    stay,
+    tally,
+    us,
+)
 from service.reports.service import visible_org
 
 # The longest period one request may cover: a year, with room for a leap day and time zones.
@@ -40,10 +54,19 @@ _WEIGHT_SERIES = {
     "disposed": (Action.dispose, Action.receive),  # what the plant weighed in
 }
 _OPEN = (AnomalyStatus.open, AnomalyStatus.acknowledged)
+_C = Container.__table__.c  # type: ignore[attr-defined]
 
 
-def _bucket(hours: float) -> int:
-    return next((i for i, edge in enumerate(EDGES_HOURS) if hours < edge), len(EDGES_HOURS))
+def _slots(zone: tzinfo, days: list[date]) -> tuple[int, int]:
+    """How to cut time into slots that each fall in one local day, as (offset, length) in
+    microseconds: slot ``n`` begins at ``n * length - offset`` UTC. Whole days at the zone's
+    offset when it stays the same over ``days`` (China's does), else quarter hours."""
+    offsets = {
+        datetime.combine(d, time(), zone).utcoffset() for d in (*days, days[-1] + timedelta(days=1))
+    }
+    if len(offsets) == 1 and (offset := offsets.pop()) is not None:
+        return offset // MICROSECOND, 24 * HOUR_US
+    return 0, HOUR_US // 4
 
 
 def _scope(
@@ -96,25 +119,11 @@ def region_figures(
     def day_of(at: datetime) -> int | None:
         return index.get(at.astimezone(zone).date())
 
-    tallies = {o.id: Tally(profiles_of(o, default_profile), now) for o in orgs}
-    weights = {name: [0.0] * len(days) for name in _WEIGHT_SERIES}
-    ended = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
-    ongoing = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
-    containers = 0
-    for course in courses(
-        session, period_from=period_from, period_to=period_to, organizations=list(tallies)
-    ):
-        containers += 1
-        for party in course.parties & tallies.keys():
-            tallies[party].add(course)
-        for name, (on, weighed) in _WEIGHT_SERIES.items():
-            at, kg = course.at.get(on), course.weights.get(weighed)
-            i = day_of(at) if at is not None else None
-            if i is not None and kg:
-                weights[name][i] += kg
-        for name, began, end in course.stays():
-            hours = ((end or now) - began) / timedelta(hours=1)
-            (ongoing if end is None else ended)[name][_bucket(hours)] += 1
+    tallies = {o.id: Tally(profiles_of(o, default_profile)) for o in orgs}
+    containers = tally(session, tallies, period_from=period_from, period_to=period_to, now=now)
+    where = counted(period_from=period_from, period_to=period_to, organizations=list(tallies))
+    weights = _weights_per_day(session, where, zone, days, day_of)
+    ended, ongoing = _stays(session, where, now)
 
     region_profile = profile_for(shown, default=default_profile)
     stages = []
@@ -158,6 +167,62 @@ def region_figures(
             )
         ],
     )
+
+
+def _weights_per_day(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    zone: tzinfo,
+    days: list[date],
+    day_of: Callable[[datetime], int | None],
+) -> dict[str, list[float]]:
+    """Every series in one pass: the weights summed per combination of the slots their
+    actions fall in (a few thousand: a container is collected, received and disposed within
+    days), then each series' weight added to the day of its action's slot."""
+    weights = {name: [0.0] * len(days) for name in _WEIGHT_SERIES}
+    offset, length = _slots(zone, days)
+    actions = list(dict.fromkeys(on for on, _ in _WEIGHT_SERIES.values()))
+    weighed = list(dict.fromkeys(kg for _, kg in _WEIGHT_SERIES.values()))
+    slots = [(_C[at_column(a)] + us(offset)) // us(length) for a in actions]
+    sums = [func.sum(_C[kg_column(w)]) for w in weighed]
+    for row in session.connection().execute(select(*slots, *sums).where(*where).group_by(*slots)):
+        slot_of = dict(zip(actions, row[: len(actions)], strict=True))
+        kg_of = dict(zip(weighed, row[len(actions) :], strict=True))
+        for name, (on, kg) in _WEIGHT_SERIES.items():
+            n, total = slot_of[on], kg_of[kg]
+            i = day_of(from_us(n * length - offset)) if n is not None else None
+            if i is not None and total:
+                weights[name][i] += total
+    return weights
+
+
+def _stays(
+    session: Session, where: list[ColumnElement[bool]], now: datetime
+) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Per stage, how many stays ended and how many go on, in each bucket of their length:
+    one pass, grouped by every stage's bucket (none where the stage did not begin)."""
+    ended = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
+    ongoing = {s.name: [0] * (len(EDGES_HOURS) + 1) for s in STAGES}
+    keys: list[ColumnElement[Any]] = []
+    for stage in STAGES:
+        keys.append(
+            case(
+                (began(stage).is_(None), None),
+                *(
+                    (stay(stage, now) < us(round(edge * HOUR_US)), i)
+                    for i, edge in enumerate(EDGES_HOURS)
+                ),
+                else_=len(EDGES_HOURS),
+            )
+        )
+        keys.append(_C[at_column(stage.ends)].is_(None))
+    for *buckets, n in session.connection().execute(
+        sa_select(*keys, func.count()).where(*where).group_by(*keys)
+    ):
+        for stage, b, still in zip(STAGES, buckets[::2], buckets[1::2], strict=True):
+            if b is not None:
+                (ongoing if still else ended)[stage.name][b] += n
+    return ended, ongoing
 
 
 def _anomalies_per_day(

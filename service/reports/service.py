@@ -18,7 +18,7 @@ from service.auth.actor import Actor
 from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
 from service.reports.cells import SafeCsvWriter
-from service.reports.figures import Tally, courses, profiles_of
+from service.reports.figures import Tally, dwell_hours, dwell_stats, profiles_of, tally
 
 
 def visible_org(session: Session, actor: Actor, organization_id: uuid.UUID) -> Organization:
@@ -46,11 +46,11 @@ def compliance_report(
     if period_to <= period_from:
         raise InvalidInput("'to' must be after 'from'")
     org = visible_org(session, actor, organization_id)
-    tally = Tally(profiles_of(org, default_profile), now)
-    for course in courses(
+    figures = Tally(profiles_of(org, default_profile))
+    tally(session, {org.id: figures}, period_from=period_from, period_to=period_to, now=now)
+    dwell = dwell_hours(
         session, period_from=period_from, period_to=period_to, organizations=[org.id]
-    ):
-        tally.add(course)
+    )
     open_by_kind = dict(
         session.exec(
             select(Anomaly.kind, func.count())
@@ -68,11 +68,11 @@ def compliance_report(
         profile=org_profile(org, default=default_profile).name,
         period_from=period_from,
         period_to=period_to,
-        containers=tally.containers,
-        containers_by_state=dict(sorted(tally.by_state.items())),
-        on_time=tally.on_time(),
-        dwell=tally.dwell_stats(),
-        weights=tally.weights(),
+        containers=figures.containers,
+        containers_by_state=dict(sorted(figures.by_state.items())),
+        on_time=figures.on_time(),
+        dwell={stage: dwell_stats(hours) for stage, hours in dwell.items()},
+        weights=figures.weights(),
         open_anomalies_by_kind=dict(sorted(open_by_kind.items())),
     )
 

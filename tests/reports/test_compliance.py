@@ -172,3 +172,31 @@ def test_the_report_counts_what_corrections_left_standing(
     # The transit stage is still open (its receipt did not occur): no dwell time measured.
     assert body["dwell"]["transit"]["count"] == 0
     assert body["dwell"]["storage"]["count"] == 1
+
+
+def test_a_stay_is_late_only_beyond_the_limit_and_while_it_goes_on(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    """cn-national times storage at 48 h: exactly 48 h is on time, a second more is late, and
+    a storage still going on past 48 h is late already."""
+    ch = chain(session, client)
+    start = clock.now
+    exact, over, waiting = ch.register(), ch.register(), ch.register()
+    for bag in (exact, over, waiting):
+        assert ch.scan(ch.staff, bag, "collect", start, weight_kg=1.0).status_code == 201
+    m = ch.manifest()
+    clock.advance(hours=48)
+    assert ch.scan(ch.driver, exact, "pickup", clock.now, manifest_id=m.id).status_code == 201
+    clock.advance(seconds=1)
+    assert ch.scan(ch.driver, over, "pickup", clock.now, manifest_id=m.id).status_code == 201
+    storage = {}
+    for end in (clock.now, clock.now + timedelta(hours=1)):
+        body = _report(client, ch, ch.hospital.id, start, end)
+        storage[end] = next(o for o in body["on_time"] if o["rule"] == "storage_overdue")
+        assert (storage[end]["total"], storage[end]["late"]) == (3, 2)
+        assert body["dwell"]["storage"]["count"] == 2
+    # Before the limit, the waiting bag was on time; the period's end is not the judge, now is.
+    clock.now = start + timedelta(hours=47)
+    early = _report(client, ch, ch.hospital.id, start, start + timedelta(hours=50))
+    storage_early = next(o for o in early["on_time"] if o["rule"] == "storage_overdue")
+    assert (storage_early["total"], storage_early["late"]) == (3, 1)
