@@ -3,7 +3,7 @@ address and contact phone, and a trip's driver, driving licence and transport pe
 All optional: records made before keep them empty.
 
 Revision ID: 0010_party_contacts
-Revises: 0008_track_points
+Revises: 0009_container_course
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_party_contacts"
-down_revision: str | None = "0008_track_points"
+down_revision: str | None = "0009_container_course"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

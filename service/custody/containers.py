@@ -18,7 +18,7 @@ from service.auth.roles import Role
 from service.custody.course import follow_course
 from service.custody.ledger import append_event
 from service.custody.machine import Action, Incident, State
-from service.custody.models import Container, CustodyEvent
+from service.custody.models import COURSE_COLUMNS, Container, CustodyEvent
 from service.custody.stages import STAGE_STARTS
 from service.errors import Forbidden, NotFound
 from service.labels.keys import LabelSigner
@@ -175,7 +175,8 @@ def rebuild_current(
     container.state_before_loss = before_loss if container.state == State.lost else None
 
 
-# The columns an accepted event moves: those :func:`apply_event` keeps and the chain head.
+# The columns an accepted event moves: those :func:`apply_event` keeps (the course included)
+# and the chain head.
 _MOVED = (
     "state",
     "state_since",
@@ -187,6 +188,7 @@ _MOVED = (
     "last_seq",
     "last_hash",
     "last_event_at",
+    *COURSE_COLUMNS,
 )
 _TABLE = Container.__table__  # type: ignore[attr-defined]
 _ADVANCE = (
