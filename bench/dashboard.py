@@ -77,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         log = Path(tmp) / "server.log"
         with bench_server(args.database_url, Path(tmp), log) as base:
             results = time_region_view(base, args.username, args.password, args.runs)
+    print_views(results)
+    return 0
+
+
+def print_views(results: list[tuple[float, int]]) -> None:
     print(f"\nregion view, {len(results)} fresh openings (targets < {TARGET_SECONDS:g} s, "
           f"<= {TARGET_REQUESTS} requests)")  # fmt: skip
     for i, (seconds, requests) in enumerate(results, 1):
         verdict = "met" if seconds < TARGET_SECONDS and requests <= TARGET_REQUESTS else "NOT MET"
         print(f"  opening {i}: {seconds:6.2f} s, {requests:3d} requests  {verdict}")
-    return 0
 
 
 if __name__ == "__main__":

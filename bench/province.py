@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/province.py                          # SQLite, 1,000,000 containers
     .venv/bin/python bench/province.py --containers 100000      # a smaller province
+    .venv/bin/python bench/province.py --dashboard              # and the dashboard, timed
     .venv/bin/python bench/province.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Builds, in a fresh database (a SQLite file in a temp dir, or a PostgreSQL schema dropped at the
@@ -43,7 +44,8 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh_database
+from bench.common import bench_server, fresh_database
+from bench.dashboard import print_views, time_region_view
 from bench.history import _adapted, _analyze
 from schemas.organizations import OrganizationCreate, SiteCreate
 from service.anomalies.models import Anomaly
@@ -100,6 +102,7 @@ class City:
 class Province:
     cities: list[City]
     regulator: Actor
+    regulator_username: str
     organizations: int
 
 
@@ -154,11 +157,11 @@ def build_organizations(session: Session) -> Province:
     user = create_user(
         session=session,
         username=f"province-regulator-{uuid.uuid4().hex[:6]}",
-        password="province-Passw0rd-long",
+        password=REGULATOR_PASSWORD,
         role=Role.regulator,
         organization_id=regulator_org.id,
     )
-    return Province(cities, Actor.of(user, regulator_org), count + 1)
+    return Province(cities, Actor.of(user, regulator_org), user.username, count + 1)
 
 
 def _hours(rng: random.Random, median: float, sigma: float) -> float:
@@ -383,6 +386,9 @@ def best_of(runs: int, fn: Any) -> tuple[float, float, Any]:
     return best, cpu, result
 
 
+REGULATOR_PASSWORD = "province-Passw0rd-long"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", help="PostgreSQL URL (a schema is made and dropped)")
@@ -396,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="then copy the loaded containers and anomalies (not the events) in SQL until "
         "there are this many times as many: a large province in minutes",
+    )
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="also serve the province and time the dashboard's region view in Chromium "
+        "(bench/dashboard.py)",
     )
     args = parser.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -482,6 +494,12 @@ def main(argv: list[str] | None = None) -> int:
             verdict = "met" if seconds < TARGET_SECONDS else "NOT MET"
             print(f"{name:32} {seconds:8.2f} {cpu:8.2f} {count:>12}  {verdict}")
         engine.dispose()
+        if args.dashboard:
+            with bench_server(url, Path(tmp), Path(tmp) / "server.log") as base:
+                views = time_region_view(
+                    base, province.regulator_username, REGULATOR_PASSWORD, args.runs
+                )
+            print_views(views)
     return 0
 
 
