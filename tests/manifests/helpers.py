@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pypdfium2 as pdfium
+import zxingcpp
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -141,3 +143,15 @@ def dispatched(
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def qr_codes(pdf: bytes) -> list[str]:
+    """The text of every QR code on a PDF's pages, rendered at 200 dpi and read by zxing."""
+    return [
+        b.text
+        for page in pdfium.PdfDocument(pdf)
+        for b in zxingcpp.read_barcodes(
+            page.render(scale=200 / 72).to_pil(), formats=zxingcpp.BarcodeFormat.QRCode
+        )
+        if b.valid
+    ]

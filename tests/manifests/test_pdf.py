@@ -11,7 +11,6 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import rfc8785
-import zxingcpp
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -27,7 +26,15 @@ from service.manifests.models import Party
 from service.manifests.pdf import PARTY_COLUMNS, manifest_pdf
 from tests.conftest import FakeClock
 from tests.custody.helpers import register, scan
-from tests.manifests.helpers import Region, new_manifest, pickup, receive, region, sign
+from tests.manifests.helpers import (
+    Region,
+    new_manifest,
+    pickup,
+    qr_codes,
+    receive,
+    region,
+    sign,
+)
 
 MM = 72 / 25.4  # PDF points per millimetre
 LEFT_MARGIN_MM = 10.0
@@ -245,18 +252,6 @@ def _canonical_sha256(record: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
 
 
-def _qr_codes(pdf: bytes) -> list[str]:
-    found = []
-    for page in pdfium.PdfDocument(pdf):
-        image = page.render(scale=200 / 72).to_pil()
-        found += [
-            b.text
-            for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-            if b.valid
-        ]
-    return found
-
-
 def test_the_qr_code_leads_to_the_check_of_the_printed_digest(
     client: TestClient, session: Session, clock: FakeClock
 ) -> None:
@@ -272,7 +267,7 @@ def test_the_qr_code_leads_to_the_check_of_the_printed_digest(
     check_url = (
         f"http://127.0.0.1:8000/verify/manifests/{manifest['id']}?sha256={digest}&at={printed_at}"
     )
-    assert _qr_codes(pdf) == [check_url]
+    assert qr_codes(pdf) == [check_url]
     # The page it opens needs no sign-in and finds the copy true.
     page = client.get(check_url.removeprefix("http://127.0.0.1:8000"))
     assert page.status_code == 200

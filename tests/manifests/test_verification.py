@@ -8,26 +8,19 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pypdfium2 as pdfium
-import zxingcpp
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.conftest import FakeClock
 from tests.custody.helpers import scan
-from tests.manifests.helpers import Region, dispatched, receive, region, sign
+from tests.manifests.helpers import Region, dispatched, qr_codes, receive, region, sign
 
 
 def _printed(client: TestClient, r: Region, manifest_id: str) -> dict[str, str]:
     """What a printed copy's QR code carries: the path it opens and its query."""
     response = client.get(f"/api/v1/manifests/{manifest_id}.pdf", headers=r.transporter.headers)
     assert response.status_code == 200, response.text
-    [url] = [
-        b.text
-        for page in pdfium.PdfDocument(response.content)
-        for b in zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())
-        if b.valid
-    ]
+    [url] = qr_codes(response.content)
     parts = urlsplit(url)
     query = {k: v for k, [v] in parse_qs(parts.query).items()}
     return {"path": parts.path, **query}

@@ -7,10 +7,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import pypdfium2 as pdfium
-import zxingcpp
-
 from tests.factories import PASSWORD
+from tests.manifests.helpers import qr_codes
 from tests.web.conftest import LiveServer, save_screenshot
 from tests.web.test_phone_language import chinese_phone
 from tests.web.test_taps import collected_bags, dispatch, make_region, new_trip, scan
@@ -21,12 +19,7 @@ def _printed_check_path(live: LiveServer, driver: str, manifest_id: str) -> str:
     with live.client(driver, PASSWORD) as api:
         response = api.get(f"/api/v1/manifests/{manifest_id}.pdf")
         assert response.status_code == 200, response.text
-    [url] = [
-        b.text
-        for page in pdfium.PdfDocument(response.content)
-        for b in zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())
-        if b.valid
-    ]
+    [url] = qr_codes(response.content)
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
 
