@@ -37,6 +37,7 @@ from sqlmodel import (
 
 import service.epcis.capture as capture_module
 from bench.region import build_region
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.models import User
 from service.auth.roles import Role
@@ -161,6 +162,7 @@ def main() -> None:
             attach(session, Directory())
             started, started_cpu = time.perf_counter(), time.process_time()
             results = capture_document(
+                profiles=SHIPPED,
                 session=session,
                 actor=actor,
                 document=doc,

@@ -51,6 +51,7 @@ from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.models import User
 from service.config import Settings
@@ -263,6 +264,7 @@ class Target:
             with session_scope(self.engine, write=True) as session:
                 keys = keys or public_keys(session)
                 submit_scan(
+                    profiles=SHIPPED,
                     session=session,
                     actor=self.actors[place.users[0]],
                     scan=ScanCreate(

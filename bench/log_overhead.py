@@ -39,6 +39,7 @@ from bench.region import Region, build_region
 from bench.rules_overhead import _actor
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate, SignatureCreate
+from service.anomalies.profile import SHIPPED
 from service.config import Settings
 from service.custody.containers import register_containers
 from service.db import make_engine, session_scope, utcnow
@@ -78,7 +79,12 @@ class Side:
         start = time.perf_counter()
         with session_scope(self.engine, write=True) as s:
             answer = scans.submit_scan(
-                session=s, actor=actor, scan=body, public_keys=ring.view(s), now=at
+                profiles=SHIPPED,
+                session=s,
+                actor=actor,
+                scan=body,
+                public_keys=ring.view(s),
+                now=at,
             )
             if self.with_log:  # as the scan route does: the answer names the log index
                 log.with_log_indexes(s, [answer.body["event"]])

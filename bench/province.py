@@ -49,7 +49,7 @@ from bench.dashboard import print_views, time_region_view
 from bench.history import _adapted, _analyze
 from schemas.organizations import OrganizationCreate, SiteCreate
 from service.anomalies.models import Anomaly
-from service.anomalies.profile import profile_exists
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.auth.service import create_user
@@ -125,7 +125,7 @@ def build_organizations(session: Session) -> Province:
                         license_expires=date(2030, 1, 1) if licensed else None,
                         licensed_categories=sorted(set(CATEGORIES)) if licensed else [],
                     ),
-                    profile_exists=profile_exists,
+                    profile_exists=SHIPPED.exists,
                 )
                 angle, r = 2 * math.pi * i / n, 0.02 + 0.01 * (i % 5)
                 site = add_site(
@@ -152,7 +152,7 @@ def build_organizations(session: Session) -> Province:
         request=OrganizationCreate(
             name="内蒙古自治区生态环境厅", kind=OrgKind.regulator, jurisdiction=JURISDICTION
         ),
-        profile_exists=profile_exists,
+        profile_exists=SHIPPED.exists,
     )
     user = create_user(
         session=session,
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                         period_from=since,  # noqa: B023 (called at once, inside the loop)
                         period_to=now,
                         now=now,
-                        default_profile="cn-national",
+                        profiles=SHIPPED,
                     )
 
                 def report() -> Any:
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                         period_from=since,  # noqa: B023 (called at once, inside the loop)
                         period_to=now,
                         now=now,
-                        default_profile="cn-national",
+                        profiles=SHIPPED,
                     )
 
                 region_s, region_cpu, figures = best_of(args.runs, region)

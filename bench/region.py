@@ -16,7 +16,7 @@ from datetime import date
 from sqlmodel import Session
 
 from schemas.organizations import OrganizationCreate, SiteCreate
-from service.anomalies.profile import profile_exists
+from service.anomalies.profile import SHIPPED
 from service.auth.roles import Role
 from service.auth.service import create_user
 from service.organizations.models import OrgKind
@@ -75,7 +75,7 @@ def build_region(
                 license_expires=date(2035, 1, 1) if licensed else None,
                 licensed_categories=list(CATEGORIES) if licensed else [],  # type: ignore[arg-type]
             ),
-            profile_exists=profile_exists,
+            profile_exists=SHIPPED.exists,
         )
         latitude, longitude = CENTRE[0] + offset, CENTRE[1] + offset
         site = add_site(
@@ -108,7 +108,7 @@ def build_region(
         request=OrganizationCreate(
             name="Bench regulator", kind=OrgKind.regulator, jurisdiction=jurisdiction
         ),
-        profile_exists=profile_exists,
+        profile_exists=SHIPPED.exists,
     )
     regulators = [
         create_user(

@@ -32,6 +32,7 @@ import service.scanning.service as scans
 from bench.region import Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate, SignatureCreate
+from service.anomalies.profile import SHIPPED
 from service.anomalies.receipt import on_manifest_received
 from service.auth.actor import Actor
 from service.auth.models import User
@@ -119,7 +120,14 @@ def _lives(engine: Engine, region: Region, settings: Settings, lives: int) -> li
         start = time.perf_counter()
         with session_scope(engine, write=True) as s:
             attach(s, memory)
-            scans.submit_scan(session=s, actor=actor, scan=body, public_keys=ring.view(s), now=at)
+            scans.submit_scan(
+                profiles=SHIPPED,
+                session=s,
+                actor=actor,
+                scan=body,
+                public_keys=ring.view(s),
+                now=at,
+            )
         took.append(time.perf_counter() - start)
 
     def sign(actor: Actor, party: str, at: datetime) -> None:

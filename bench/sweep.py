@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, text
 
 from service.anomalies.models import Anomaly, AnomalyStep
+from service.anomalies.profile import SHIPPED
 from service.anomalies.sweep import run_sweep
 from service.auth.models import User
 from service.custody.models import Container, CustodyEvent
@@ -104,7 +105,7 @@ def sweep_time(url: str, *, first: bool) -> tuple[float, int]:
         if first:
             session.execute(text("DELETE FROM anomaly"))
         started = time.perf_counter()
-        report = run_sweep(session=session, now=NOW, default_profile="cn-national")
+        report = run_sweep(session=session, now=NOW, profiles=SHIPPED)
         elapsed = time.perf_counter() - started
         session.rollback()
     engine.dispose()
@@ -114,7 +115,7 @@ def sweep_time(url: str, *, first: bool) -> tuple[float, int]:
 def _store_anomalies(url: str) -> None:
     engine = make_engine(url)
     with session_scope(engine, write=True) as session:
-        run_sweep(session=session, now=NOW, default_profile="cn-national")
+        run_sweep(session=session, now=NOW, profiles=SHIPPED)
     engine.dispose()
 
 

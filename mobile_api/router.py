@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +11,7 @@ from schemas.custody import AnomalyBrief, ContainerPublic
 from schemas.manifests import ManifestSummary
 from schemas.mobile import ResolveResult, SyncItemResult, SyncRequest, SyncResult
 from schemas.tracks import TrackBatch, TrackBatchResult, TrackItemResult
+from service.anomalies.dependencies import ProfilesDep
 from service.anomalies.track import on_track
 from service.audit.middleware import record_in_transaction
 from service.auth.dependencies import CurrentActor
@@ -61,6 +63,7 @@ def sync(
     actor: CurrentActor,
     clock: ClockDep,
     settings: SettingsDep,
+    profiles: ProfilesDep,
 ) -> SyncResult:
     """A phone's offline queue of scans, each judged alone: each item is answered with its own
     status (created, duplicate, or a problem), so one bad scan never holds back the others. Send
@@ -72,6 +75,7 @@ def sync(
         scans=body.scans,
         public_keys=keys,
         now=clock(),
+        profiles=profiles,
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )
     # Each recorded event's place in the transparency log, sequenced now for the new ones.
@@ -89,6 +93,7 @@ def tracks(
     session: SessionDep,
     actor: CurrentActor,
     clock: ClockDep,
+    profiles: ProfilesDep,
 ) -> TrackBatchResult:
     """A batch of the trip's position fixes, queued on the phone; each point judged alone."""
     recorded = record_points(
@@ -97,7 +102,7 @@ def tracks(
         device_id=body.device_id,
         points=body.points,
         now=clock(),
-        on_points=on_track,
+        on_points=functools.partial(on_track, profiles=profiles),
     )
     record_in_transaction(session, request.scope, 200)
     return TrackBatchResult(

@@ -12,6 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mobile_api.router import router as mobile_router
 from schemas.common import example
+from service.anomalies.profile import Profiles
 from service.anomalies.router import router as anomalies_router
 from service.anomalies.worker import BackgroundWorker
 from service.audit.middleware import AuditMiddleware, engine_writer
@@ -60,6 +61,8 @@ def create_app(
     """The service. ``clock`` is the time every request and the audit log go by (tests and
     the demo hand in their own)."""
     settings = settings or get_settings()
+    # Which anomaly profile judges whom: every profile read and checked before the first request.
+    profiles = Profiles.from_settings(settings)
     engine = engine or make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
@@ -75,7 +78,7 @@ def create_app(
         worker = BackgroundWorker(
             engine,
             interval_seconds=settings.sweep_interval_seconds,
-            default_profile=settings.default_profile,
+            profiles=profiles,
             allow_private_addresses=settings.webhook_allow_private_addresses,
             leading=lambda: leadership.leading,
         )
@@ -103,6 +106,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.key_ring = KeyRing()
+    app.state.profiles = profiles
     # Users, organizations and sites remembered between requests, per directory epoch.
     app.state.directory = Directory()
     app.state.actors = ActorCache()

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
+from service.anomalies.profile import Profiles
 from service.config import get_settings
 
 app = typer.Typer(help="Medical waste chain-of-custody tracker.", no_args_is_help=True)
@@ -309,7 +310,7 @@ def sweep(
         report = run_sweep(
             session=session,
             now=when,
-            default_profile=settings.default_profile,
+            profiles=Profiles.from_settings(settings),
             progress=progress,
         )
     typer.echo(f"sweep as of {when.isoformat()}")

@@ -21,6 +21,7 @@ with warnings.catch_warnings():
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from service.anomalies.profile import Profiles
 from service.anomalies.sweep import run_sweep
 from service.auth.roles import Role
 from service.auth.service import create_user
@@ -201,7 +202,7 @@ def load_demo(
         _lives(api, orgs, sites, now=now)
     # What silence reveals by now: the bags left too long in Baotou's store.
     with session_scope(engine, write=True) as session:
-        run_sweep(session=session, now=now, default_profile=settings.default_profile)
+        run_sweep(session=session, now=now, profiles=Profiles.from_settings(settings))
     return [(u + suffix, p, r.value) for u, p, r, _ in DEMO_USERS]
 
 

@@ -13,6 +13,7 @@ from typing import cast
 import pytest
 from sqlalchemy import Engine, text
 
+from service.anomalies.profile import SHIPPED
 from service.anomalies.worker import BackgroundWorker
 from service.leader import LOCK_KEY, Leadership
 from service.tlog.keys import LogSigner
@@ -189,7 +190,7 @@ def test_background_jobs_run_only_while_leading(
     leading = _Flag()
     calls: list[str] = []
     worker = BackgroundWorker(
-        database.engine, interval_seconds=0.05, default_profile="cn-national", leading=leading
+        database.engine, interval_seconds=0.05, profiles=SHIPPED, leading=leading
     )
     monkeypatch.setattr(worker, "sweep_once", _counting(calls, "sweep"))
     monkeypatch.setattr(worker, "deliver_once", _counting(calls, "deliver"))

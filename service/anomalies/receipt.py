@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from schemas.manifests import Discrepancies
-from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly
+from service.anomalies.profile import Profiles
 from service.anomalies.rules import Finding, Kind, count_discrepancy, weight_discrepancy
 from service.anomalies.store import Subject, store_findings
 from service.custody.models import Container
@@ -19,7 +19,7 @@ from service.organizations.models import Organization
 
 
 def on_manifest_received(
-    session: Session, manifest: Manifest, data: Discrepancies, now: datetime
+    session: Session, manifest: Manifest, data: Discrepancies, now: datetime, profiles: Profiles
 ) -> list[Anomaly]:
     """Raise the count and weight discrepancies the destination's signature revealed: the
     ``on_received`` hook of :func:`service.manifests.service.sign_manifest`.
@@ -28,7 +28,7 @@ def on_manifest_received(
     never raise the same discrepancy twice."""
     origin = session.get(Organization, manifest.origin_organization_id)
     destination = session.get(Organization, manifest.destination_organization_id)
-    profile = org_profile(destination or origin)
+    profile = profiles.of(destination or origin)
     home = destination or origin
     jurisdiction = home.jurisdiction if home else ""
     org_id = manifest.destination_organization_id

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from service.anomalies.detection import as_str, org_profile
+from service.anomalies.detection import as_str
 from service.anomalies.models import Anomaly
+from service.anomalies.profile import Profiles
 from service.anomalies.rules import Finding, Kind, flagged
 from service.anomalies.store import Subject, store_findings
 from service.custody.errors import (
@@ -33,7 +34,7 @@ class RefusedScan:
     error: ScanRefusal
 
 
-def flag_refusal(session: Session, refusal: RefusedScan) -> list[Anomaly]:
+def flag_refusal(session: Session, refusal: RefusedScan, profiles: Profiles) -> list[Anomaly]:
     """Flag what a refused scan reveals: a forged label, a scan of a disposed container, a
     skipped step, or a scanner who is neither custodian nor expected receiver."""
     rejection, container, error = refusal.rejection, refusal.container, refusal.error
@@ -41,7 +42,7 @@ def flag_refusal(session: Session, refusal: RefusedScan) -> list[Anomaly]:
     actor_org = orgs.organization(rejection.actor_organization_id)
     origin = orgs.organization(container.origin_organization_id) if container else None
     place = actor_org or origin
-    profile = org_profile(place, epidemic=bool(container and container.epidemic))
+    profile = profiles.of(place, epidemic=bool(container and container.epidemic))
     jurisdiction = place.jurisdiction if place else ""
     now = rejection.recorded_at
     facts = {

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from service.anomalies.detection import as_str, org_profile
+from service.anomalies.detection import as_str
 from service.anomalies.models import Anomaly
-from service.anomalies.profile import Profile, RuleSetting
+from service.anomalies.profile import Profile, Profiles, RuleSetting
 from service.anomalies.rules import (
     STAGE_RULE,
     Finding,
@@ -102,7 +102,9 @@ def collected_weight(session: Session, container_id: str) -> float | None:
     ).first()
 
 
-def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[Anomaly]:
+def on_scan(
+    session: Session, outcome: AcceptedScan, *, now: datetime, profiles: Profiles
+) -> list[Anomaly]:
     """Evaluate the per-scan rules for an accepted scan; store and return what fired (including
     anomalies this scan names that were already on record, so a replay answers the same)."""
     event, container = outcome.event, outcome.container
@@ -115,7 +117,7 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
     responsible = actor_org
     if actor_org is None or actor_org.kind == OrgKind.regulator:
         responsible = orgs.get(container.holder_organization_id) or origin
-    profile = org_profile(responsible, epidemic=container.epidemic)
+    profile = profiles.of(responsible, epidemic=container.epidemic)
     home = responsible or origin
     jurisdiction = home.jurisdiction if home else ""
     subject = Subject.container(
@@ -202,7 +204,7 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
         if since is not None:
             kind = STAGE_RULE[stage.name]
             holder = _stage_holder(kind, origin, actor_org, manifest, orgs)
-            stage_profile = org_profile(holder, epidemic=container.epidemic)
+            stage_profile = profiles.of(holder, epidemic=container.epidemic)
             late = overdue(
                 kind,
                 since=since,
@@ -210,7 +212,7 @@ def on_scan(session: Session, outcome: AcceptedScan, *, now: datetime) -> list[A
                 setting=stage_profile.rule(kind),
             )
             if late is not None and kind is Kind.transit_overdue:
-                extra.extend(_late_transit(session, outcome, manifest, holder, late))
+                extra.extend(_late_transit(session, outcome, manifest, holder, late, profiles))
             elif late is not None:
                 stage_subject = Subject.container(
                     container.id,
@@ -231,6 +233,7 @@ def _late_transit(
     manifest: Manifest | None,
     holder: Organization | None,
     late: Finding,
+    profiles: Profiles,
 ) -> list[tuple[Subject, Finding]]:
     """A bag received late. On a trip, the trip is late: one anomaly about the manifest,
     listing this bag and the trip's other bags still on the road past their limit at this
@@ -254,7 +257,7 @@ def _late_transit(
 
         def setting(bag: BagInTransit) -> RuleSetting:
             owner = orgs.organization(bag.holder_id)
-            return org_profile(owner, epidemic=bag.epidemic).rule(Kind.transit_overdue)
+            return profiles.of(owner, epidemic=bag.epidemic).rule(Kind.transit_overdue)
 
         bags += [
             LateBag.held_by(

@@ -18,9 +18,8 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly, AnomalyStatus, AnomalyStep, Severity
-from service.anomalies.profile import Profile, RuleSetting, all_profiles
+from service.anomalies.profile import Profile, Profiles, RuleSetting
 from service.anomalies.rules import STAGE_RULE, Finding, Kind, manifest_hard_limit, overdue
 from service.anomalies.store import Subject, store_findings
 from service.anomalies.track import sweep_track_gaps
@@ -31,7 +30,6 @@ from service.anomalies.trips import (
     late_bags,
     transit_findings,
 )
-from service.config import get_settings
 from service.custody.models import Container
 from service.custody.stages import DISPOSAL, STORAGE
 from service.manifests.models import Manifest, ManifestState
@@ -70,8 +68,8 @@ class _Org:
 class _Profiles:
     """Profile lookups, memoised per (jurisdiction, epidemic, own profile) for one sweep."""
 
-    def __init__(self, default: str) -> None:
-        self.default = default
+    def __init__(self, profiles: Profiles) -> None:
+        self.profiles = profiles
         self._cache: dict[tuple[str, bool, str | None], Profile] = {}
 
     def __call__(self, org: _Org | None, epidemic: bool) -> Profile:
@@ -81,16 +79,16 @@ class _Profiles:
             org.anomaly_profile if org else None,
         )
         if key not in self._cache:
-            self._cache[key] = org_profile(org, epidemic=epidemic, default=self.default)
+            self._cache[key] = self.profiles.of(org, epidemic=epidemic)
         return self._cache[key]
 
 
-def shortest_limit(kind: Kind, key: str = "limit_hours") -> timedelta | None:
+def shortest_limit(profiles: Profiles, kind: Kind, key: str = "limit_hours") -> timedelta | None:
     """The smallest limit any profile sets for ``kind``: the SQL pre-filter (each candidate is
     then judged against its own profile)."""
     limits = [
         limit
-        for p in all_profiles()
+        for p in profiles.all()
         if kind in p.rules and (limit := p.rule(kind).hours(key)) is not None
     ]
     return min(limits) if limits else None
@@ -131,12 +129,12 @@ def run_sweep(
     *,
     session: Session,
     now: datetime,
-    default_profile: str | None = None,
+    profiles: Profiles,
     progress: Progress | None = None,
 ) -> SweepReport:
     """Find what silence reveals as of ``now`` and escalate stale critical work; store each
     finding once. The caller commits."""
-    profiles = _Profiles(default_profile or get_settings().default_profile)
+    judge = _Profiles(profiles)
     report = SweepReport(at=now)
     found: list[tuple[Subject, Finding]] = []
     step = 0
@@ -152,8 +150,8 @@ def run_sweep(
     limits = [
         x
         for x in (
-            shortest_limit(Kind.storage_overdue),
-            shortest_limit(Kind.collection_interval_exceeded),
+            shortest_limit(profiles, Kind.storage_overdue),
+            shortest_limit(profiles, Kind.collection_interval_exceeded),
         )
         if x is not None
     ]
@@ -162,7 +160,7 @@ def run_sweep(
     oldest: dict[uuid.UUID, datetime] = {}
     for cid, origin_id, holder_id, epidemic, since in held:
         origin = orgs.get(origin_id)
-        profile = profiles(origin, epidemic)
+        profile = judge(origin, epidemic)
         if Kind.storage_overdue in profile.rules:
             hit = overdue(
                 Kind.storage_overdue,
@@ -176,17 +174,17 @@ def run_sweep(
     report.examined["hospital_waste"] = len(held)
     tick("storage")
 
-    found.extend(_collection_interval(session, oldest, now, profiles))
+    found.extend(_collection_interval(session, oldest, now, judge))
     tick("collection interval")
 
-    transit, report.examined["in_transit"] = _transit_overdue(session, now, profiles)
+    transit, report.examined["in_transit"] = _transit_overdue(session, now, judge)
     found.extend(transit)
     tick("transit")
 
     at_plant, report.examined["at_plant"] = _stage_overdue(
         session,
         now,
-        profiles,
+        judge,
         STAGE_RULE[DISPOSAL.name],
         tuple(sorted(DISPOSAL.states)),
         holder_kind=OrgKind.disposal,
@@ -194,12 +192,12 @@ def run_sweep(
     found.extend(at_plant)
     tick("disposal")
 
-    found.extend(_manifests(session, now, profiles, report))
+    found.extend(_manifests(session, now, judge, report))
     tick("manifests")
 
     _named, report.new = store_findings(session, found, now=now, named=False)
     # track_gap: trips in transit whose phone went silent (stored per episode, once).
-    gaps, report.examined["trips_in_transit"] = sweep_track_gaps(session, now)
+    gaps, report.examined["trips_in_transit"] = sweep_track_gaps(session, now, profiles)
     report.new += gaps
     tick("tracks")
     report.escalated = escalate(session=session, now=now)
@@ -219,7 +217,7 @@ def _stage_overdue(
     """Containers in ``states`` whose stage has lasted longer than their holder's profile
     allows (optionally only where the holder is of ``holder_kind``); with how many were
     examined."""
-    limit = shortest_limit(kind)
+    limit = shortest_limit(profiles.profiles, kind)
     if limit is None:
         return [], 0
     rows = _stage_rows(session, states, now - limit)
@@ -241,7 +239,7 @@ def _transit_overdue(
     """Bags in transit longer than their holder's profile allows: one finding per late trip,
     one per late bag on no trip; with how many bags were examined."""
     kind = Kind.transit_overdue
-    limit = shortest_limit(kind)
+    limit = shortest_limit(profiles.profiles, kind)
     if limit is None:
         return [], 0
     bags = bags_in_transit(session, started_before=now - limit)

@@ -22,9 +22,8 @@ from sqlmodel import Session, col, select
 
 from schemas.custody import AnomalyBrief
 from schemas.tracks import TrackPointPublic, TrackPublic, TrackStop
-from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly
-from service.anomalies.profile import Profile, all_profiles
+from service.anomalies.profile import Profile, Profiles
 from service.anomalies.rules import Finding, Kind, SitePoint
 from service.anomalies.store import Subject, dedupe_key, store_findings
 from service.anomalies.track_rules import (
@@ -78,7 +77,7 @@ def _allowed(origin: Organization | None, destination: Organization | None) -> d
     return {name: box for name, box in boxes.items() if box is not None}
 
 
-def trip_facts(session: Session, manifest: Manifest) -> TripFacts:
+def trip_facts(session: Session, manifest: Manifest, profiles: Profiles) -> TripFacts:
     orgs = directory(session).organizations(
         {
             manifest.origin_organization_id,
@@ -104,7 +103,7 @@ def trip_facts(session: Session, manifest: Manifest) -> TripFacts:
             jurisdiction=origin.jurisdiction if origin else "",
             organization_id=manifest.transporter_organization_id,
         ),
-        profile=org_profile(origin),
+        profile=profiles.of(origin),
         loads=loads,
         sites=[
             *origin_sites,
@@ -225,26 +224,30 @@ def _grown(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return longer or ended
 
 
-def on_track(session: Session, manifest: Manifest, now: datetime) -> list[Anomaly]:
+def on_track(
+    session: Session, manifest: Manifest, now: datetime, profiles: Profiles
+) -> list[Anomaly]:
     """Judge a trip's whole track after new points arrived; the anomalies newly raised."""
-    facts = trip_facts(session, manifest)
+    facts = trip_facts(session, manifest, profiles)
     found = judge(fixes_of(session, manifest.id), facts)
     return store_episodes(session, manifest.id, facts.subject, found, now=now)
 
 
-def _shortest_gap() -> timedelta | None:
+def _shortest_gap(profiles: Profiles) -> timedelta | None:
     limits = [
         p.rule(Kind.track_gap).number("limit_minutes", 30) or 30.0
-        for p in all_profiles()
+        for p in profiles.all()
         if Kind.track_gap in p.rules
     ]
     return timedelta(minutes=min(limits)) if limits else None
 
 
-def sweep_track_gaps(session: Session, now: datetime) -> tuple[list[Anomaly], int]:
+def sweep_track_gaps(
+    session: Session, now: datetime, profiles: Profiles
+) -> tuple[list[Anomaly], int]:
     """Trips in transit whose phone has gone silent for longer than the limit (a phone switched
     off): the new anomalies, and how many trips were examined."""
-    limit = _shortest_gap()
+    limit = _shortest_gap(profiles)
     if limit is None:
         return [], 0
     # Each trip's last fix through the (manifest, time) index: the work follows the trips in
@@ -265,7 +268,7 @@ def sweep_track_gaps(session: Session, now: datetime) -> tuple[list[Anomaly], in
         manifest = session.get(Manifest, manifest_id)
         if manifest is None:
             continue
-        facts = trip_facts(session, manifest)
+        facts = trip_facts(session, manifest, profiles)
         setting = facts.profile.rules.get(Kind.track_gap)
         if setting is None:
             continue
@@ -276,11 +279,11 @@ def sweep_track_gaps(session: Session, now: datetime) -> tuple[list[Anomaly], in
     return new, len(rows)
 
 
-def track_view(session: Session, manifest: Manifest) -> TrackPublic:
+def track_view(session: Session, manifest: Manifest, profiles: Profiles) -> TrackPublic:
     """The trip's track as readers see it: its points, its stops (as the trip's profile sees
     them, at the parties' sites or not) and the anomalies the track rules raised on it."""
     points = points_of(session, manifest.id)
-    facts = trip_facts(session, manifest)
+    facts = trip_facts(session, manifest, profiles)
     fixes = [Fix(p.recorded_at, p.latitude, p.longitude, p.accuracy_m) for p in points]
     setting = facts.profile.rules.get(Kind.unscheduled_stop)
     stops = stops_of(fixes, setting) if setting is not None else []

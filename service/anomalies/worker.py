@@ -21,6 +21,7 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy import Engine
 
+from service.anomalies.profile import Profiles
 from service.anomalies.sweep import run_sweep
 from service.anomalies.webhooks import RoundReport, deliver_round, has_due, send_one
 from service.db import session_scope, utcnow
@@ -37,7 +38,7 @@ class BackgroundWorker:
         engine: Engine,
         *,
         interval_seconds: float,
-        default_profile: str,
+        profiles: Profiles,
         allow_private_addresses: bool = False,
         leading: Callable[[], bool] = lambda: True,
     ) -> None:
@@ -45,7 +46,7 @@ class BackgroundWorker:
         self.leading = leading
         self.allow_private = allow_private_addresses
         self.interval = interval_seconds
-        self.default_profile = default_profile
+        self.profiles = profiles
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -70,7 +71,7 @@ class BackgroundWorker:
         now = utcnow()
         started = time.perf_counter()
         with session_scope(self.engine, write=True) as session:
-            report = run_sweep(session=session, now=now, default_profile=self.default_profile)
+            report = run_sweep(session=session, now=now, profiles=self.profiles)
         SWEEP_DURATION.observe(time.perf_counter() - started)
         if report.new or report.escalated:
             log.info("sweep: %d new, %d escalated", len(report.new), len(report.escalated))

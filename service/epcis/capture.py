@@ -40,6 +40,7 @@ from sqlmodel import Session, col, select
 
 from schemas.custody import CATEGORIES, CorrectionData, EventPublic, ScanCreate
 from schemas.manifests import ManifestCreate
+from service.anomalies.profile import Profiles
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.custody.containers import register_container
@@ -79,6 +80,7 @@ class Context:
     signer: LabelSigner
     public_keys: Mapping[str, Ed25519PublicKey]
     now: datetime
+    profiles: Profiles
     custody_on_receipt_scan: bool
     namespaces: dict[str, str] = field(default_factory=dict)
     # Events of this document by id, and answers given to corrective events already used.
@@ -109,6 +111,7 @@ def capture_document(
     signer: LabelSigner,
     public_keys: Mapping[str, Ed25519PublicKey],
     now: datetime,
+    profiles: Profiles,
     custody_on_receipt_scan: bool = False,
 ) -> list[dict[str, Any]]:
     """One answer per event, in order: ``created``, ``duplicate`` or ``rejected`` (with an RFC
@@ -126,6 +129,7 @@ def capture_document(
         signer=signer,
         public_keys=public_keys,
         now=now,
+        profiles=profiles,
         custody_on_receipt_scan=custody_on_receipt_scan,
         namespaces=document_namespaces(document.get("@context")),
     )
@@ -363,6 +367,7 @@ def _record(ctx: Context, incoming: Incoming, event_id: str, outcome: _Outcome) 
             scan=scan,
             public_keys=ctx.public_keys,
             now=ctx.now,
+            profiles=ctx.profiles,
             custody_on_receipt_scan=ctx.custody_on_receipt_scan,
         )
     except ScanRefusal:
@@ -554,6 +559,7 @@ def _declaration(ctx: Context, event: Mapping[str, Any], event_id: str) -> dict[
         scan=scan,
         public_keys=ctx.public_keys,
         now=ctx.now,
+        profiles=ctx.profiles,
         custody_on_receipt_scan=ctx.custody_on_receipt_scan,
     )
     result = _created(event_id, [answer.body["event"]], answer.body.get("anomalies", []))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
+from service.anomalies.dependencies import ProfilesDep
 from service.auth.dependencies import CurrentActor
 from service.custody.ledger import chain_of
 from service.custody.scope import visible_container
@@ -134,6 +135,7 @@ def capture(
     clock: ClockDep,
     keys: PublicKeysDep,
     signer: SignerDep,
+    profiles: ProfilesDep,
     body: Annotated[Any, Body(media_type=LD_JSON)],
 ) -> JSONResponse:
     """Take in an ``EPCISDocument``: each event becomes a custody scan of the caller, or is
@@ -148,6 +150,7 @@ def capture(
         signer=signer,
         public_keys=keys,
         now=clock(),
+        profiles=profiles,
         custody_on_receipt_scan=settings.custody_on_receipt_scan,
     )
     counts = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from schemas.manifests import (
     ManifestVerification,
     SignatureCreate,
 )
+from service.anomalies.dependencies import ProfilesDep
 from service.anomalies.receipt import on_manifest_received
 from service.audit_context import note_target
 from service.auth.dependencies import CurrentActor
@@ -127,6 +129,7 @@ def sign_manifest(
     session: SessionDep,
     actor: CurrentActor,
     clock: ClockDep,
+    profiles: ProfilesDep,
 ) -> ManifestPublic:
     """Sign the manifest as one of its parties. Origin and transporter together dispatch the
     trip (custody moves to the transporter); the destination's signature receives it (custody
@@ -137,7 +140,7 @@ def sign_manifest(
         manifest_id=manifest_id,
         request=body,
         now=clock(),
-        on_received=on_manifest_received,
+        on_received=functools.partial(on_manifest_received, profiles=profiles),
     )
     return manifest_view(session, manifest)
 

@@ -15,7 +15,7 @@ from schemas.organizations import (
     SiteCreate,
     SitePublic,
 )
-from service.anomalies.profile import profile_exists
+from service.anomalies.dependencies import ProfilesDep
 from service.audit_context import note_target
 from service.auth.dependencies import AdminActor, CurrentActor
 from service.deps import SessionDep
@@ -28,11 +28,15 @@ router = APIRouter(prefix="/api/v1", tags=["administration"])
 
 @router.post("/organizations", status_code=201, response_model=OrganizationPublic)
 def create_organization(
-    body: OrganizationCreate, request: Request, session: SessionDep, _admin: AdminActor
+    body: OrganizationCreate,
+    request: Request,
+    session: SessionDep,
+    profiles: ProfilesDep,
+    _admin: AdminActor,
 ) -> Organization:
     """Register an organization (hospital, transporter, storage or disposal plant, regulator) in a
     jurisdiction, with its license and the waste categories it may take (administrators)."""
-    org = service.create_organization(session=session, request=body, profile_exists=profile_exists)
+    org = service.create_organization(session=session, request=body, profile_exists=profiles.exists)
     note_target(request.scope, org.id)
     return org
 

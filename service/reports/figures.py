@@ -27,8 +27,7 @@ from sqlalchemy import BigInteger, ColumnElement, case, func, literal, or_, sele
 from sqlmodel import Session
 
 from schemas.reports import DwellStats, OnTime, Weights
-from service.anomalies.detection import ProfiledOrganization, org_profile
-from service.anomalies.profile import Profile
+from service.anomalies.profile import Profile, ProfiledOrganization, Profiles
 from service.anomalies.rules import STAGE_RULE
 from service.custody.course import MICROSECOND, at_column, kg_column, to_us
 from service.custody.machine import Action, State
@@ -169,11 +168,11 @@ def limit_us(profile: Profile, stage: str) -> int | None:
     return None if limit is None else limit // MICROSECOND
 
 
-def profiles_of(org: ProfiledOrganization, default: str) -> Callable[[bool], Profile]:
+def profiles_of(org: ProfiledOrganization, profiles: Profiles) -> Callable[[bool], Profile]:
     """Which profile judges ``org``'s containers: epidemic waste or not."""
 
     def profile(epidemic: bool) -> Profile:
-        return org_profile(org, epidemic=epidemic, default=default)
+        return profiles.of(org, epidemic=epidemic)
 
     return profile
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from schemas.reports import OrganizationFigures, RegionFigures, SiteFigures, StageStays
 from service.anomalies.models import Anomaly, AnomalyStatus, Severity
-from service.anomalies.profile import profile_for
+from service.anomalies.profile import Profiles
 from service.anomalies.rules import STAGE_RULE
 from service.auth.actor import Actor
 from service.custody.course import MICROSECOND, at_column, from_us, kg_column
@@ -102,7 +102,7 @@ def region_figures(
     period_from: datetime,
     period_to: datetime,
     now: datetime,
-    default_profile: str,
+    profiles: Profiles,
     organization_id: uuid.UUID | None = None,
     jurisdiction: str | None = None,
 ) -> RegionFigures:
@@ -119,13 +119,13 @@ def region_figures(
     def day_of(at: datetime) -> int | None:
         return index.get(at.astimezone(zone).date())
 
-    tallies = {o.id: Tally(profiles_of(o, default_profile)) for o in orgs}
+    tallies = {o.id: Tally(profiles_of(o, profiles)) for o in orgs}
     containers = tally(session, tallies, period_from=period_from, period_to=period_to, now=now)
     where = counted(period_from=period_from, period_to=period_to, organizations=list(tallies))
     weights = _weights_per_day(session, where, zone, days, day_of)
     ended, ongoing = _stays(session, where, now)
 
-    region_profile = profile_for(shown, default=default_profile)
+    region_profile = profiles.for_jurisdiction(shown)
     stages = []
     for stage in STAGES:
         limit = region_profile.rule(STAGE_RULE[stage.name]).hours()

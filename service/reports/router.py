@@ -11,8 +11,9 @@ from fastapi.responses import Response
 
 from schemas.common import Instant, example_of
 from schemas.reports import ComplianceReport, RegionFigures
+from service.anomalies.dependencies import ProfilesDep
 from service.auth.dependencies import CurrentActor
-from service.deps import ClockDep, SessionDep, SettingsDep
+from service.deps import ClockDep, SessionDep
 from service.reports.region import region_figures
 from service.reports.service import compliance_report, report_csv
 
@@ -43,7 +44,7 @@ def compliance(
     session: SessionDep,
     actor: CurrentActor,
     clock: ClockDep,
-    settings: SettingsDep,
+    profiles: ProfilesDep,
     organization_id: uuid.UUID,
     period_from: Annotated[
         Instant | None, Query(alias="from", description="default: 30 days before `to`")
@@ -63,7 +64,7 @@ def compliance(
         period_from=period_from or period_to - DEFAULT_PERIOD,
         period_to=period_to,
         now=now,
-        default_profile=settings.default_profile,
+        profiles=profiles,
     )
     if format == "csv":
         return Response(
@@ -81,7 +82,7 @@ def region(
     session: SessionDep,
     actor: CurrentActor,
     clock: ClockDep,
-    settings: SettingsDep,
+    profiles: ProfilesDep,
     period_from: Annotated[
         Instant | None, Query(alias="from", description="default: 14 days before `to`")
     ] = None,
@@ -105,7 +106,7 @@ def region(
         period_from=period_from or period_to - DEFAULT_REGION_PERIOD,
         period_to=period_to,
         now=now,
-        default_profile=settings.default_profile,
+        profiles=profiles,
         organization_id=organization_id,
         jurisdiction=jurisdiction,
     )

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from schemas.reports import ComplianceReport
-from service.anomalies.detection import org_profile
 from service.anomalies.models import Anomaly, AnomalyStatus
+from service.anomalies.profile import Profiles
 from service.auth.actor import Actor
 from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
@@ -41,12 +41,12 @@ def compliance_report(
     period_from: datetime,
     period_to: datetime,
     now: datetime,
-    default_profile: str,
+    profiles: Profiles,
 ) -> ComplianceReport:
     if period_to <= period_from:
         raise InvalidInput("'to' must be after 'from'")
     org = visible_org(session, actor, organization_id)
-    figures = Tally(profiles_of(org, default_profile))
+    figures = Tally(profiles_of(org, profiles))
     tally(session, {org.id: figures}, period_from=period_from, period_to=period_to, now=now)
     dwell = dwell_hours(
         session, period_from=period_from, period_to=period_to, organizations=[org.id]
@@ -65,7 +65,7 @@ def compliance_report(
         organization_id=org.id,
         organization_name=org.name,
         jurisdiction=org.jurisdiction,
-        profile=org_profile(org, default=default_profile).name,
+        profile=profiles.of(org).name,
         period_from=period_from,
         period_to=period_to,
         containers=figures.containers,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from schemas.custody import ScanCreate, ScanResult
+from service.anomalies.dependencies import ProfilesDep
 from service.audit.middleware import record_in_transaction
 from service.audit_context import note_target
 from service.auth.dependencies import CurrentActor
@@ -34,6 +35,7 @@ def post_scan(
     actor: CurrentActor,
     clock: ClockDep,
     settings: SettingsDep,
+    profiles: ProfilesDep,
     keys: PublicKeysDep,
 ) -> JSONResponse:
     """Record one scan of a container's label: verified, checked against the custody state machine
@@ -50,6 +52,7 @@ def post_scan(
             scan=body,
             public_keys=keys,
             now=clock(),
+            profiles=profiles,
             custody_on_receipt_scan=settings.custody_on_receipt_scan,
         )
     except DomainError as exc:

@@ -7,6 +7,7 @@ whatever it was, and changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
+from service.anomalies.profile import Profiles
 from service.anomalies.refusal import flag_refusal
 from service.anomalies.scan import on_scan
 from service.auth.actor import Actor
@@ -43,6 +45,7 @@ def submit_scan(
     scan: ScanCreate,
     public_keys: Mapping[str, Ed25519PublicKey],
     now: datetime,
+    profiles: Profiles,
     custody_on_receipt_scan: bool = False,
     batch: ScanBatch | None = None,
 ) -> ScanAnswer:
@@ -72,7 +75,7 @@ def submit_scan(
             public_keys=public_keys,
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
-            on_refusal=flag_refusal,
+            on_refusal=functools.partial(flag_refusal, profiles=profiles),
             batch=batch,
         )
     except ScanRefusal as exc:
@@ -82,7 +85,10 @@ def submit_scan(
     result = ScanResult(
         event=EventPublic.model_validate(outcome.event),
         container=ContainerPublic.model_validate(outcome.container),
-        anomalies=[AnomalyBrief.model_validate(a) for a in on_scan(session, outcome, now=now)],
+        anomalies=[
+            AnomalyBrief.model_validate(a)
+            for a in on_scan(session, outcome, now=now, profiles=profiles)
+        ],
     )
     body = result.model_dump(mode="json")
     _keep_receipt(session, batch, actor, key, 201, body, now)

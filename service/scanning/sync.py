@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from schemas.custody import ScanCreate
+from service.anomalies.profile import Profiles
 from service.auth.actor import Actor
 from service.errors import DomainError, Forbidden, item_problem, problem_body
 from service.scanning.held import ScanBatch
@@ -33,6 +34,7 @@ def sync_scans(
     scans: Sequence[Any],
     public_keys: Mapping[str, Ed25519PublicKey],
     now: datetime,
+    profiles: Profiles,
     custody_on_receipt_scan: bool = False,
 ) -> list[dict[str, Any]]:
     """One result per scan, in order: ``created``, ``duplicate`` (with the original event) or
@@ -58,6 +60,7 @@ def sync_scans(
             batch=batch,
             public_keys=public_keys,
             now=now,
+            profiles=profiles,
             custody_on_receipt_scan=custody_on_receipt_scan,
         )
         for item in items
@@ -84,6 +87,7 @@ def _one(
     batch: ScanBatch,
     public_keys: Mapping[str, Ed25519PublicKey],
     now: datetime,
+    profiles: Profiles,
     custody_on_receipt_scan: bool,
 ) -> dict[str, Any]:
     savepoint = session.begin_nested()
@@ -94,6 +98,7 @@ def _one(
             scan=scan,
             public_keys=public_keys,
             now=now,
+            profiles=profiles,
             custody_on_receipt_scan=custody_on_receipt_scan,
             batch=batch,
         )

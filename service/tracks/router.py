@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from schemas.common import example_of
 from schemas.tracks import TrackPublic
+from service.anomalies.dependencies import ProfilesDep
 from service.anomalies.track import track_view
 from service.auth.dependencies import CurrentActor
 from service.deps import SessionDep
@@ -45,11 +46,11 @@ def _geojson_answer(description: str) -> dict[int | str, dict[str, Any]]:
     responses=_geojson_answer(f"The track as {_FEATURES}"),
 )
 def track_as_geojson(
-    manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+    manifest_id: uuid.UUID, session: SessionDep, actor: CurrentActor, profiles: ProfilesDep
 ) -> JSONResponse:
     """A trip's track as GeoJSON (RFC 7946): the route as a line, its stops and the places its
     anomalies were raised as points, for anyone who may see the manifest."""
-    track = track_view(session, visible_manifest(session, actor, manifest_id))
+    track = track_view(session, visible_manifest(session, actor, manifest_id), profiles)
     return JSONResponse(track_geojson(track), media_type=GEOJSON)
 
 
@@ -62,11 +63,12 @@ def get_track(
     manifest_id: uuid.UUID,
     session: SessionDep,
     actor: CurrentActor,
+    profiles: ProfilesDep,
     format: Literal["json", "geojson"] = "json",
 ) -> TrackPublic | JSONResponse:
     """A trip's track: the positions the driver's phone recorded (with their accuracy), the
     stops found in them and the track's anomalies; `format=geojson` as the `.geojson` path."""
-    track = track_view(session, visible_manifest(session, actor, manifest_id))
+    track = track_view(session, visible_manifest(session, actor, manifest_id), profiles)
     if format == "geojson":
         return JSONResponse(track_geojson(track), media_type=GEOJSON)
     return track

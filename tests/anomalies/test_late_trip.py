@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from service.anomalies.models import Anomaly, Severity, WebhookDelivery
+from service.anomalies.profile import SHIPPED
 from service.anomalies.rules import Finding, Kind, late_trip
 from service.anomalies.sweep import run_sweep
 from service.custody.models import Container
@@ -26,7 +27,7 @@ def _transit(session: Session) -> list[Anomaly]:
 
 
 def _new_transit(session: Session, at: datetime) -> list[Anomaly]:
-    report = run_sweep(session=session, now=at, default_profile="cn-national")
+    report = run_sweep(session=session, now=at, profiles=SHIPPED)
     return [a for a in report.new if a.kind == "transit_overdue"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,24 +10,16 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.anomalies import profile as profiles
-from service.anomalies.detection import org_profile
+from service.anomalies.profile import SHIPPED, Profiles, UnknownProfile
 from service.anomalies.rules import Kind
 from service.auth.roles import Role
+from service.config import Settings
 from service.organizations.models import OrgKind
 from tests.factories import login, make_org, make_user
 
 
-@pytest.fixture
-def local_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setattr(profiles, "_local_dir", lambda: tmp_path)
-    profiles.load_profile.cache_clear()
-    profiles.jurisdiction_map.cache_clear()
-    yield tmp_path
-    profiles.load_profile.cache_clear()
-    profiles.jurisdiction_map.cache_clear()
-
-
-def test_a_deployment_overrides_a_profile_and_maps_a_jurisdiction(local_profiles: Path) -> None:
+def test_a_deployment_overrides_a_profile_and_maps_a_jurisdiction(tmp_path: Path) -> None:
+    local_profiles = tmp_path
     (local_profiles / "cn-guangdong.toml").write_text(
         'name = "cn-guangdong"\ntitle = "Guangdong"\nextends = "cn-national"\n'
         "[rules.storage_overdue]\nlimit_hours = 24\n",
@@ -37,14 +28,32 @@ def test_a_deployment_overrides_a_profile_and_maps_a_jurisdiction(local_profiles
     (local_profiles / "jurisdictions.toml").write_text(
         '[profiles]\n"CN-44" = "cn-guangdong"\n', encoding="utf-8"
     )
-    guangdong = profiles.profile_for("CN-44")
+    deployment = Profiles.from_settings(
+        Settings(profiles_dir=local_profiles, default_profile="cn-national")
+    )
+    guangdong = deployment.for_jurisdiction("CN-44")
     assert guangdong.name == "cn-guangdong"
     assert guangdong.rule(Kind.storage_overdue).hours() == timedelta(hours=24)
     # Inherited from cn-national, and other provinces keep the national rules.
     assert guangdong.rule(Kind.disposal_overdue).hours() == timedelta(hours=48)
     assert guangdong.epidemic_profile == "cn-epidemic"
-    assert profiles.profile_for("CN-15").rule(Kind.storage_overdue).hours() == timedelta(hours=48)
-    assert "cn-guangdong" in {p.name for p in profiles.all_profiles()}
+    assert deployment.for_jurisdiction("CN-15").rule(Kind.storage_overdue).hours() == timedelta(
+        hours=48
+    )
+    assert "cn-guangdong" in {p.name for p in deployment.all()}
+    # The shipped profiles alone know nothing of the deployment's files.
+    assert SHIPPED.for_jurisdiction("CN-44").name == "cn-national"
+    assert not SHIPPED.exists("cn-guangdong")
+
+
+def test_a_broken_profile_stops_the_start_not_a_scan(tmp_path: Path) -> None:
+    (tmp_path / "cn-broken.toml").write_text(
+        'name = "cn-broken"\nextends = "cn-missing"\n', encoding="utf-8"
+    )
+    with pytest.raises(UnknownProfile):
+        Profiles.from_settings(Settings(profiles_dir=tmp_path))
+    with pytest.raises(UnknownProfile):
+        Profiles.from_settings(Settings(default_profile="mars-2040"))
 
 
 def test_an_organization_may_have_its_own_profile(client: TestClient, session: Session) -> None:
@@ -63,8 +72,8 @@ def test_an_organization_may_have_its_own_profile(client: TestClient, session: S
 
     own = make_org(session, OrgKind.disposal, anomaly_profile="us-rcra")
     plain = make_org(session, OrgKind.disposal)
-    assert org_profile(own).name == "us-rcra"
-    assert org_profile(plain).name == "cn-national"
+    assert SHIPPED.of(own).name == "us-rcra"
+    assert SHIPPED.of(plain).name == "cn-national"
 
 
 @pytest.mark.parametrize("name", ["cn-national", "cn-epidemic"])

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.anomalies.profile import load_profile, profile_for, profile_name_for
+from service.anomalies.profile import SHIPPED, Profiles, load_profile
 from service.anomalies.rules import (
     Kind,
     SitePoint,
@@ -43,16 +43,16 @@ def test_overdue_rules_fire_past_the_limit_only(kind: Kind, hours: int) -> None:
 
 
 def test_profiles_by_jurisdiction_and_epidemic() -> None:
-    assert profile_name_for("CN-37") == "cn-national"
-    assert profile_name_for("US-CA") == "us-rcra"
-    assert profile_name_for("IN-DL") == "in-bmw-2016"
-    assert profile_name_for("FR-75", default="cn-national") == "cn-national"
-    epidemic = profile_for("CN-37", epidemic=True)
+    assert SHIPPED.name_for("CN-37") == "cn-national"
+    assert SHIPPED.name_for("US-CA") == "us-rcra"
+    assert SHIPPED.name_for("IN-DL") == "in-bmw-2016"
+    assert Profiles(default="cn-national").name_for("FR-75") == "cn-national"
+    epidemic = SHIPPED.for_jurisdiction("CN-37", epidemic=True)
     assert epidemic.name == "cn-epidemic"
     assert epidemic.rule(Kind.disposal_overdue).hours() == timedelta(hours=12)
     assert epidemic.rule(Kind.collection_interval_exceeded).hours() == timedelta(hours=24)
     assert epidemic.rule(Kind.storage_overdue).hours() == timedelta(hours=48)  # inherited
-    assert profile_for("IN-DL", epidemic=True).name == "in-bmw-2016"
+    assert SHIPPED.for_jurisdiction("IN-DL", epidemic=True).name == "in-bmw-2016"
 
 
 def test_manifest_hard_limits_working_days_and_us_45_days() -> None:

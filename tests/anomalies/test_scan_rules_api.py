@@ -9,6 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from service.anomalies.models import Anomaly
+from service.anomalies.profile import SHIPPED
 from service.anomalies.sweep import run_sweep
 from service.custody.models import Container
 from tests.anomalies.helpers import HOHHOT, PLANT, Chain, chain, kinds
@@ -74,7 +75,7 @@ def test_a_clean_whole_life_raises_nothing(
     )
     clock.advance(hours=8)
     assert kinds(ch.scan(ch.operator, c, "dispose", clock.now, method="incineration")) == []
-    report = run_sweep(session=session, now=clock.advance(days=30), default_profile="cn-national")
+    report = run_sweep(session=session, now=clock.advance(days=30), profiles=SHIPPED)
     assert [a for a in report.new if a.container_id == c["id"]] == []
     assert _count(session, ch) == 0
 
@@ -94,7 +95,7 @@ def test_pickup_after_49_hours_raises_storage_overdue_once(
     anomaly = session.exec(select(Anomaly).where(_mine(ch))).one()
     assert anomaly.dedupe_key == f"container:{c['id']}:storage_overdue:{collected_at.isoformat()}"
     # The sweep (which did not run in time) finds nothing new: the container is in transit.
-    run_sweep(session=session, now=clock.now, default_profile="cn-national")
+    run_sweep(session=session, now=clock.now, profiles=SHIPPED)
     assert _count(session, ch) == 1
 
 

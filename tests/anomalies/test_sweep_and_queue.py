@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from service.anomalies.models import Anomaly, AnomalyStep, WebhookDelivery
+from service.anomalies.profile import SHIPPED
 from service.anomalies.sweep import run_sweep
 from service.anomalies.webhooks import SIGNATURE_HEADER, RoundReport, deliver_round, sign
 from service.custody.models import Container
@@ -24,9 +25,7 @@ from tests.factories import make_org
 
 
 def _sweep(session: Session, now: datetime) -> list[str]:
-    return sorted(
-        a.kind for a in run_sweep(session=session, now=now, default_profile="cn-national").new
-    )
+    return sorted(a.kind for a in run_sweep(session=session, now=now, profiles=SHIPPED).new)
 
 
 def test_storage_overdue_fires_after_48h_not_at_47h_and_only_once(
@@ -93,11 +92,9 @@ def test_open_anomalies_escalate_after_24h_with_a_step_by_no_user(
     ch.scan(
         ch.staff, c, "collect", clock.now + timedelta(hours=1), weight_kg=1.0
     )  # clock_skew, info
-    run_sweep(session=session, now=clock.now + timedelta(hours=23), default_profile="cn-national")
+    run_sweep(session=session, now=clock.now + timedelta(hours=23), profiles=SHIPPED)
     assert session.exec(select(Anomaly)).one().severity == "info"
-    report = run_sweep(
-        session=session, now=clock.now + timedelta(hours=25), default_profile="cn-national"
-    )
+    report = run_sweep(session=session, now=clock.now + timedelta(hours=25), profiles=SHIPPED)
     [anomaly] = report.escalated
     assert anomaly.severity == "warning"
     [step] = session.exec(select(AnomalyStep)).all()
@@ -257,7 +254,7 @@ def test_concurrent_sweeps_store_one_row(fresh_database: Database) -> None:
         try:
             with session_scope(fresh_database.engine, write=True) as s:
                 barrier.wait()
-                run_sweep(session=s, now=since + timedelta(hours=72), default_profile="cn-national")
+                run_sweep(session=s, now=since + timedelta(hours=72), profiles=SHIPPED)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

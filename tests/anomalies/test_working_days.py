@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.anomalies import profile as profiles
+from service.anomalies.profile import Profiles
 from service.anomalies.rules import Kind, manifest_hard_limit
 from service.anomalies.working_days import Calendar, add_working_days
 from service.jurisdictions import CHINA_TIME
@@ -141,32 +142,26 @@ def test_a_year_the_calendar_does_not_cover_is_counted_monday_to_friday_and_said
     )
 
 
-def test_profiles_without_a_calendar_count_monday_to_friday(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(profiles, "_local_dir", lambda: tmp_path)
-    profiles.load_profile.cache_clear()
-    try:
-        (tmp_path / "xx-weekdays.toml").write_text(
-            'name = "xx-weekdays"\n[rules.manifest_unconfirmed]\nhard_limit_working_days = 5\n',
-            encoding="utf-8",
-        )
-        plain = profiles.load_profile("xx-weekdays").rule(Kind.manifest_unconfirmed)
-        hit = manifest_hard_limit(
-            dispatched_at=_china(2026, 9, 30, 10), now=_china(2026, 10, 7, 10, 1), setting=plain
-        )
-        assert hit is not None and hit.facts["calendar"] == "Monday to Friday"
-        assert hit.facts["days_skipped"] == {"2026-10-03": "weekend", "2026-10-04": "weekend"}
-        # The epidemic profile inherits the national calendar.
-        epidemic = profiles.load_profile("cn-epidemic").rule(Kind.manifest_unconfirmed)
-        assert epidemic.values["working_days_calendar"] == "cn"
+def test_profiles_without_a_calendar_count_monday_to_friday(tmp_path: Path) -> None:
+    deployment = Profiles(local_dir=tmp_path)
+    (tmp_path / "xx-weekdays.toml").write_text(
+        'name = "xx-weekdays"\n[rules.manifest_unconfirmed]\nhard_limit_working_days = 5\n',
+        encoding="utf-8",
+    )
+    plain = deployment.load("xx-weekdays").rule(Kind.manifest_unconfirmed)
+    hit = manifest_hard_limit(
+        dispatched_at=_china(2026, 9, 30, 10), now=_china(2026, 10, 7, 10, 1), setting=plain
+    )
+    assert hit is not None and hit.facts["calendar"] == "Monday to Friday"
+    assert hit.facts["days_skipped"] == {"2026-10-03": "weekend", "2026-10-04": "weekend"}
+    # The epidemic profile inherits the national calendar.
+    epidemic = deployment.load("cn-epidemic").rule(Kind.manifest_unconfirmed)
+    assert epidemic.values["working_days_calendar"] == "cn"
 
-        (tmp_path / "xx-lunar.toml").write_text(
-            'name = "xx-lunar"\n[rules.manifest_unconfirmed]\nhard_limit_working_days = 5\n'
-            'working_days_calendar = "lunar"\n',
-            encoding="utf-8",
-        )
-        with pytest.raises(ValueError, match="lunar"):
-            profiles.load_profile("xx-lunar")
-    finally:
-        profiles.load_profile.cache_clear()
+    (tmp_path / "xx-lunar.toml").write_text(
+        'name = "xx-lunar"\n[rules.manifest_unconfirmed]\nhard_limit_working_days = 5\n'
+        'working_days_calendar = "lunar"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="lunar"):
+        deployment.load("xx-lunar")

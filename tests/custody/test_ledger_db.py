@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from schemas.custody import ContainersCreate, ScanCreate
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
@@ -169,6 +170,7 @@ def test_concurrent_scans_make_one_transition_and_one_chain(
         try:
             with session_scope(engine, write=True) as s:
                 submit_scan(
+                    profiles=SHIPPED,
                     session=s,
                     actor=actor,
                     scan=scan_body,

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.models import User
 from service.auth.roles import Role
@@ -143,6 +144,7 @@ def test_concurrent_pickups_by_two_companies_have_one_winner(
         )
         container_id = container.id
         submit_scan(
+            profiles=SHIPPED,
             session=s,
             actor=nurse,
             scan=ScanCreate(
@@ -169,6 +171,7 @@ def test_concurrent_pickups_by_two_companies_have_one_winner(
         try:
             with session_scope(engine, write=True) as s:
                 submit_scan(
+                    profiles=SHIPPED,
                     session=s,
                     actor=drivers[i],
                     scan=scan,

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
+from service.anomalies.profile import SHIPPED
 from service.anomalies.worker import BackgroundWorker
 from service.app import create_app
 from service.config import Settings
@@ -40,7 +41,7 @@ def test_webhook_attempts_backlog_and_sweep_are_measured(
         metrics_token=SecretStr(TOKEN),
     )
     worker = BackgroundWorker(
-        engine, interval_seconds=60, default_profile="cn-national", allow_private_addresses=True
+        engine, interval_seconds=60, profiles=SHIPPED, allow_private_addresses=True
     )
     app = create_app(settings, engine=engine)
     with answering_receiver() as (url, received), TestClient(app) as client:

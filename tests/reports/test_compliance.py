@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.anomalies.profile import SHIPPED
 from service.anomalies.receipt import on_manifest_received
 from service.manifests.discrepancies import WeighedLine, compute_discrepancies
 from tests.anomalies.helpers import Chain, chain
@@ -89,8 +90,8 @@ def test_manifest_discrepancies_raise_count_and_weight_once(
         unexpected=[],
     )
     m = ch.manifest(discrepancies=found.model_dump(mode="json"))
-    first = on_manifest_received(session, m, found, clock.now)
-    again = on_manifest_received(session, m, found, clock.now)
+    first = on_manifest_received(session, m, found, clock.now, profiles=SHIPPED)
+    again = on_manifest_received(session, m, found, clock.now, profiles=SHIPPED)
     assert sorted(a.kind for a in first) == [
         "count_discrepancy",
         "weight_discrepancy",

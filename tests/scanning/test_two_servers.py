@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from schemas.custody import ContainersCreate, ScanCreate
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
@@ -140,6 +141,7 @@ def _region(engine: Engine, data_dir: Path) -> Region:
         keys = public_keys(s)
         for _, payload in made:
             submit_scan(
+                profiles=SHIPPED,
                 session=s,
                 actor=nurse,
                 scan=ScanCreate(

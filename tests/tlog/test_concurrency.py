@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from schemas.custody import ContainersCreate, ScanCreate
+from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
@@ -109,6 +110,7 @@ def test_concurrent_scans_syncs_and_checkpoints_lose_and_reorder_nothing(
                 for payload in mine:
                     with session_scope(engines[i], write=True) as s:
                         answer = submit_scan(
+                            profiles=SHIPPED,
                             session=s,
                             actor=actor,
                             scan=_scan(payload, action, **extra),
@@ -126,6 +128,7 @@ def test_concurrent_scans_syncs_and_checkpoints_lose_and_reorder_nothing(
         for action, extra in (("collect", {"weight_kg": 1.0}), ("store", {})):
             with session_scope(engines[workers], write=True) as s:
                 results = sync_scans(
+                    profiles=SHIPPED,
                     session=s,
                     actor=actor,
                     device_id="phone-1",
@@ -207,6 +210,7 @@ def test_a_lower_id_that_commits_later_gets_the_later_index(
     try:
         with Session(slow) as held:
             first = submit_scan(
+                profiles=SHIPPED,
                 session=held,
                 actor=actor,
                 scan=_scan(early, "collect", weight_kg=1.0),
@@ -216,6 +220,7 @@ def test_a_lower_id_that_commits_later_gets_the_later_index(
             # meanwhile another process scans and commits
             with session_scope(fast, write=True) as s:
                 second = submit_scan(
+                    profiles=SHIPPED,
                     session=s,
                     actor=actor,
                     scan=_scan(late, "collect", weight_kg=1.0),
@@ -246,6 +251,7 @@ def test_an_answer_that_names_its_index_holds_the_log_until_it_commits(
     def other() -> None:
         with session_scope(engine_b, write=True) as s:
             body = submit_scan(
+                profiles=SHIPPED,
                 session=s,
                 actor=actor,
                 scan=_scan(two, "collect", weight_kg=1.0),
@@ -258,6 +264,7 @@ def test_an_answer_that_names_its_index_holds_the_log_until_it_commits(
     try:
         with Session(engine_a) as held:
             body = submit_scan(
+                profiles=SHIPPED,
                 session=held,
                 actor=actor,
                 scan=_scan(one, "collect", weight_kg=1.0),

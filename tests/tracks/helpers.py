@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from service.anomalies.models import Anomaly
+from service.anomalies.profile import SHIPPED
 from service.anomalies.sweep import run_sweep
 from service.anomalies.track_rules import Fix
 from service.geo import EARTH_RADIUS_KM, haversine_km
@@ -123,7 +124,7 @@ class Trip:
                 r = self.post(batch)
                 assert r.status_code == 200, r.text
                 assert {x["status"] for x in r.json()["results"]} == {"created"}, r.text
-            run_sweep(session=self.ch.session, now=self.clock.now, default_profile="cn-national")
+            run_sweep(session=self.ch.session, now=self.clock.now, profiles=SHIPPED)
 
 
 def sign(ch: Chain, user: Any, manifest_id: str, party: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.anomalies.profile import SHIPPED
 from service.anomalies.sweep import run_sweep
 from service.anomalies.track_rules import Fix
 from tests.conftest import FakeClock
@@ -30,7 +31,7 @@ def _finish(trip: Trip) -> None:
     """Unload at the plant, then let the sweep look again two hours later."""
     trip.receive()
     later = trip.clock.now + timedelta(hours=2)
-    run_sweep(session=trip.ch.session, now=later, default_profile="cn-national")
+    run_sweep(session=trip.ch.session, now=later, profiles=SHIPPED)
 
 
 def _kinds(trip: Trip) -> list[str]:

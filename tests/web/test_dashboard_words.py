@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.anomalies.models import Anomaly
+from service.anomalies.profile import SHIPPED
 from service.anomalies.sweep import run_sweep
 from service.auth.roles import Role
 from service.db import session_scope
@@ -77,7 +78,7 @@ def test_a_late_trip_is_one_row_naming_the_manifest_and_its_bags(
 ) -> None:
     _region, bags, trip = late_trip(live_server)
     with session_scope(live_server.engine, write=True) as session:
-        run_sweep(session=session, now=datetime.now(UTC), default_profile="cn-national")
+        run_sweep(session=session, now=datetime.now(UTC), profiles=SHIPPED)
         bureau = make_org(session, OrgKind.regulator)
         regulator = make_user(session, Role.regulator, bureau).username
     context = browser.new_context(
