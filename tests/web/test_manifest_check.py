@@ -11,7 +11,7 @@ from tests.factories import PASSWORD
 from tests.manifests.helpers import qr_codes
 from tests.web.conftest import LiveServer, save_screenshot
 from tests.web.test_phone_language import chinese_phone
-from tests.web.test_taps import collected_bags, dispatch, make_region, new_trip, scan
+from tests.web.test_taps import make_region, trip_on_the_road
 
 
 def _printed_check_path(live: LiveServer, driver: str, manifest_id: str) -> str:
@@ -28,15 +28,7 @@ def test_a_paper_manifest_checked_on_a_phone_without_signing_in(
     browser: Any, live_server: LiveServer
 ) -> None:
     region = make_region(live_server)
-    bags = collected_bags(live_server, region)
-    trip = new_trip(live_server, region)
-    for bag in bags:
-        scan(
-            live_server,
-            region.driver,
-            {"qr_payload": bag["qr_payload"], "action": "pickup", "manifest_id": trip["id"]},
-        )
-    dispatch(live_server, region, trip)
+    trip, bags = trip_on_the_road(live_server, region)
     path = _printed_check_path(live_server, region.driver, trip["id"])
 
     context = chinese_phone(browser, live_server)

@@ -244,17 +244,25 @@ def test_pickup_takes_one_interaction_per_bag_and_a_weighed_receipt_two(
     assert receipt_per_bag == 2
 
 
-def test_receive_all_in_one_list_then_dispose_all(browser: Any, live_server: LiveServer) -> None:
-    region = make_region(live_server)
-    bags = collected_bags(live_server, region)
-    trip = new_trip(live_server, region)
+def trip_on_the_road(
+    live: LiveServer, region: Region
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A trip with the collected bags picked up onto it, signed by origin and transporter."""
+    bags = collected_bags(live, region)
+    trip = new_trip(live, region)
     for bag in bags:
         scan(
-            live_server,
+            live,
             region.driver,
             {"qr_payload": bag["qr_payload"], "action": "pickup", "manifest_id": trip["id"]},
         )
-    dispatch(live_server, region, trip)
+    dispatch(live, region, trip)
+    return trip, bags
+
+
+def test_receive_all_in_one_list_then_dispose_all(browser: Any, live_server: LiveServer) -> None:
+    region = make_region(live_server)
+    trip, bags = trip_on_the_road(live_server, region)
     context = new_phone(browser, live_server)
     try:
         page = context.new_page()
