@@ -193,7 +193,9 @@ def test_pickup_takes_one_interaction_per_bag_and_a_weighed_receipt_two(
         assert page.locator("#trip-current .big").inner_text() == trip["number"]
         taps = Taps(page)
         taps.tap("#trip-scan-link")  # once per trip: the camera starts, pickup chosen
-        assert page.locator("#ts-action").inner_text() == "Pick up"
+        # The trip's action is shown once the scanning view has drawn (not at once on a
+        # loaded machine): wait for it rather than read it the instant after the tap.
+        page.wait_for_selector("#ts-action:text-is('Pick up')")
         page.wait_for_selector(f"#ts-count:text-is('{len(bags)}')", timeout=30000)
         per_trip = taps.count
         # The feed loops: every label is read again, and nothing is recorded twice.
