@@ -222,7 +222,7 @@ def test_pickup_takes_one_interaction_per_bag_and_a_weighed_receipt_two(
         open_trip(page, trip)
         taps = Taps(page)
         taps.tap("#trip-scan-link")
-        assert page.locator("#ts-action").inner_text() == "Receive"
+        page.wait_for_selector("#ts-action:text-is('Receive')")
         for done in range(1, len(bags) + 1):
             page.wait_for_selector("#ts-weight-form:not([hidden])", timeout=30000)
             code = page.locator("#ts-weight-code").inner_text()
