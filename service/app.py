@@ -40,6 +40,7 @@ from service.observability.router import router as metrics_router
 from service.organizations.directory import Directory
 from service.organizations.router import router as organizations_router
 from service.reports.router import router as reports_router
+from service.reports.settled import SettledFigures
 from service.scanning.router import router as scanning_router
 from service.tlog.keys import load_log_signer
 from service.tlog.router import router as log_router
@@ -107,6 +108,8 @@ def create_app(
     app.state.settings = settings
     app.state.key_ring = KeyRing()
     app.state.profiles = profiles
+    # What the reports add up over containers whose course is over, kept between requests.
+    app.state.settled_figures = SettledFigures()
     # Users, organizations and sites remembered between requests, per directory epoch.
     app.state.directory = Directory()
     app.state.actors = ActorCache()

@@ -6,7 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    literal_column,
+    not_,
+)
 from sqlmodel import Field, SQLModel
 
 from service.custody.machine import Action, CorrectionReason, DisposalMethod, Incident, State
@@ -86,6 +98,19 @@ class Container(SQLModel, table=True):
     dispose_us: int | None = Field(default=None, sa_type=BigInteger)
     collect_kg: float | None = None
     receive_kg: float | None = None
+
+
+_c = Container.__table__.c  # type: ignore[attr-defined]
+# A container whose course is over: disposed, with its pickup, receipt and disposal on record.
+# Its stays have all ended; only a new event on it, or a manifest moving its custody, changes
+# its figures (service/reports/settled.py). Written out, not bound, so that the planner
+# matches a query's condition with the index's; every term has statistics to estimate it by.
+SETTLED: ColumnElement[bool] = and_(
+    _c.state == literal_column(f"'{State.disposed.value}'"),
+    *(_c[f"{a}_us"].is_not(None) for a in (Action.pickup, Action.receive, Action.dispose)),
+)
+UNSETTLED: ColumnElement[bool] = not_(SETTLED)
+Index("ix_container_unsettled", _c.created_at, sqlite_where=UNSETTLED, postgresql_where=UNSETTLED)
 
 
 class CustodyEvent(SQLModel, table=True):

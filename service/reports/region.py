@@ -13,9 +13,10 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, case
+from sqlalchemy import ColumnElement, Select, case
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -35,13 +36,14 @@ from service.reports.figures import (
     HOUR_US,
     Tally,
     began,
-    counted,
     profiles_of,
     stay,
+    sums,
     tally,
     us,
 )
 from service.reports.service import visible_org
+from service.reports.settled import Aggregate, Row, SettledFigures
 
 # The longest period one request may cover: a year, with room for a leap day and time zones.
 MAX_PERIOD = timedelta(days=370)
@@ -105,6 +107,7 @@ def region_figures(
     profiles: Profiles,
     organization_id: uuid.UUID | None = None,
     jurisdiction: str | None = None,
+    settled: SettledFigures | None = None,
 ) -> RegionFigures:
     if period_to <= period_from:
         raise InvalidInput("'to' must be after 'from'")
@@ -120,10 +123,20 @@ def region_figures(
         return index.get(at.astimezone(zone).date())
 
     tallies = {o.id: Tally(profiles_of(o, profiles)) for o in orgs}
-    containers = tally(session, tallies, period_from=period_from, period_to=period_to, now=now)
-    where = counted(period_from=period_from, period_to=period_to, organizations=list(tallies))
-    weights = _weights_per_day(session, where, zone, days, day_of)
-    ended, ongoing = _stays(session, where, now)
+    kept = settled.look(session, now) if settled is not None else None
+    containers = tally(
+        session, tallies, period_from=period_from, period_to=period_to, now=now, settled=kept
+    )
+    sums_of = partial(
+        sums,
+        session,
+        period_from=period_from,
+        period_to=period_to,
+        organizations=list(tallies),
+        settled=kept,
+    )
+    weights = _weights_per_day(sums_of, zone, days, day_of)
+    ended, ongoing = _stays(sums_of, now)
 
     region_profile = profiles.for_jurisdiction(shown)
     stages = []
@@ -170,8 +183,7 @@ def region_figures(
 
 
 def _weights_per_day(
-    session: Session,
-    where: list[ColumnElement[bool]],
+    sums_of: Callable[[Aggregate], list[Row]],
     zone: tzinfo,
     days: list[date],
     day_of: Callable[[datetime], int | None],
@@ -184,8 +196,12 @@ def _weights_per_day(
     actions = list(dict.fromkeys(on for on, _ in _WEIGHT_SERIES.values()))
     weighed = list(dict.fromkeys(kg for _, kg in _WEIGHT_SERIES.values()))
     slots = [(_C[at_column(a)] + us(offset)) // us(length) for a in actions]
-    sums = [func.sum(_C[kg_column(w)]) for w in weighed]
-    for row in session.connection().execute(select(*slots, *sums).where(*where).group_by(*slots)):
+    totals = [func.sum(_C[kg_column(w)]) for w in weighed]
+
+    def build(where: list[ColumnElement[bool]], by: list[ColumnElement[Any]]) -> Select[Any]:
+        return sa_select(*by, *slots, *totals).where(*where).group_by(*by, *slots)
+
+    for row in sums_of(Aggregate("weights", (offset, length), len(slots), build)):
         slot_of = dict(zip(actions, row[: len(actions)], strict=True))
         kg_of = dict(zip(weighed, row[len(actions) :], strict=True))
         for name, (on, kg) in _WEIGHT_SERIES.items():
@@ -197,7 +213,7 @@ def _weights_per_day(
 
 
 def _stays(
-    session: Session, where: list[ColumnElement[bool]], now: datetime
+    sums_of: Callable[[Aggregate], list[Row]], now: datetime
 ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """Per stage, how many stays ended and how many go on, in each bucket of their length:
     one pass, grouped by every stage's bucket (none where the stage did not begin)."""
@@ -216,9 +232,11 @@ def _stays(
             )
         )
         keys.append(_C[at_column(stage.ends)].is_(None))
-    for *buckets, n in session.connection().execute(
-        sa_select(*keys, func.count()).where(*where).group_by(*keys)
-    ):
+
+    def build(where: list[ColumnElement[bool]], by: list[ColumnElement[Any]]) -> Select[Any]:
+        return sa_select(*by, *keys, func.count()).where(*where).group_by(*by, *keys)
+
+    for *buckets, n in sums_of(Aggregate("stays", EDGES_HOURS, len(keys), build)):
         for stage, b, still in zip(STAGES, buckets[::2], buckets[1::2], strict=True):
             if b is not None:
                 (ongoing if still else ended)[stage.name][b] += n

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from schemas.common import Instant, example_of
@@ -16,8 +16,18 @@ from service.auth.dependencies import CurrentActor
 from service.deps import ClockDep, SessionDep
 from service.reports.region import region_figures
 from service.reports.service import compliance_report, report_csv
+from service.reports.settled import SettledFigures
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+async def get_settled(request: Request) -> SettledFigures:
+    """The sums this process keeps over settled containers (made with the application)."""
+    settled: SettledFigures = request.app.state.settled_figures
+    return settled
+
+
+SettledDep = Annotated[SettledFigures, Depends(get_settled)]
 
 DEFAULT_PERIOD = timedelta(days=30)
 DEFAULT_REGION_PERIOD = timedelta(days=14)
@@ -45,6 +55,7 @@ def compliance(
     actor: CurrentActor,
     clock: ClockDep,
     profiles: ProfilesDep,
+    settled: SettledDep,
     organization_id: uuid.UUID,
     period_from: Annotated[
         Instant | None, Query(alias="from", description="default: 30 days before `to`")
@@ -65,6 +76,7 @@ def compliance(
         period_to=period_to,
         now=now,
         profiles=profiles,
+        settled=settled,
     )
     if format == "csv":
         return Response(
@@ -83,6 +95,7 @@ def region(
     actor: CurrentActor,
     clock: ClockDep,
     profiles: ProfilesDep,
+    settled: SettledDep,
     period_from: Annotated[
         Instant | None, Query(alias="from", description="default: 14 days before `to`")
     ] = None,
@@ -109,4 +122,5 @@ def region(
         profiles=profiles,
         organization_id=organization_id,
         jurisdiction=jurisdiction,
+        settled=settled,
     )

@@ -18,7 +18,8 @@ from service.auth.actor import Actor
 from service.errors import InvalidInput, NotFound
 from service.organizations.models import Organization
 from service.reports.cells import SafeCsvWriter
-from service.reports.figures import Tally, dwell_hours, dwell_stats, profiles_of, tally
+from service.reports.figures import Tally, dwell, profiles_of, tally
+from service.reports.settled import SettledFigures
 
 
 def visible_org(session: Session, actor: Actor, organization_id: uuid.UUID) -> Organization:
@@ -42,15 +43,21 @@ def compliance_report(
     period_to: datetime,
     now: datetime,
     profiles: Profiles,
+    settled: SettledFigures | None = None,
 ) -> ComplianceReport:
     if period_to <= period_from:
         raise InvalidInput("'to' must be after 'from'")
     org = visible_org(session, actor, organization_id)
     figures = Tally(profiles_of(org, profiles))
-    tally(session, {org.id: figures}, period_from=period_from, period_to=period_to, now=now)
-    dwell = dwell_hours(
-        session, period_from=period_from, period_to=period_to, organizations=[org.id]
+    tally(
+        session,
+        {org.id: figures},
+        period_from=period_from,
+        period_to=period_to,
+        now=now,
+        settled=settled.look(session, now) if settled is not None else None,
     )
+    stays = dwell(session, period_from=period_from, period_to=period_to, organizations=[org.id])
     open_by_kind = dict(
         session.exec(
             select(Anomaly.kind, func.count())
@@ -71,7 +78,7 @@ def compliance_report(
         containers=figures.containers,
         containers_by_state=dict(sorted(figures.by_state.items())),
         on_time=figures.on_time(),
-        dwell={stage: dwell_stats(hours) for stage, hours in dwell.items()},
+        dwell=stays,
         weights=figures.weights(),
         open_anomalies_by_kind=dict(sorted(open_by_kind.items())),
     )
