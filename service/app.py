@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +41,7 @@ from service.observability.middleware import RequestMiddleware
 from service.observability.router import router as metrics_router
 from service.organizations.directory import Directory
 from service.organizations.router import router as organizations_router
+from service.reports.region import keep_region_sums
 from service.reports.router import router as reports_router
 from service.reports.settled import SettledFigures
 from service.scanning.router import router as scanning_router
@@ -48,12 +51,23 @@ from service.tlog.worker import CheckpointWorker
 from service.tracks.router import router as tracks_router
 from service.web.router import install_web
 
+log = logging.getLogger(__name__)
+
 
 class Health(BaseModel):
     model_config = example({"status": "ok", "database": "postgresql"})
 
     status: str
     database: str
+
+
+def _keep_region_sums(
+    engine: Engine, settled: SettledFigures, profiles: Profiles, clock: Clock
+) -> None:
+    try:
+        keep_region_sums(engine, settled, profiles, clock)
+    except Exception:  # the figures are then added up at the first request instead
+        log.exception("adding up the region sums at start failed")
 
 
 def create_app(
@@ -91,6 +105,14 @@ def create_app(
         )
         worker.start()
         log_worker.start()
+        if settings.sweep_interval_seconds > 0:
+            # Every server process keeps its own sums; it adds them up while it serves.
+            threading.Thread(
+                target=_keep_region_sums,
+                args=(engine, app.state.settled_figures, profiles, clock),
+                name="kept-region-sums",
+                daemon=True,
+            ).start()
         yield
         worker.stop()
         log_worker.stop()

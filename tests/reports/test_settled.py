@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.custody.models import CustodyEvent
-from service.reports.region import region_figures
+from service.reports.region import keep_region_sums, region_figures
 from service.reports.service import compliance_report
 from service.reports.settled import WINDOW, SettledFigures
 from tests.conftest import FakeClock
@@ -246,3 +246,27 @@ def test_a_look_reads_events_recorded_lately_even_below_the_highest_id_seen(
     changed = SettledFigures()._changed
     assert changed(session, clock.now - WINDOW, highest) == {day}
     assert changed(session, clock.now + timedelta(seconds=1), highest) == set()
+
+
+def test_a_starting_server_adds_up_each_jurisdictions_year(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    r = region(session, client)
+    _settled_trip(client, r, clock, [1.0, 2.0])
+    _later(client, r, clock, days=2)
+    settled = SettledFigures()
+    keep_region_sums(session.connection(), settled, SHIPPED, clock)
+    kept = [days for days in settled._kept.values() if days]
+    assert len(kept) == 3  # the three sums of CN-15's region, each with its days
+    assert all((clock.now - timedelta(days=2)).date() in days for days in kept)
+    served = region_figures(
+        session=session,
+        actor=Actor.of(r.regulator.user, r.regulator.org),
+        period_from=SINCE,
+        period_to=clock.now,
+        now=clock.now,
+        profiles=SHIPPED,
+        settled=settled,
+    )
+    assert served.model_dump(mode="json") == _counted(session, r, clock)
+    assert served.containers == 2
