@@ -246,10 +246,15 @@ class SettledFigures:
         """The settled containers' rows for ``days``, one query per run of consecutive days."""
         out: dict[date, list[Row]] = {}
         day = _utc_day(session, _C.created_at)
+        # One object for each key value (organization ids repeat on every day's rows).
+        values: dict[Any, Any] = {}
         for start, end in _runs(days):
             stmt = aggregate.build([*where(_midnight(start), _midnight(end)), SETTLED], [day])
-            for row in session.connection().execute(stmt):
-                out.setdefault(date.fromisoformat(row[0]), []).append(tuple(row[1:]))
+            for created, *row in session.connection().execute(stmt):
+                key = tuple(values.setdefault((type(v), v), v) for v in row[: aggregate.keys])
+                out.setdefault(date.fromisoformat(created), []).append(
+                    (*key, *row[aggregate.keys :])
+                )
         return out
 
 
