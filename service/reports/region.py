@@ -18,7 +18,7 @@ from functools import partial
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, case
+from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, Select, case, cast, extract
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -166,7 +166,7 @@ def region_figures(
         containers=containers,
         weights_per_day={k: [round(v, 3) for v in series] for k, series in weights.items()},
         anomalies_per_day=_anomalies_per_day(
-            session, org_ids, period_from, period_to, day_of, len(days)
+            session, org_ids, period_from, period_to, _slots(zone, days), day_of, len(days)
         ),
         stages=stages,
         organizations=_organizations(session, orgs, tallies),
@@ -253,21 +253,38 @@ def _anomalies_per_day(
     org_ids: list[uuid.UUID],
     period_from: datetime,
     period_to: datetime,
+    slots: tuple[int, int],
     day_of: Callable[[datetime], int | None],
     n_days: int,
 ) -> dict[str, list[int]]:
+    """How many anomalies of each kind were detected on each day: counted per kind and slot
+    (:func:`_slots`) by the database, the slots then put on their days."""
+    offset, length = (v // 1_000_000 for v in slots)  # whole seconds
+    seconds = _epoch_seconds(session, Anomaly.__table__.c.detected_at)  # type: ignore[attr-defined]
+    slot = (seconds + offset) // length
     per_day: dict[str, list[int]] = defaultdict(lambda: [0] * n_days)
-    for kind, detected_at in session.exec(
-        select(Anomaly.kind, Anomaly.detected_at).where(
+    for kind, n, count in session.connection().execute(
+        sa_select(col(Anomaly.kind), slot, func.count())
+        .where(
             col(Anomaly.organization_id).in_(org_ids),
             col(Anomaly.detected_at) >= period_from,
             col(Anomaly.detected_at) < period_to,
         )
+        .group_by(col(Anomaly.kind), slot)
     ):
-        i = day_of(detected_at)
+        i = day_of(from_us((n * length - offset) * 1_000_000))
         if i is not None:
-            per_day[kind][i] += 1
+            per_day[kind][i] += count
     return dict(sorted(per_day.items()))
+
+
+def _epoch_seconds(session: Session, column: Any) -> ColumnElement[int]:
+    """A timestamp column as whole seconds since 1970 (UTC), on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(extract("epoch", column)), BigInteger)
+    # SQLite keeps UTC as ISO text; its date functions round to the millisecond, so the
+    # fraction of a second is cut off first.
+    return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
 
 
 def _organizations(

@@ -3,7 +3,7 @@ scoped to the caller, and equal to each organization's compliance report."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -191,3 +191,43 @@ def test_bad_periods_are_problems(
     assert problem["status"] == 422 and problem["title"]
     if field is not None:
         assert f"query.{field}" in {e["field"] for e in problem["errors"]}
+
+
+@pytest.mark.parametrize(
+    ("detected", "day"),
+    [
+        (datetime(2026, 11, 3, 15, 59, 59, 999999, tzinfo=UTC), "2026-11-03"),
+        (datetime(2026, 11, 3, 16, 0, tzinfo=UTC), "2026-11-04"),  # midnight in China
+        (datetime(2026, 11, 2, 16, 0, 0, 1, tzinfo=UTC), "2026-11-03"),
+    ],
+)
+def test_an_anomaly_counts_on_its_local_day(
+    client: TestClient, session: Session, clock: FakeClock, detected: datetime, day: str
+) -> None:
+    ch = chain(session, client)
+    for n, kind in enumerate(("storage_overdue", "weight_discrepancy")):
+        session.add(
+            Anomaly(
+                kind=kind,
+                severity="warning",
+                organization_id=ch.hospital.id,
+                jurisdiction="CN-15",
+                rule="r",
+                threshold="t",
+                dedupe_key=f"local-day-{n}",
+                detected_at=detected + timedelta(days=n),
+            )
+        )
+    session.flush()
+    clock.advance(days=5)
+    body = _region(
+        client,
+        ch.headers(ch.regulator),
+        **{"from": "2026-11-01T16:00:00+00:00", "to": "2026-11-06T16:00:00+00:00"},
+    )
+    assert body["days"] == [f"2026-11-0{d}" for d in range(2, 8)]
+    first = body["days"].index(day)
+    assert body["anomalies_per_day"]["storage_overdue"] == [int(i == first) for i in range(6)]
+    assert body["anomalies_per_day"]["weight_discrepancy"] == [
+        int(i == first + 1) for i in range(6)
+    ]
