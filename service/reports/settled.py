@@ -277,8 +277,8 @@ class Settled:
         period, added up: the settled ones of the whole past UTC days inside it from what is
         kept, the others from the database."""
         session = self._session
-        first = (period_from - timedelta(microseconds=1)).date() + DAY
-        last = min(period_to, self._now).date()
+        first = (period_from - timedelta(microseconds=1)).astimezone(UTC).date() + DAY
+        last = min(period_to, self._now).astimezone(UTC).date()
         if first >= last:
             stmt = aggregate.build(where(period_from, period_to), [])
             return add_up(session.connection().execute(stmt), aggregate.keys)

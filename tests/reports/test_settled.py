@@ -5,9 +5,10 @@ and a manifest signature that moves custody without an event."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
@@ -265,3 +266,32 @@ def test_a_starting_server_adds_up_each_jurisdictions_year(
     served = _counted(session, r, clock, settled)
     assert served == _counted(session, r, clock)
     assert served["containers"] == 2
+
+
+@pytest.mark.parametrize("offset_hours", [-8, 8, -11, 13])
+def test_a_period_given_in_another_time_zone_counts_the_same_containers(
+    client: TestClient, session: Session, clock: FakeClock, offset_hours: int
+) -> None:
+    """Kept days are UTC days: a period whose edges a client wrote with another offset is cut
+    at the same instants (here just after one container and just before another)."""
+    r = region(session, client)
+    _settled_trip(client, r, clock, [1.0])  # registered 2026-11-02 08:00 UTC
+    _later(client, r, clock, hours=12)
+    _settled_trip(client, r, clock, [2.0])  # registered 2026-11-02 20:00 UTC
+    _later(client, r, clock, days=3)
+    zone = timezone(timedelta(hours=offset_hours))
+    since = datetime(2026, 11, 2, 8, 0, 1, tzinfo=UTC).astimezone(zone)
+    until = datetime(2026, 11, 4, 1, tzinfo=UTC).astimezone(zone)
+    settled = SettledFigures()
+    for _ in range(2):  # computing the kept days, then answering from them
+        kept = region_figures(
+            session=session,
+            actor=Actor.of(r.regulator.user, r.regulator.org),
+            period_from=since,
+            period_to=until,
+            now=clock.now,
+            profiles=SHIPPED,
+            settled=settled,
+        )
+        assert kept.containers == 1
+        assert kept.weights_per_day["collected"] == [0.0, 2.0, 0.0]
