@@ -140,8 +140,10 @@ def bench_server(
     workers: int = 1,
     profile: Path | None = None,
     wait_seconds: float = 90,
+    code_root: Path = ROOT,
 ) -> Iterator[str]:
-    """The real app plus the bench routes (``bench/app.py``) under uvicorn on loopback;
+    """The real app plus the bench routes (``bench/app.py``) under uvicorn on loopback, from
+    this checkout or ``code_root`` (another one, with this one's Python environment);
     sampled by py-spy into ``profile`` when given (install it into .venv for the run)."""
     port = free_port()
     command = uvicorn_command("bench.app:create_bench_app", port, workers=workers)
@@ -153,6 +155,8 @@ def bench_server(
         spy = [py_spy, "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "200"]
         spy += ["-o", str(profile)]
         command = [*spy, *(["--subprocesses"] if workers > 1 else []), "--", *command]
-    env = server_env(url, data_dir)
-    with running(command, port=port, cwd=ROOT, env=env, log=log, wait_seconds=wait_seconds) as base:
+    env = server_env(url, data_dir, code_root=code_root)
+    with running(
+        command, port=port, cwd=code_root, env=env, log=log, wait_seconds=wait_seconds
+    ) as base:
         yield base

@@ -507,15 +507,35 @@ def run_backend(
         base = stack.enter_context(
             bench_server(url, small.settings.data_dir, log, workers=1, profile=profile)
         )
+        # Another checkout's server on the same database (its own process, the same data
+        # directory and so the same token key), driven in turn with this one's.
+        base_ref = (
+            stack.enter_context(
+                bench_server(url, small.settings.data_dir, log, code_root=args.code_root.resolve())
+            )
+            if args.code_root
+            else None
+        )
         ceilings: list[Run] = []
         inspects: list[Run] = []
         lives: list[Run] = []
+        ref_inspects: list[Run] = []
+        ref_lives: list[Run] = []
         for n in range(args.rounds):
             ceilings.append(bench.ceiling(base, f"ceiling #{n + 1}"))
+            if base_ref is not None:
+                ref_inspects.append(bench.inspect(small, base_ref, f"REF inspect scans #{n + 1}"))
             inspects.append(bench.inspect(small, base, f"inspect scans #{n + 1}"))
             ceilings.append(bench.ceiling(base, f"ceiling #{n + 1}b"))
+            if base_ref is not None:
+                ref_lives.append(bench.lives(small, base_ref, f"REF whole lives #{n + 1}"))
             lives.append(bench.lives(small, base, f"whole lives #{n + 1}"))
         sync_label = f"sync batches of {args.sync_size:,}"
+        ref_syncs = (
+            [bench.sync(small, base_ref, f"REF {sync_label}")]
+            if args.sync_batches and base_ref is not None
+            else []
+        )
         syncs = [bench.sync(small, base, sync_label)] if args.sync_batches else []
 
         two: list[Run] = []
@@ -565,6 +585,20 @@ def run_backend(
             f"{scans_per_s:.0f} scans/s in a batch, worst batch {s.p99_ms / 1000:.2f} s,"
             f" {s.ok} of {args.sync_batches} batches answered in the run"
         )
+    if base_ref is not None:
+        lines.append(f"  the same, served by {args.code_root} (REF), alternating with the above:")
+        for label, ref, mine in (
+            ("REF inspect scans", ref_inspects, inspects),
+            ("REF whole lives (scans)", ref_lives, lives),
+        ):
+            ratio = median([m.rate / r.rate for r, m in zip(ref, mine, strict=True) if r.rate])
+            lines.append(f"{label:36}{summarize(ref)}   this checkout x{ratio:.2f} REF")
+        if ref_syncs:
+            r = ref_syncs[0]
+            lines.append(
+                f"{'REF sync batches (1 connection)':36}{summarize(ref_syncs)}   "
+                f"worst batch {r.p99_ms / 1000:.2f} s, {r.ok} of {args.sync_batches} answered"
+            )
     if one:
         lines.append(f"{'1 worker (inspect + lives)':36}{summarize(one)}")
         lines.append(f"{'2 workers (inspect + lives)':36}{summarize(two)}")
@@ -699,6 +733,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile-only",
         choices=["inspect", "lives", "sync", "ceiling"],
         help="with --profile: run only this workload, profiled, and summarize the profile",
+    )
+    parser.add_argument(
+        "--code-root",
+        type=Path,
+        help="another checkout (git archive <commit> | tar -x -C DIR) served on the same database"
+        " and driven in turn with this one: inspect, lives and sync, each round",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     return parser.parse_args(argv)
