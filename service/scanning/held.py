@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, RowMapping, and_, bindparam, select, text
+from sqlalchemy import Connection, RowMapping, and_, bindparam, insert, select, text
 from sqlmodel import Session
 
 from service.anomalies.scan import PriorEvent
@@ -60,6 +60,8 @@ _HELD_WITH_RECEIPT = (
     .where(_CONTAINER.c.id == bindparam("id"))
     .with_for_update(of=_CONTAINER)
 )
+
+INSERT_RECEIPT = insert(_RECEIPT)
 
 _RECEIPTS = select(
     _RECEIPT.c.client_event_id, _RECEIPT.c.user_id, _RECEIPT.c.status_code, _RECEIPT.c.body
@@ -160,6 +162,9 @@ class ScanBatch:
     receipts: dict[str, Receipt] = field(default_factory=dict)
     held: dict[str, Held] = field(default_factory=dict)
     labels: dict[str, ParsedLabel | LabelError] = field(default_factory=dict)
+    # Receipts kept for one insert at the end (:meth:`write_receipts`) rather than one each;
+    # None: each is inserted as its scan is answered.
+    unwritten_receipts: list[dict[str, Any]] | None = None
 
     @classmethod
     def prepare(
@@ -223,6 +228,12 @@ class ScanBatch:
         if verdict is None:
             verdict = self.labels[payload] = label_verdict(payload, self.public_keys)
         return verdict
+
+    def write_receipts(self, connection: Connection) -> None:
+        """Insert the receipts kept so far, in one statement."""
+        if self.unwritten_receipts:
+            connection.execute(INSERT_RECEIPT, self.unwritten_receipts)
+            self.unwritten_receipts = []
 
     def forget(self, client_event_id: str) -> None:
         """A scan's savepoint rolled back: whatever it wrote is gone."""

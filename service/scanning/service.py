@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
@@ -23,12 +22,9 @@ from service.anomalies.refusal import flag_refusal
 from service.anomalies.scan import on_scan
 from service.auth.actor import Actor
 from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
-from service.custody.models import ScanReceipt
 from service.observability.metrics import count_replay, count_scan
-from service.scanning.held import Receipt, ScanBatch
+from service.scanning.held import INSERT_RECEIPT, Receipt, ScanBatch
 from service.scanning.record import record_scan
-
-_INSERT_RECEIPT = insert(ScanReceipt.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -103,16 +99,18 @@ def _keep_receipt(
     body: dict[str, Any],
     now: datetime,
 ) -> None:
-    """The answer, for a retry: a Core insert (nothing reads the receipt as an ORM object)."""
+    """The answer, for a retry: a Core insert (nothing reads the receipt as an ORM object), or
+    one row of the batch's insert when the batch writes its receipts at its end."""
     session.flush()  # what the rules or the refusal added through the session goes first
-    session.connection().execute(
-        _INSERT_RECEIPT,
-        {
-            "client_event_id": key,
-            "user_id": actor.user_id,
-            "status_code": status,
-            "body": body,
-            "created_at": now,
-        },
-    )
+    row = {
+        "client_event_id": key,
+        "user_id": actor.user_id,
+        "status_code": status,
+        "body": body,
+        "created_at": now,
+    }
+    if batch.unwritten_receipts is not None:
+        batch.unwritten_receipts.append(row)
+    else:
+        session.connection().execute(INSERT_RECEIPT, row)
     batch.receipts[key] = Receipt(actor.user_id, status, body)

@@ -60,7 +60,9 @@ def sync_scans(
             public_keys,
             [(i.client_event_id, i.qr_payload) for i in items if isinstance(i, ScanCreate)],
         )
-        return [
+        if one is _one_in_batch:  # one savepoint for all: the receipts go in at the end
+            batch.unwritten_receipts = []
+        results = [
             item
             if isinstance(item, dict)
             else one(
@@ -75,6 +77,8 @@ def sync_scans(
             )
             for item in items
         ]
+        batch.write_receipts(session.connection())
+        return results
 
     whole = session.begin_nested()
     try:
