@@ -54,6 +54,31 @@ def free_port() -> int:
         return port
 
 
+# The process of each running server, by base URL (see :func:`cpu_seconds`).
+SERVERS: dict[str, int] = {}
+
+
+def cpu_seconds(base: str) -> float | None:
+    """CPU seconds the server at ``base`` has used so far, its worker processes included (the
+    process group it leads): on a shared machine, CPU per request is steadier than requests
+    per second. None where /proc cannot say."""
+    pid = SERVERS.get(base)
+    if pid is None:
+        return None
+    ticks = 0
+    try:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pid:  # in the server's process group
+                    ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except OSError:
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def running(
     command: Sequence[str],
@@ -88,8 +113,10 @@ def running(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not come up in {wait_seconds:g} s; see {log}")
             time.sleep(0.2)
+        SERVERS[base] = process.pid
         yield base
     finally:
+        SERVERS.pop(base, None)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGINT)
         try:
@@ -140,15 +167,23 @@ def bench_server(
     workers: int = 1,
     profile: Path | None = None,
     wait_seconds: float = 90,
+    code_root: Path = ROOT,
 ) -> Iterator[str]:
-    """The real app plus the bench routes (``bench/app.py``) under uvicorn on loopback;
+    """The real app plus the bench routes (``bench/app.py``) under uvicorn on loopback, from
+    this checkout or ``code_root`` (another one, with this one's Python environment);
     sampled by py-spy into ``profile`` when given (install it into .venv for the run)."""
     port = free_port()
     command = uvicorn_command("bench.app:create_bench_app", port, workers=workers)
     if profile is not None:
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        spy = [py_spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile)]
+        # --nonblocking: py-spy otherwise stops the server at every sample (a 16-connection
+        # inspect run fell from ~120 to 14 requests/s); --gil: only the thread holding the GIL,
+        # so that the samples say where the CPU goes rather than which threads wait.
+        spy = [py_spy, "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "200"]
+        spy += ["-o", str(profile)]
         command = [*spy, *(["--subprocesses"] if workers > 1 else []), "--", *command]
-    env = server_env(url, data_dir)
-    with running(command, port=port, cwd=ROOT, env=env, log=log, wait_seconds=wait_seconds) as base:
+    env = server_env(url, data_dir, code_root=code_root)
+    with running(
+        command, port=port, cwd=code_root, env=env, log=log, wait_seconds=wait_seconds
+    ) as base:
         yield base

@@ -46,7 +46,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bench.app import create_bench_table
-from bench.common import bench_server, fresh_database
+from bench.common import bench_server, cpu_seconds, fresh_database
 from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
@@ -93,6 +93,7 @@ class Run:
     errors: dict[str, int]
     ok: int = 0  # responses with the expected status
     statements: int | None = None  # SQL statements the server sent during the run
+    cpu_s: float | None = None  # CPU seconds the server used during the run
     load: float = 0.0  # 1-minute load average when the run ended
 
     @property
@@ -102,6 +103,10 @@ class Run:
     @property
     def failures(self) -> int:
         return self.requests - self.ok + sum(self.errors.values())
+
+    @property
+    def cpu_ms_per_ok(self) -> float | None:
+        return 1000 * self.cpu_s / self.ok if self.cpu_s is not None and self.ok else None
 
     @property
     def per_ok(self) -> float | None:
@@ -342,6 +347,8 @@ class Bench:
         extra = f", non-2xx {bad}" if bad else ""
         extra += f", socket errors {run.errors}" if run.errors else ""
         per = f", {run.per_ok:.1f} statements/ok" if run.per_ok is not None else ""
+        if run.cpu_ms_per_ok is not None:
+            per += f", server CPU {run.cpu_ms_per_ok:.2f} ms/ok"
         self.log(
             f"{run.label:<34} {run.rate:8.0f}/s  p50 {run.p50_ms:7.1f} ms  p99 {run.p99_ms:7.1f} ms"
             f"  ({run.ok}/{run.requests} ok{per}{extra}; load {run.load:.1f})"
@@ -362,6 +369,7 @@ class Bench:
         ok: frozenset[int] = frozenset({201}),
     ) -> Run:
         before = statements(base) if count_statements else None
+        cpu_before = cpu_seconds(base)
         run = wrk(
             script,
             base,
@@ -372,6 +380,9 @@ class Bench:
             ok=ok,
             label=label,
         )
+        cpu_after = cpu_seconds(base)
+        if cpu_before is not None and cpu_after is not None:
+            run.cpu_s = cpu_after - cpu_before
         return self.record(run, base if count_statements else None, before)
 
     # Each workload writes the Lua data its script reads, then runs wrk.
@@ -477,8 +488,10 @@ def summarize(runs: Sequence[Run]) -> str:
     p99 = median([r.p99_ms for r in runs])
     per = [r.per_ok for r in runs if r.per_ok is not None]
     st = f"{median(per):6.1f}" if per else "     -"
+    cpu = [r.cpu_ms_per_ok for r in runs if r.cpu_ms_per_ok is not None]
+    cpu_text = f"{median(cpu):7.2f}" if cpu else "      -"
     failures = sum(r.failures for r in runs)
-    return f"{rate:9.0f} {p50:8.1f} {p99:8.1f} {st} {failures:6d}"
+    return f"{rate:9.0f} {p50:8.1f} {p99:8.1f} {st} {cpu_text} {failures:6d}"
 
 
 def mark(ok: bool) -> str:
@@ -507,15 +520,35 @@ def run_backend(
         base = stack.enter_context(
             bench_server(url, small.settings.data_dir, log, workers=1, profile=profile)
         )
+        # Another checkout's server on the same database (its own process, the same data
+        # directory and so the same token key), driven in turn with this one's.
+        base_ref = (
+            stack.enter_context(
+                bench_server(url, small.settings.data_dir, log, code_root=args.code_root.resolve())
+            )
+            if args.code_root
+            else None
+        )
         ceilings: list[Run] = []
         inspects: list[Run] = []
         lives: list[Run] = []
+        ref_inspects: list[Run] = []
+        ref_lives: list[Run] = []
         for n in range(args.rounds):
             ceilings.append(bench.ceiling(base, f"ceiling #{n + 1}"))
+            if base_ref is not None:
+                ref_inspects.append(bench.inspect(small, base_ref, f"REF inspect scans #{n + 1}"))
             inspects.append(bench.inspect(small, base, f"inspect scans #{n + 1}"))
             ceilings.append(bench.ceiling(base, f"ceiling #{n + 1}b"))
+            if base_ref is not None:
+                ref_lives.append(bench.lives(small, base_ref, f"REF whole lives #{n + 1}"))
             lives.append(bench.lives(small, base, f"whole lives #{n + 1}"))
         sync_label = f"sync batches of {args.sync_size:,}"
+        ref_syncs = (
+            [bench.sync(small, base_ref, f"REF {sync_label}")]
+            if args.sync_batches and base_ref is not None
+            else []
+        )
         syncs = [bench.sync(small, base, sync_label)] if args.sync_batches else []
 
         two: list[Run] = []
@@ -550,7 +583,7 @@ def run_backend(
     # Report.
     inspect_cmp = Comparison("inspect", inspects, ceilings[0::2])
     lives_cmp = Comparison("lives", lives, ceilings[1::2])
-    head = f"{'':36}{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'stmt':>6} {'fails':>6}"
+    head = f"{'':36}{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'stmt':>6} {'CPU ms':>7} {'fails':>6}"
     lines.append(f"{backend}: median of {args.rounds} rounds, {args.connections} connections")
     lines.append(head)
     lines.append(f"{'bare insert (ceiling)':36}{summarize(ceilings)}")
@@ -565,6 +598,30 @@ def run_backend(
             f"{scans_per_s:.0f} scans/s in a batch, worst batch {s.p99_ms / 1000:.2f} s,"
             f" {s.ok} of {args.sync_batches} batches answered in the run"
         )
+    if base_ref is not None:
+        lines.append(f"  the same, served by {args.code_root} (REF), alternating with the above:")
+        for label, ref, mine in (
+            ("REF inspect scans", ref_inspects, inspects),
+            ("REF whole lives (scans)", ref_lives, lives),
+        ):
+            ratio = median([m.rate / r.rate for r, m in zip(ref, mine, strict=True) if r.rate])
+            cpu = median(
+                [
+                    m.cpu_ms_per_ok / r.cpu_ms_per_ok
+                    for r, m in zip(ref, mine, strict=True)
+                    if r.cpu_ms_per_ok and m.cpu_ms_per_ok
+                ]
+            )
+            lines.append(
+                f"{label:36}{summarize(ref)}   this checkout x{ratio:.2f} REF's rate,"
+                f" x{cpu:.2f} its CPU per scan"
+            )
+        if ref_syncs:
+            r = ref_syncs[0]
+            lines.append(
+                f"{'REF sync batches (1 connection)':36}{summarize(ref_syncs)}   "
+                f"worst batch {r.p99_ms / 1000:.2f} s, {r.ok} of {args.sync_batches} answered"
+            )
     if one:
         lines.append(f"{'1 worker (inspect + lives)':36}{summarize(one)}")
         lines.append(f"{'2 workers (inspect + lives)':36}{summarize(two)}")
@@ -699,6 +756,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile-only",
         choices=["inspect", "lives", "sync", "ceiling"],
         help="with --profile: run only this workload, profiled, and summarize the profile",
+    )
+    parser.add_argument(
+        "--code-root",
+        type=Path,
+        help="another checkout (git archive <commit> | tar -x -C DIR) served on the same database"
+        " and driven in turn with this one: inspect, lives and sync, each round",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     return parser.parse_args(argv)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, String, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import class_mapper
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -34,6 +35,7 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=SQLModel)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -75,6 +77,16 @@ class EnumText(TypeDecorator[E]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         return None if value is None else self.enum(value)
+
+
+def as_loaded(model: type[M], values: Mapping[str, Any]) -> M:
+    """An instance of the table ``model`` holding ``values``, built the way the ORM builds one
+    from a row it loads: no validation, no attribute events, no defaults (``values`` gives every
+    column the caller reads), attached to no session. For rows the scan path reads or writes
+    with Core: a model's constructor costs some 140 microseconds, this a few."""
+    instance: M = class_mapper(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 def utcnow() -> datetime:

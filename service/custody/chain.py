@@ -8,6 +8,8 @@ an event, breaks every hash from that point on.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,7 +80,76 @@ def canonical_content(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
-    return rfc8785.dumps(canonical_content(fields))
+    return jcs(canonical_content(fields))
+
+
+# RFC 8785 for an event's content, a flat object of text, integers, floats and nulls, as
+# ``rfc8785.dumps`` writes it (tests/custody/test_chain.py compares the two over generated
+# contents) at a fraction of its cost: every scan hashes one. What is not plain here (a float
+# written with an exponent, a boolean, a nested object, text that UTF-8 cannot hold) is written
+# by rfc8785 itself.
+_ESCAPED = re.compile(r'[\x00-\x1f\\"]')
+_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+for _code in range(0x20):
+    _ESCAPES.setdefault(chr(_code), f"\\u{_code:04x}")
+_INT_LIMIT = 2**53 - 1
+
+
+def _jcs_str(text: str) -> str:
+    if _ESCAPED.search(text) is not None:
+        text = _ESCAPED.sub(lambda m: _ESCAPES[m.group(0)], text)
+    return f'"{text}"'
+
+
+def _jcs_value(value: Any) -> str:
+    kind = type(value)
+    if value is None:
+        return "null"
+    if isinstance(value, str):  # an enum's text too
+        return _jcs_str(str.__str__(value))
+    if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        if value == 0:
+            return "0"
+        text = repr(value)
+        if "e" not in text:  # ECMAScript's form, as rfc8785 gives it: no ".0" for integers
+            return text[:-2] if text.endswith(".0") else text
+    return rfc8785.dumps(value).decode("utf-8")
+
+
+def _utf16_order(key: str) -> bytes:
+    return key.encode("utf-16be")
+
+
+# The keys of an object in RFC 8785's order, each written with its colon, per set of keys (an
+# event's content has one of very few); a handful are remembered.
+_LAYOUTS: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+
+
+def jcs(content: Mapping[str, Any]) -> bytes:
+    """``rfc8785.dumps(content)`` for an object of string keys."""
+    keys = tuple(content)
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        if not all(type(key) is str for key in keys):
+            return rfc8785.dumps(dict(content))
+        layout = [(key, f"{_jcs_str(key)}:") for key in sorted(keys, key=_utf16_order)]
+        if len(_LAYOUTS) < 16:
+            _LAYOUTS[keys] = layout
+    body = ",".join([f"{written}{_jcs_value(content[key])}" for key, written in layout])
+    try:
+        return f"{{{body}}}".encode()
+    except UnicodeEncodeError:  # lone surrogates: rfc8785 refuses them in its own words
+        return rfc8785.dumps(dict(content))
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:

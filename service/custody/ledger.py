@@ -22,6 +22,7 @@ from service.custody.chain import (
 )
 from service.custody.machine import Action, CorrectionReason
 from service.custody.models import Container, CustodyEvent
+from service.db import as_loaded
 
 # Every column an event's hash may cover (the optional ones only when set).
 _FIELDS = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)
@@ -72,7 +73,7 @@ def insert_event(connection: Connection, container: Container, **fields: Any) ->
     path: no unit-of-work flush). The caller writes the container's moved head."""
     row = chain_next(container, fields)
     [event_id] = connection.execute(_INSERT_EVENT, row).inserted_primary_key or (None,)
-    return CustodyEvent(id=event_id, **row)
+    return as_loaded(CustodyEvent, {**row, "id": event_id})
 
 
 def chain_of(session: Session, container_id: str) -> list[CustodyEvent]:

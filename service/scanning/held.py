@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, and_, bindparam, select, text
+from sqlalchemy import Connection, RowMapping, and_, bindparam, insert, select, text
 from sqlmodel import Session
 
 from service.anomalies.scan import PriorEvent
 from service.custody.models import Container, CustodyEvent, ScanReceipt
+from service.db import as_loaded
 from service.labels.signing import LabelError, ParsedLabel, verify_label
 
 _CONTAINER = Container.__table__  # type: ignore[attr-defined]
@@ -28,25 +29,39 @@ _CONTAINER_COLUMNS = tuple(c.name for c in _CONTAINER.columns)
 
 # A container and, in the same row, the time and place of its last event (what the rules read
 # of it), locked for the transaction on PostgreSQL (SQLite serializes writers already).
+_PRIOR = (
+    _EVENT.c.occurred_at.label("prior_occurred_at"),
+    _EVENT.c.latitude.label("prior_latitude"),
+    _EVENT.c.longitude.label("prior_longitude"),
+    _EVENT.c.accuracy_m.label("prior_accuracy_m"),
+    _EVENT.c.site_id.label("prior_site_id"),
+)
+_WITH_PRIOR = _CONTAINER.outerjoin(
+    _EVENT, and_(_EVENT.c.container_id == _CONTAINER.c.id, _EVENT.c.seq == _CONTAINER.c.last_seq)
+)
 _HELD = (
-    select(
-        _CONTAINER,
-        _EVENT.c.occurred_at.label("prior_occurred_at"),
-        _EVENT.c.latitude.label("prior_latitude"),
-        _EVENT.c.longitude.label("prior_longitude"),
-        _EVENT.c.accuracy_m.label("prior_accuracy_m"),
-        _EVENT.c.site_id.label("prior_site_id"),
-    )
-    .select_from(
-        _CONTAINER.outerjoin(
-            _EVENT,
-            and_(_EVENT.c.container_id == _CONTAINER.c.id, _EVENT.c.seq == _CONTAINER.c.last_seq),
-        )
-    )
+    select(_CONTAINER, *_PRIOR)
+    .select_from(_WITH_PRIOR)
     .where(_CONTAINER.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_CONTAINER.c.id)  # rows locked in one order: two batches never deadlock
     .with_for_update(of=_CONTAINER)
 )
+# One scan's container, as above, and in the same row the receipt of its client_event_id if
+# there is one: the read a single scan makes before it writes, in one statement.
+_HELD_WITH_RECEIPT = (
+    select(
+        _CONTAINER,
+        *_PRIOR,
+        _RECEIPT.c.user_id.label("receipt_user_id"),
+        _RECEIPT.c.status_code.label("receipt_status_code"),
+        _RECEIPT.c.body.label("receipt_body"),
+    )
+    .select_from(_WITH_PRIOR.outerjoin(_RECEIPT, _RECEIPT.c.client_event_id == bindparam("key")))
+    .where(_CONTAINER.c.id == bindparam("id"))
+    .with_for_update(of=_CONTAINER)
+)
+
+INSERT_RECEIPT = insert(_RECEIPT)
 
 _RECEIPTS = select(
     _RECEIPT.c.client_event_id, _RECEIPT.c.user_id, _RECEIPT.c.status_code, _RECEIPT.c.body
@@ -96,21 +111,25 @@ def load_held(connection: Connection, ids: Iterable[str]) -> dict[str, Held]:
     wanted = sorted(set(ids))
     for start in range(0, len(wanted), _CHUNK):
         for row in connection.execute(_HELD, {"ids": wanted[start : start + _CHUNK]}):
-            values = row._mapping
-            container = Container(**{name: values[name] for name in _CONTAINER_COLUMNS})
-            previous = (
-                PriorEvent(
-                    values["prior_occurred_at"],
-                    values["prior_latitude"],
-                    values["prior_longitude"],
-                    values["prior_accuracy_m"],
-                    values["prior_site_id"],
-                )
-                if values["prior_occurred_at"] is not None
-                else None
-            )
-            found[container.id] = Held(container, previous)
+            held = _held_of(row._mapping)
+            found[held.container.id] = held
     return found
+
+
+def _held_of(values: RowMapping) -> Held:
+    container = as_loaded(Container, {name: values[name] for name in _CONTAINER_COLUMNS})
+    previous = (
+        PriorEvent(
+            values["prior_occurred_at"],
+            values["prior_latitude"],
+            values["prior_longitude"],
+            values["prior_accuracy_m"],
+            values["prior_site_id"],
+        )
+        if values["prior_occurred_at"] is not None
+        else None
+    )
+    return Held(container, previous)
 
 
 def lock_keys(session: Session, keys: Iterable[str]) -> None:
@@ -135,14 +154,17 @@ def find_receipts(connection: Connection, keys: Iterable[str]) -> dict[str, Rece
 
 @dataclass
 class ScanBatch:
-    """What the scans of one transaction read once: label verdicts, receipts and locked
-    containers, kept up to date as each scan is recorded. A scan whose savepoint rolls back
-    calls :meth:`forget`, and what it may have changed is read again."""
+    """What the scans of one transaction (a sync batch, or one scan) read once: label verdicts,
+    receipts and locked containers, kept up to date as each scan is recorded. A scan whose
+    savepoint rolls back calls :meth:`forget`, and what it may have changed is read again."""
 
     public_keys: Mapping[str, Ed25519PublicKey]
     receipts: dict[str, Receipt] = field(default_factory=dict)
     held: dict[str, Held] = field(default_factory=dict)
     labels: dict[str, ParsedLabel | LabelError] = field(default_factory=dict)
+    # Receipts kept for one insert at the end (:meth:`write_receipts`) rather than one each;
+    # None: each is inserted as its scan is answered.
+    unwritten_receipts: list[dict[str, Any]] | None = None
 
     @classmethod
     def prepare(
@@ -167,12 +189,51 @@ class ScanBatch:
         batch.held = load_held(connection, ids)
         return batch
 
+    @classmethod
+    def prepare_one(
+        cls,
+        session: Session,
+        public_keys: Mapping[str, Ed25519PublicKey],
+        client_event_id: str,
+        payload: str,
+    ) -> ScanBatch:
+        """The same for a single scan: its key locked, then its container (locked) and its
+        receipt read in one statement; the receipt alone when the label names no container."""
+        batch = cls(public_keys)
+        lock_keys(session, [client_event_id])
+        connection = session.connection()
+        label = batch.label(payload)
+        row = (
+            connection.execute(
+                _HELD_WITH_RECEIPT, {"id": label.container_id, "key": client_event_id}
+            ).first()
+            if isinstance(label, ParsedLabel)
+            else None
+        )
+        if row is None:
+            batch.receipts = find_receipts(connection, [client_event_id])
+            return batch
+        values = row._mapping
+        held = _held_of(values)
+        batch.held[held.container.id] = held
+        if values["receipt_status_code"] is not None:
+            batch.receipts[client_event_id] = Receipt(
+                values["receipt_user_id"], values["receipt_status_code"], values["receipt_body"]
+            )
+        return batch
+
     def label(self, payload: str) -> ParsedLabel | LabelError:
         """The label's verdict, verified once per payload."""
         verdict = self.labels.get(payload)
         if verdict is None:
             verdict = self.labels[payload] = label_verdict(payload, self.public_keys)
         return verdict
+
+    def write_receipts(self, connection: Connection) -> None:
+        """Insert the receipts kept so far, in one statement."""
+        if self.unwritten_receipts:
+            connection.execute(INSERT_RECEIPT, self.unwritten_receipts)
+            self.unwritten_receipts = []
 
     def forget(self, client_event_id: str) -> None:
         """A scan's savepoint rolled back: whatever it wrote is gone."""

@@ -4,11 +4,10 @@ what the anomaly rules make of it) and raised."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, select
 
 from schemas.custody import AnomalyBrief, ScanCreate
@@ -30,7 +29,7 @@ from service.custody.machine import Action, ScanFacts, TransitionError, next_sta
 from service.custody.models import Container, ScanRejection
 from service.labels.signing import LabelError
 from service.scanning.checks import check_custody, check_site
-from service.scanning.held import Held, ScanBatch, label_verdict, load_held
+from service.scanning.held import Held, ScanBatch, load_held
 
 # A phone clock this far ahead of the server is wrong (SPEC §4, clock_skew).
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
@@ -45,26 +44,22 @@ def record_scan(
     session: Session,
     actor: Actor,
     scan: ScanCreate,
-    public_keys: Mapping[str, Ed25519PublicKey],
+    batch: ScanBatch,
     now: datetime,
     custody_on_receipt_scan: bool = False,
     on_refusal: OnRefusal | None = None,
-    batch: ScanBatch | None = None,
 ) -> AcceptedScan:
     """Apply one scan. A refused scan is recorded, flagged through ``on_refusal``, and raised
     as its :class:`ScanRefusal`. ``batch`` holds what the scans of this transaction read once
-    (labels, locked containers); without it, each is read here."""
+    (label verdicts, locked containers)."""
     container: Container | None = None
     try:
-        label = (
-            batch.label(scan.qr_payload) if batch else label_verdict(scan.qr_payload, public_keys)
-        )
+        label = batch.label(scan.qr_payload)
         if isinstance(label, LabelError):
             raise label_refusal(label) from None
         if scan.action is Action.correct:
             # Corrections recompute the container from its chain through the session.
-            if batch is not None:
-                batch.held.pop(label.container_id, None)
+            batch.held.pop(label.container_id, None)
             container = _lock_container(session, label.container_id)
             held = Held(container, None) if container is not None else None
         else:
@@ -81,7 +76,7 @@ def record_scan(
     except ScanRefusal as refusal:
         _record_refusal(session, actor, scan, now, container, refusal, on_refusal)
         raise
-    if batch is not None and scan.action is not Action.correct:
+    if scan.action is not Action.correct:
         event = accepted.event
         batch.held[container.id] = Held(
             container,
@@ -96,14 +91,13 @@ def record_scan(
     return accepted
 
 
-def _held(session: Session, batch: ScanBatch | None, container_id: str) -> Held | None:
+def _held(session: Session, batch: ScanBatch, container_id: str) -> Held | None:
     """The container locked for this scan, from the batch when it read it already."""
-    if batch is not None:
-        found = batch.held.get(container_id)
-        if found is not None:
-            return found
+    found = batch.held.get(container_id)
+    if found is not None:
+        return found
     held = load_held(session.connection(), [container_id]).get(container_id)
-    if batch is not None and held is not None:
+    if held is not None:
         batch.held[container_id] = held
     return held
 

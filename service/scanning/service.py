@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic, EventPublic, ScanCreate, ScanResult
@@ -23,12 +22,9 @@ from service.anomalies.refusal import flag_refusal
 from service.anomalies.scan import on_scan
 from service.auth.actor import Actor
 from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
-from service.custody.models import ScanReceipt
 from service.observability.metrics import count_replay, count_scan
-from service.scanning.held import Receipt, ScanBatch, find_receipts, lock_keys
+from service.scanning.held import INSERT_RECEIPT, Receipt, ScanBatch
 from service.scanning.record import record_scan
-
-_INSERT_RECEIPT = insert(ScanReceipt.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -52,14 +48,13 @@ def submit_scan(
     """Record one scan exactly once. Raises :class:`ScanRefusal` (recorded) for a refusal, and
     :class:`StoredRefusal` (the first answer, recording nothing) for a retry of one.
 
-    ``batch`` (a sync batch's) holds the receipts read once, after the batch's keys were
-    locked; without it, the key is locked and its receipt read here."""
+    ``batch`` (a sync batch's) holds the receipts and containers read once, after the batch's
+    keys were locked; without it, the key is locked and the scan's receipt and container are
+    read here, in one statement."""
     key = scan.client_event_id
     if batch is None:
-        lock_keys(session, [key])
-        receipt = find_receipts(session.connection(), [key]).get(key)
-    else:
-        receipt = batch.receipts.get(key)
+        batch = ScanBatch.prepare_one(session, public_keys, key, scan.qr_payload)
+    receipt = batch.receipts.get(key)
     if receipt is not None:
         if receipt.user_id != actor.user_id:
             raise ClientEventIdReused("this client_event_id was used for another user's scan")
@@ -72,11 +67,10 @@ def submit_scan(
             session=session,
             actor=actor,
             scan=scan,
-            public_keys=public_keys,
+            batch=batch,
             now=now,
             custody_on_receipt_scan=custody_on_receipt_scan,
             on_refusal=functools.partial(flag_refusal, profiles=profiles),
-            batch=batch,
         )
     except ScanRefusal as exc:
         _keep_receipt(session, batch, actor, key, exc.status, exc.problem(), now)
@@ -98,24 +92,25 @@ def submit_scan(
 
 def _keep_receipt(
     session: Session,
-    batch: ScanBatch | None,
+    batch: ScanBatch,
     actor: Actor,
     key: str,
     status: int,
     body: dict[str, Any],
     now: datetime,
 ) -> None:
-    """The answer, for a retry: a Core insert (nothing reads the receipt as an ORM object)."""
+    """The answer, for a retry: a Core insert (nothing reads the receipt as an ORM object), or
+    one row of the batch's insert when the batch writes its receipts at its end."""
     session.flush()  # what the rules or the refusal added through the session goes first
-    session.connection().execute(
-        _INSERT_RECEIPT,
-        {
-            "client_event_id": key,
-            "user_id": actor.user_id,
-            "status_code": status,
-            "body": body,
-            "created_at": now,
-        },
-    )
-    if batch is not None:
-        batch.receipts[key] = Receipt(actor.user_id, status, body)
+    row = {
+        "client_event_id": key,
+        "user_id": actor.user_id,
+        "status_code": status,
+        "body": body,
+        "created_at": now,
+    }
+    if batch.unwritten_receipts is not None:
+        batch.unwritten_receipts.append(row)
+    else:
+        session.connection().execute(INSERT_RECEIPT, row)
+    batch.receipts[key] = Receipt(actor.user_id, status, body)

@@ -1,14 +1,21 @@
 """A phone's offline batch of scans (``/mobile/v1/sync``): each scan on its own.
 
-Every scan runs in a savepoint of its own: a refused scan keeps its rejection record (evidence),
-a failure of one never undoes another, and a batch resent after a timeout records nothing
-twice (each scan is idempotent by its ``client_event_id``).
+A refused scan keeps its rejection record (evidence), a failure of one never undoes another, and
+a batch resent after a timeout records nothing twice (each scan is idempotent by its
+``client_event_id``).
+
+A savepoint per scan costs two statements each, for the rare scan that fails half-way. So the
+batch is first judged inside one savepoint for all its scans: a scan is recorded, refused (a
+refusal is raised before the scan writes anything but its record of it, which stays), or
+answered from its receipt (before it writes anything). If any scan fails in any other way, part
+of its work may be written: that savepoint is rolled back and the batch judged again with each
+scan in a savepoint of its own, as the only way to undo one scan and keep the others.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +26,10 @@ from sqlmodel import Session
 from schemas.custody import ScanCreate
 from service.anomalies.profile import Profiles
 from service.auth.actor import Actor
+from service.custody.errors import ClientEventIdReused, ScanRefusal, StoredRefusal
 from service.errors import DomainError, Forbidden, item_problem, problem_body
 from service.scanning.held import ScanBatch
-from service.scanning.service import submit_scan
+from service.scanning.service import ScanAnswer, submit_scan
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +53,44 @@ def sync_scans(
     if actor.device_id is not None and device_id != actor.device_id:
         raise Forbidden("this batch names another device than the one this session signed in on")
     items = [_parse(raw, device_id) for raw in scans]
-    batch = ScanBatch.prepare(
-        session,
-        public_keys,
-        [(item.client_event_id, item.qr_payload) for item in items if isinstance(item, ScanCreate)],
-    )
-    return [
-        item
-        if isinstance(item, dict)
-        else _one(
-            session=session,
-            actor=actor,
-            scan=item,
-            batch=batch,
-            public_keys=public_keys,
-            now=now,
-            profiles=profiles,
-            custody_on_receipt_scan=custody_on_receipt_scan,
+
+    def judge(one: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+        batch = ScanBatch.prepare(
+            session,
+            public_keys,
+            [(i.client_event_id, i.qr_payload) for i in items if isinstance(i, ScanCreate)],
         )
-        for item in items
-    ]
+        if one is _one_in_batch:  # one savepoint for all: the receipts go in at the end
+            batch.unwritten_receipts = []
+        results = [
+            item
+            if isinstance(item, dict)
+            else one(
+                session=session,
+                actor=actor,
+                scan=item,
+                batch=batch,
+                public_keys=public_keys,
+                now=now,
+                profiles=profiles,
+                custody_on_receipt_scan=custody_on_receipt_scan,
+            )
+            for item in items
+        ]
+        batch.write_receipts(session.connection())
+        return results
+
+    whole = session.begin_nested()
+    try:
+        results = judge(_one_in_batch)
+    except _Undo:
+        whole.rollback()
+        return judge(_one)
+    except BaseException:
+        whole.rollback()
+        raise
+    whole.commit()
+    return results
 
 
 def _parse(raw: Any, device_id: str) -> ScanCreate | dict[str, Any]:
@@ -77,6 +103,41 @@ def _parse(raw: Any, device_id: str) -> ScanCreate | dict[str, Any]:
     except ValidationError as exc:
         return _rejected(client_event_id, item_problem(exc, "scan"))
     return scan.model_copy(update={"device_id": device_id})
+
+
+class _Undo(Exception):
+    """A scan failed in a way that may have left part of its work written."""
+
+
+def _one_in_batch(
+    *,
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    batch: ScanBatch,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    now: datetime,
+    profiles: Profiles,
+    custody_on_receipt_scan: bool,
+) -> dict[str, Any]:
+    """One scan, in the savepoint of the whole batch."""
+    try:
+        answer = submit_scan(
+            session=session,
+            actor=actor,
+            scan=scan,
+            public_keys=public_keys,
+            now=now,
+            profiles=profiles,
+            custody_on_receipt_scan=custody_on_receipt_scan,
+            batch=batch,
+        )
+    except (ScanRefusal, StoredRefusal, ClientEventIdReused) as exc:
+        # A refusal, recorded; or a retry answered from its receipt, which writes nothing.
+        return _rejected(scan.client_event_id, exc.problem())
+    except Exception as exc:
+        raise _Undo from exc
+    return _answered(scan, answer)
 
 
 def _one(
@@ -130,6 +191,10 @@ def _one(
         savepoint.rollback()
         raise
     savepoint.commit()
+    return _answered(scan, answer)
+
+
+def _answered(scan: ScanCreate, answer: ScanAnswer) -> dict[str, Any]:
     return {
         "client_event_id": scan.client_event_id,
         "status": "duplicate" if answer.duplicate else "created",

@@ -76,6 +76,7 @@ def sequence_now(session: Session) -> None:
 _INDEXES = text("SELECT event_id, log_index FROM log_leaf WHERE event_id IN :ids").bindparams(
     bindparam("ids", expanding=True)
 )
+_INDEX = text("SELECT event_id, log_index FROM log_leaf WHERE event_id = :id")
 
 
 def log_indexes(
@@ -87,6 +88,10 @@ def log_indexes(
         sequence_now(session)
     found: dict[int, int] = {}
     connection = session.connection()
+    if len(ids) == 1:  # a scan's answer: no IN list to expand
+        rows = connection.execute(_INDEX, {"id": ids[0]})
+        found.update((int(event_id), int(index)) for event_id, index in rows)
+        return found
     for start in range(0, len(ids), 1000):
         rows = connection.execute(_INDEXES, {"ids": ids[start : start + 1000]})
         found.update((int(event_id), int(index)) for event_id, index in rows)

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import Session
 
 from service.auth.roles import Role
@@ -172,3 +173,18 @@ def test_development_generates_and_keeps_the_jwt_key(tmp_path: Path) -> None:
     assert len(first) >= 32
     assert Settings(data_dir=tmp_path).jwt_key() == first
     assert (tmp_path / "jwt_secret").stat().st_mode & 0o077 == 0
+
+
+def test_a_token_that_worked_is_refused_once_expired_or_under_another_key(
+    client: TestClient, settings: Settings, clock: FakeClock, user_id: str
+) -> None:
+    from service.auth.tokens import InvalidToken, decode_access_token
+
+    token = jwt.encode(_claims(settings, user_id, clock), settings.jwt_key(), algorithm="HS256")
+    assert _me(client, token) == 200
+    assert _me(client, token) == 200  # checked again from what the process remembers
+    other = settings.model_copy(update={"jwt_secret": SecretStr("x" * 48)})
+    with pytest.raises(InvalidToken):
+        decode_access_token(token, settings=other, now=clock.now)
+    clock.advance(minutes=11)
+    assert _me(client, token) == 401

@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from service.custody.chain import GENESIS, canonical_bytes, event_hash, verify_chain
+from service.custody.chain import GENESIS, canonical_bytes, event_hash, jcs, verify_chain
 
 
 def _chain(n: int) -> list[dict[str, Any]]:
@@ -53,6 +56,48 @@ def test_canonical_form_is_rfc8785() -> None:
     assert '"note":"é"' in text
     assert '"occurred_at":"2026-01-01T00:00:00.000000Z"' in text
     assert " " not in text.replace("é", "")
+
+
+_texts = st.text(st.characters(exclude_categories=["Cs"]))
+_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0.0, -0.0, 1.0, -2.0, 1e21, 1e20, 1e-6, 1e-7, 123456789.0, 5e-324, 0.1])
+    | _texts
+    | st.sampled_from(['"', "\\", "\x00", "\x1f", "\x7f", "\u2028", "\b\f\n\r\t", "é", "😀"])
+)
+_values = st.recursive(
+    _leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _both(content: dict[str, Any]) -> tuple[Any, Any]:
+    outcomes = []
+    for canonicalize in (jcs, rfc8785.dumps):
+        try:
+            outcomes.append(canonicalize(content))
+        except ValueError as exc:  # what cannot be canonical: both refuse it
+            outcomes.append(ValueError)
+            assert isinstance(exc, ValueError)
+    return outcomes[0], outcomes[1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_texts, _values, max_size=8))
+def test_the_fast_canonical_form_is_rfc8785s(content: dict[str, Any]) -> None:
+    ours, theirs = _both(content)
+    assert ours == theirs
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False), st.text())
+def test_every_float_and_any_text_is_written_as_rfc8785_writes_it(number: float, text: str) -> None:
+    ours, theirs = _both({"weight_kg": number, "note": text, "seq": 3, "site_id": None})
+    assert ours == theirs
 
 
 def test_timezone_does_not_change_the_hash() -> None:

@@ -234,3 +234,28 @@ def test_short_code() -> None:
 def test_short_code_rejects_bad_ids(container_id: str) -> None:
     with pytest.raises(ValueError):
         short_code(container_id)
+
+
+def test_a_signature_check_is_remembered_for_its_payload_and_key(key: Ed25519PrivateKey) -> None:
+    from service.labels.signing import signature_holds
+
+    keys = keyring(key)
+    [key_id] = keys
+    payload = sign_label(new_container_id(), key_id, key)
+    first = verify_label(payload, keys)
+    misses = signature_holds.cache_info().misses
+    assert verify_label(payload, keys) == first
+    assert signature_holds.cache_info().misses == misses  # not checked again
+
+    # The same key id mapped to another key (another server's key ring, a test's database):
+    # what was found under the first key does not count.
+    with pytest.raises(ForgedLabel):
+        verify_label(payload, {key_id: generate_key().public_key()})
+    with pytest.raises(UnknownLabelKey):
+        verify_label(payload, {})
+    # A forged payload stays forged when it comes again.
+    forged = payload[:-2] + ("AA" if not payload.endswith("AA") else "BA")
+    for _ in range(2):
+        with pytest.raises(LabelError):
+            verify_label(forged, keys)
+    assert verify_label(payload, keys) == first

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from service.custody.models import CustodyEvent, ScanRejection
+import service.scanning.service as scanning
+from schemas.mobile import SyncResult
+from service.custody.models import Container, CustodyEvent, ScanRejection
 from tests.conftest import FakeClock
 from tests.custody.helpers import hospital, register
 from tests.factories import PASSWORD
@@ -45,6 +48,8 @@ def test_a_batch_records_each_scan_on_its_own(
         "/mobile/v1/sync", json={"device_id": "phone-7", "scans": scans}, headers=h.staff
     )
     assert response.status_code == 200, response.text
+    # The answer is its schema's JSON, to the key.
+    assert SyncResult.model_validate(response.json()).model_dump(mode="json") == response.json()
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["created", "rejected", "rejected", "created"]
     assert [r["client_event_id"] for r in results] == [s["client_event_id"] for s in scans]
@@ -88,6 +93,46 @@ def test_a_resent_batch_creates_nothing_twice(
     assert again[3]["error"] == first[3]["error"]
     assert _count(session, CustodyEvent) == events
     assert _count(session, ScanRejection) == rejections
+
+
+def test_a_scan_that_fails_half_way_leaves_nothing_and_the_others_stand(
+    client: TestClient, session: Session, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = hospital(session, client)
+    a, b, c = register(client, h, count=3)
+    at = clock.now.isoformat()
+    # The anomaly rules fail on b's scan: its event and container update are written by then.
+    rules = scanning.on_scan
+
+    def failing_rules(session: Session, outcome: Any, **kwargs: Any) -> Any:
+        if outcome.container.id == b["id"]:
+            raise RuntimeError("a fault in the rules")
+        return rules(session, outcome, **kwargs)
+
+    monkeypatch.setattr(scanning, "on_scan", failing_rules)
+    scans = [
+        _scan(a["qr_payload"], "collect", at, weight_kg=1.0),
+        _scan(b["qr_payload"], "collect", at, weight_kg=2.0),
+        _scan(c["qr_payload"], "collect", at, weight_kg=3.0),
+        _scan(a["qr_payload"], "store", at),
+    ]
+    events = _count(session, CustodyEvent)
+    response = client.post(
+        "/mobile/v1/sync", json={"device_id": "p", "scans": scans}, headers=h.staff
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "created", "created"]
+    assert results[1]["error"]["status"] == 500
+    # b's half-written scan is gone; every other scan is recorded once.
+    assert _count(session, CustodyEvent) == events + 3
+    session.expire_all()
+    assert session.get(Container, b["id"]).state == "labelled"
+    assert session.get(Container, a["id"]).state == "hospital_storage"
+    for container, actions in ((a, ["register", "collect", "store"]), (b, ["register"])):
+        chain = client.get(f"/api/v1/containers/{container['id']}/events", headers=h.staff)
+        assert chain.json()["verified"]
+        assert [e["action"] for e in chain.json()["events"]] == actions
 
 
 def test_the_same_scan_twice_in_one_batch_is_a_duplicate(
