@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from service.anomalies.detection import as_str
 from service.anomalies.models import Anomaly
@@ -91,15 +91,6 @@ def _sites(session: Session, organization_id: uuid.UUID | None) -> list[SitePoin
         SitePoint(str(s.id), s.latitude, s.longitude, s.radius_m)
         for s in directory(session).sites_of(organization_id)
     ]
-
-
-def collected_weight(session: Session, container_id: str) -> float | None:
-    return session.exec(
-        select(CustodyEvent.weight_kg)
-        .where(CustodyEvent.container_id == container_id, CustodyEvent.action == Action.collect)
-        .order_by(col(CustodyEvent.seq).desc())
-        .limit(1)
-    ).first()
 
 
 def on_scan(
@@ -186,7 +177,8 @@ def on_scan(
         )
 
     if event.action == Action.receive and event.weight_kg is not None:
-        collected = collected_weight(session, container.id)
+        # What the collection weighed, after corrections (the container's course).
+        collected = container.collect_kg
         if collected is not None:
             found.append(
                 weight_discrepancy(

@@ -254,6 +254,35 @@ def test_receipt_weight_beyond_tolerance(
     assert kinds(ch.scan(ch.operator, fine, "receive", clock.now, weight_kg=4.5)) == []
 
 
+def test_receipt_weight_is_judged_against_the_corrected_collection_weight(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    """The hospital weighed 5 kg, then corrected it to 4 kg before the pickup: a receipt of
+    4 kg matches, one of 5 kg is 25 % over."""
+    ch = chain(session, client)
+    same, over = ch.register(), ch.register()
+    for c in (same, over):
+        collected = ch.scan(ch.staff, c, "collect", clock.now, weight_kg=5.0).json()["event"]
+        fixed = ch.scan(
+            ch.staff,
+            c,
+            "correct",
+            clock.now,
+            corrects_event_id=collected["id"],
+            correction_reason="incorrect_data",
+            correction_data={"weight_kg": 4.0},
+        )
+        assert fixed.status_code == 201, fixed.text
+    m = ch.manifest()
+    for c in (same, over):
+        ch.scan(ch.driver, c, "pickup", clock.now, manifest_id=m.id)
+    clock.advance(hours=1)
+    assert kinds(ch.scan(ch.operator, same, "receive", clock.now, weight_kg=4.0)) == []
+    assert kinds(ch.scan(ch.operator, over, "receive", clock.now, weight_kg=5.0)) == [
+        "weight_discrepancy"
+    ]
+
+
 def test_replayed_scan_answers_the_same_anomalies_without_a_second_row(
     client: TestClient, session: Session, clock: FakeClock
 ) -> None:
