@@ -14,6 +14,7 @@ scan in a savepoint of its own, as the only way to undo one scan and keep the ot
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -54,27 +55,30 @@ def sync_scans(
         raise Forbidden("this batch names another device than the one this session signed in on")
     items = [_parse(raw, device_id) for raw in scans]
 
-    def judge(one: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+    record = functools.partial(
+        submit_scan,
+        session=session,
+        actor=actor,
+        public_keys=public_keys,
+        now=now,
+        profiles=profiles,
+        custody_on_receipt_scan=custody_on_receipt_scan,
+    )
+
+    def judge(*, savepoint_each: bool) -> list[dict[str, Any]]:
         batch = ScanBatch.prepare(
             session,
             public_keys,
             [(i.client_event_id, i.qr_payload) for i in items if isinstance(i, ScanCreate)],
         )
-        if one is _one_in_batch:  # one savepoint for all: the receipts go in at the end
+        if not savepoint_each:  # one savepoint for all: the receipts go in at the end
             batch.unwritten_receipts = []
         results = [
             item
             if isinstance(item, dict)
-            else one(
-                session=session,
-                actor=actor,
-                scan=item,
-                batch=batch,
-                public_keys=public_keys,
-                now=now,
-                profiles=profiles,
-                custody_on_receipt_scan=custody_on_receipt_scan,
-            )
+            else _one(session, record, item, batch)
+            if savepoint_each
+            else _one_in_batch(record, item, batch)
             for item in items
         ]
         batch.write_receipts(session.connection())
@@ -82,10 +86,10 @@ def sync_scans(
 
     whole = session.begin_nested()
     try:
-        results = judge(_one_in_batch)
+        results = judge(savepoint_each=False)
     except _Undo:
         whole.rollback()
-        return judge(_one)
+        return judge(savepoint_each=True)
     except BaseException:
         whole.rollback()
         raise
@@ -110,28 +114,11 @@ class _Undo(Exception):
 
 
 def _one_in_batch(
-    *,
-    session: Session,
-    actor: Actor,
-    scan: ScanCreate,
-    batch: ScanBatch,
-    public_keys: Mapping[str, Ed25519PublicKey],
-    now: datetime,
-    profiles: Profiles,
-    custody_on_receipt_scan: bool,
+    record: Callable[..., ScanAnswer], scan: ScanCreate, batch: ScanBatch
 ) -> dict[str, Any]:
     """One scan, in the savepoint of the whole batch."""
     try:
-        answer = submit_scan(
-            session=session,
-            actor=actor,
-            scan=scan,
-            public_keys=public_keys,
-            now=now,
-            profiles=profiles,
-            custody_on_receipt_scan=custody_on_receipt_scan,
-            batch=batch,
-        )
+        answer = record(scan=scan, batch=batch)
     except (ScanRefusal, StoredRefusal, ClientEventIdReused) as exc:
         # A refusal, recorded; or a retry answered from its receipt, which writes nothing.
         return _rejected(scan.client_event_id, exc.problem())
@@ -141,28 +128,12 @@ def _one_in_batch(
 
 
 def _one(
-    *,
-    session: Session,
-    actor: Actor,
-    scan: ScanCreate,
-    batch: ScanBatch,
-    public_keys: Mapping[str, Ed25519PublicKey],
-    now: datetime,
-    profiles: Profiles,
-    custody_on_receipt_scan: bool,
+    session: Session, record: Callable[..., ScanAnswer], scan: ScanCreate, batch: ScanBatch
 ) -> dict[str, Any]:
+    """One scan, in a savepoint of its own."""
     savepoint = session.begin_nested()
     try:
-        answer = submit_scan(
-            session=session,
-            actor=actor,
-            scan=scan,
-            public_keys=public_keys,
-            now=now,
-            profiles=profiles,
-            custody_on_receipt_scan=custody_on_receipt_scan,
-            batch=batch,
-        )
+        answer = record(scan=scan, batch=batch)
     except DomainError as exc:
         # A refusal that is evidence stays on record; anything else leaves no trace.
         if exc.keep_changes:

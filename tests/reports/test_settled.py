@@ -74,6 +74,23 @@ def _event_id(client: TestClient, headers: dict[str, str], c: dict[str, Any], ac
     return int(next(e["id"] for e in chain.json()["events"] if e["action"] == action))
 
 
+def _correct_receipt(
+    client: TestClient, r: Region, clock: FakeClock, c: dict[str, Any], **correction: Any
+) -> None:
+    """The plant corrects its receipt of ``c`` (now)."""
+    headers = r.plant.headers
+    fixed = scan(
+        client,
+        headers,
+        c["qr_payload"],
+        "correct",
+        clock.now,
+        corrects_event_id=_event_id(client, headers, c, "receive"),
+        **correction,
+    )
+    assert fixed.status_code == 201, fixed.text
+
+
 def _settled_trip(
     client: TestClient, r: Region, clock: FakeClock, weights: list[float]
 ) -> list[dict[str, Any]]:
@@ -131,17 +148,9 @@ def test_kept_sums_follow_signatures_corrections_and_scans(
     assert signed == _counted(session, r, clock)
 
     # A correction of a settled container's receipt weight.
-    fixed = scan(
-        client,
-        r.plant.headers,
-        a["qr_payload"],
-        "correct",
-        clock.now,
-        corrects_event_id=_event_id(client, r.plant.headers, a, "receive"),
-        correction_reason="incorrect_data",
-        correction_data={"weight_kg": 2.5},
+    _correct_receipt(
+        client, r, clock, a, correction_reason="incorrect_data", correction_data={"weight_kg": 2.5}
     )
-    assert fixed.status_code == 201, fixed.text
     corrected = _served(client, r, clock)
     assert _org(corrected, r.plant)["weights"]["received_kg"] == 11.5
     assert corrected == _counted(session, r, clock)
@@ -193,16 +202,7 @@ def test_a_receipt_voided_weeks_later_reaches_the_kept_day(
 
     # The receipt, voided weeks later: A is no longer settled (no standing receipt), and its
     # figures change on a day that was kept.
-    voided = scan(
-        client,
-        r.plant.headers,
-        a["qr_payload"],
-        "correct",
-        clock.now,
-        corrects_event_id=_event_id(client, r.plant.headers, a, "receive"),
-        correction_reason="did_not_occur",
-    )
-    assert voided.status_code == 201, voided.text
+    _correct_receipt(client, r, clock, a, correction_reason="did_not_occur")
     after = _served(client, r, clock)
     assert (
         _org(after, r.plant)["weights"]["received_kg"]
