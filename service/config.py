@@ -11,7 +11,14 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -26,6 +33,9 @@ class MissingSecret(RuntimeError):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDWASTE_", extra="ignore")
+    # The development secret, read from its file once (every request's token is checked
+    # with it).
+    _generated_jwt_key: str | None = PrivateAttr(default=None)
 
     env: Environment = Environment.development
     data_dir: Path = Path("./data")
@@ -142,7 +152,11 @@ class Settings(BaseSettings):
         """The JWT signing secret; in development generated once into the data directory."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        return read_or_create_secret(self.data_dir / "jwt_secret", lambda: secrets.token_hex(32))
+        if self._generated_jwt_key is None:
+            self._generated_jwt_key = read_or_create_secret(
+                self.data_dir / "jwt_secret", lambda: secrets.token_hex(32)
+            )
+        return self._generated_jwt_key
 
 
 def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:

@@ -175,6 +175,16 @@ def test_development_generates_and_keeps_the_jwt_key(tmp_path: Path) -> None:
     assert (tmp_path / "jwt_secret").stat().st_mode & 0o077 == 0
 
 
+def test_development_reads_the_jwt_key_file_once_per_settings(tmp_path: Path) -> None:
+    (tmp_path / "jwt_secret").write_text("k" * 64 + "\n")
+    settings = Settings(data_dir=tmp_path)
+    assert settings.jwt_key() == "k" * 64
+    # Every request checks its token with the key: the file is not read again.
+    (tmp_path / "jwt_secret").unlink()
+    assert settings.jwt_key() == "k" * 64
+    assert Settings(data_dir=tmp_path / "other").jwt_key() != "k" * 64
+
+
 def test_a_token_that_worked_is_refused_once_expired_or_under_another_key(
     client: TestClient, settings: Settings, clock: FakeClock, user_id: str
 ) -> None:
