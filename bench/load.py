@@ -440,7 +440,12 @@ class Bench:
             )
         data = write_data(
             self.workdir / f"sync-{uuid.uuid4().hex[:6]}.lua",
-            {"tag": uuid.uuid4().hex[:10], "threads": 1, "batches": batches},
+            {
+                "tag": uuid.uuid4().hex[:10],
+                "at": datetime.now(UTC).isoformat(),
+                "threads": 1,
+                "batches": batches,
+            },
         )
         run = self.drive(
             "sync",

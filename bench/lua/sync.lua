@@ -1,6 +1,9 @@
 -- Phone batches: POST /mobile/v1/sync with `data.size` collect scans, each batch over fresh
 -- labelled containers of one hospital.
--- args: <data.lua>; data = {tag, size, batches = {{token, site, lat, lon, {qr...}}}}
+-- args: <data.lua>; data = {tag, at, batches = {{token, site, lat, lon, {qr...}}}}
+-- `at` is the scans' time, taken after the containers were registered: to the microsecond, as a
+-- phone's, so that no scan is dated before its container's registration (wrk's Lua clock has
+-- whole seconds only; a collect dated in the second of its registration is a clock_skew).
 function setup(thread) bench_setup(thread) end
 
 function init(args)
@@ -30,7 +33,7 @@ function request()
    end
    local n = next_batch
    next_batch = next_batch + nthreads
-   local at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+   local at = data.at
    local scans = {}
    for i, qr in ipairs(batch[5]) do
       scans[i] = string.format(
