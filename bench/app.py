@@ -85,6 +85,7 @@ def create_bench_app() -> ASGIApp:
 
     bare_app = FastAPI()
     bare_app.state.engine = engine
+    bare_app.state.sessions = app.state.sessions
 
     @bare_app.post("/bench/bare", status_code=201)
     def bare(body: BareIn, session: SessionDep) -> dict[str, Any]:

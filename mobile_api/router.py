@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from schemas.custody import AnomalyBrief, ContainerPublic
 from schemas.manifests import ManifestSummary
@@ -15,8 +16,9 @@ from schemas.tracks import TrackBatch, TrackBatchResult, TrackItemResult
 from service.anomalies.dependencies import ProfilesDep
 from service.anomalies.track import on_track
 from service.audit.middleware import record_in_transaction
-from service.auth.dependencies import CurrentActor
-from service.deps import ClockDep, SessionDep, SettingsDep
+from service.auth.dependencies import Claims, CurrentActor, actor_for
+from service.auth.tokens import AccessClaims
+from service.deps import ClockDep, SessionDep, in_write_transaction
 from service.errors import InvalidInput
 from service.labels.dependencies import PublicKeysDep
 from service.scanning.resolve import resolve_code, resolve_label
@@ -56,28 +58,28 @@ def resolve(
 
 
 @router.post("/sync", response_model=SyncResult)
-def sync(
-    body: SyncRequest,
-    request: Request,
-    session: SessionDep,
-    keys: PublicKeysDep,
-    actor: CurrentActor,
-    clock: ClockDep,
-    settings: SettingsDep,
-    profiles: ProfilesDep,
-) -> JSONResponse:
+async def sync(body: SyncRequest, request: Request, claims: Claims) -> JSONResponse:
     """A phone's offline queue of scans, each judged alone: each item is answered with its own
     status (created, duplicate, or a problem), so one bad scan never holds back the others. Send
     again freely: every scan is taken once."""
+    # The caller, the batch and the commit in one trip to the thread pool.
+    return await in_write_transaction(request, functools.partial(_sync, body, request, claims))
+
+
+def _sync(
+    body: SyncRequest, request: Request, claims: AccessClaims, session: Session
+) -> JSONResponse:
+    actor = actor_for(request, session, claims)
+    state = request.app.state
     results = sync_scans(
         session=session,
         actor=actor,
         device_id=body.device_id,
         scans=body.scans,
-        public_keys=keys,
-        now=clock(),
-        profiles=profiles,
-        custody_on_receipt_scan=settings.custody_on_receipt_scan,
+        public_keys=state.key_ring.view(session),
+        now=state.clock(),
+        profiles=state.profiles,
+        custody_on_receipt_scan=state.settings.custody_on_receipt_scan,
     )
     # Each recorded event's place in the transparency log, sequenced now for the new ones.
     events = iter(with_log_indexes(session, [r["event"] for r in results if r.get("event")]))

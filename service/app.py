@@ -25,7 +25,7 @@ from service.config import Settings, get_settings
 from service.custody.label_router import router as container_labels_router
 from service.custody.router import router as custody_router
 from service.db import make_engine, session_scope, utcnow
-from service.deps import Clock
+from service.deps import Clock, engine_sessions
 from service.epcis.router import router as epcis_router
 from service.errors import install_handlers
 from service.evidence.router import router as evidence_router
@@ -136,6 +136,8 @@ def create_app(
     app.state.directory = Directory()
     app.state.actors = ActorCache()
     app.state.engine = engine
+    # Each request's unit of work (a test hands in its own transaction).
+    app.state.sessions = engine_sessions(engine)
     app.state.clock = clock
     # Where the audit log is written (a test writes into its own transaction instead).
     app.state.audit_writer = engine_writer(engine)

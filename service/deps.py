@@ -6,10 +6,13 @@ Who is calling lives in :mod:`service.auth.dependencies`; the label keys in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -18,6 +21,18 @@ from service.config import Settings
 from service.db import WRITE_METHODS, session_scope
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+class Sessions(Protocol):
+    """Where a request's units of work come from (``app.state.sessions``): a context manager
+    that commits on success and rolls back on error (a test hands in its own transaction)."""
+
+    def __call__(self, *, write: bool = False) -> AbstractContextManager[Session]: ...
+
+
+def engine_sessions(engine: Engine) -> Sessions:
+    return functools.partial(session_scope, engine)
 
 
 # The dependencies that only read the application's state are ``async``: FastAPI runs a plain
@@ -55,21 +70,45 @@ def _writes(request: Request) -> bool:
     return request.method in WRITE_METHODS or bool(marked)
 
 
-def get_session(request: Request, engine: Engine = Depends(get_engine)) -> Iterator[Session]:
+def _sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request, committed when the endpoint returns.
 
     Declared with ``scope="function"`` below so the commit happens before the response is
     sent: a client never sees 2xx for a write that failed to commit.
     """
-    with session_scope(engine, write=_writes(request)) as session:
+    with _sessions(request)(write=_writes(request)) as session:
         yield session
 
 
-def get_read_session(request: Request, engine: Engine = Depends(get_engine)) -> Iterator[Session]:
+def get_read_session(request: Request) -> Iterator[Session]:
     """A read-only unit of work, for work a write route does before it writes and that must not
     hold the SQLite write lock (checking a password: argon2 takes tens of milliseconds)."""
-    with session_scope(engine) as session:
+    with _sessions(request)() as session:
         yield session
+
+
+async def in_write_transaction(request: Request, work: Callable[[Session], T]) -> T:
+    """``work`` in one write unit of work, committed before this returns, on one thread-pool
+    thread: for the routes a phone calls most (a scan, a sync batch).
+
+    A ``def`` route with a session and a caller to resolve goes to the thread pool four times
+    (opening the session, the caller, the route, the commit); on SQLite the write lock, taken
+    at the first, is held while the event loop schedules the others. Here the session opens,
+    ``work`` runs and the transaction commits in one trip: the lock is held only while the
+    thread works. Exceptions propagate as from the route itself; a refusal that must stay on
+    record (``keep_changes``) commits first, as with :data:`SessionDep`."""
+    sessions = _sessions(request)
+
+    def run() -> T:
+        with sessions(write=True) as session:
+            return work(session)
+
+    return await to_thread.run_sync(run)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, unit_of_work
-from service.deps import get_read_session, get_session
+from service.deps import Sessions
 from service.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -139,6 +139,17 @@ def _enter_log(db_session: Session) -> None:
     db_session.execute(text("SET CONSTRAINTS custody_event_enters_log DEFERRED"))
 
 
+def through(session: Session) -> Sessions:
+    """Every unit of work an app opens, as one in the test's ``session`` (its transaction)."""
+
+    @contextmanager
+    def sessions(*, write: bool = False) -> Iterator[Session]:
+        with unit_of_work(session):
+            yield session
+
+    return sessions
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -152,18 +163,13 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings, engine: Engine, session: Session, clock: FakeClock):  # type: ignore[no-untyped-def]
     application = create_app(settings, engine=engine, clock=clock)
-
-    def test_session() -> Iterator[Session]:
-        with unit_of_work(session):
-            yield session
+    application.state.sessions = through(session)
 
     def write_audit(entry: object) -> None:
         # Into the test's own transaction: a row from a second connection would wait on it.
         with unit_of_work(session):
             session.add(entry)
 
-    application.dependency_overrides[get_session] = test_session
-    application.dependency_overrides[get_read_session] = test_session
     application.state.audit_writer = write_audit
     return application
 

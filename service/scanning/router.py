@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from schemas.custody import ScanCreate, ScanResult
-from service.anomalies.dependencies import ProfilesDep
 from service.audit.middleware import record_in_transaction
 from service.audit_context import note_target
-from service.auth.dependencies import CurrentActor
-from service.deps import ClockDep, SessionDep, SettingsDep
+from service.auth.dependencies import Claims, actor_for
+from service.auth.tokens import AccessClaims
+from service.deps import in_write_transaction
 from service.errors import DomainError
-from service.labels.dependencies import PublicKeysDep
 from service.labels.signing import LabelError, parse_label
 from service.scanning.service import submit_scan
 from service.tlog.service import with_log_indexes
@@ -28,16 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["custody"])
     response_model=ScanResult,
     responses={200: {"model": ScanResult, "description": "a retry: the original answer"}},
 )
-def post_scan(
-    body: ScanCreate,
-    request: Request,
-    session: SessionDep,
-    actor: CurrentActor,
-    clock: ClockDep,
-    settings: SettingsDep,
-    profiles: ProfilesDep,
-    keys: PublicKeysDep,
-) -> JSONResponse:
+async def post_scan(body: ScanCreate, request: Request, claims: Claims) -> JSONResponse:
     """Record one scan of a container's label: verified, checked against the custody state machine
     and the caller's organization, chained as an event, judged by the anomaly rules. Exactly once
     per `client_event_id`: a retry answers the first answer (200). A refusal is answered as a
@@ -45,15 +37,27 @@ def post_scan(
     with contextlib.suppress(LabelError):
         # The audit log names the scanned container, even when the scan is refused.
         note_target(request.scope, parse_label(body.qr_payload).container_id)
+    # The caller, the scan and the commit in one trip to the thread pool.
+    return await in_write_transaction(request, functools.partial(_scan, body, request, claims))
+
+
+def _scan(
+    body: ScanCreate,
+    request: Request,
+    claims: AccessClaims,
+    session: Session,
+) -> JSONResponse:
+    actor = actor_for(request, session, claims)
+    state = request.app.state
     try:
         answer = submit_scan(
             session=session,
             actor=actor,
             scan=body,
-            public_keys=keys,
-            now=clock(),
-            profiles=profiles,
-            custody_on_receipt_scan=settings.custody_on_receipt_scan,
+            public_keys=state.key_ring.view(session),
+            now=state.clock(),
+            profiles=state.profiles,
+            custody_on_receipt_scan=state.settings.custody_on_receipt_scan,
         )
     except DomainError as exc:
         if exc.keep_changes:  # a refused scan is recorded: its audit row commits with it

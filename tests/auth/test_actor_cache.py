@@ -5,7 +5,7 @@ where it is now."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import pytest
@@ -18,9 +18,7 @@ from service.app import create_app
 from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
-from service.db import unit_of_work
-from service.deps import get_read_session, get_session
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, through
 from tests.custody.helpers import hospital, register, scan
 from tests.factories import PASSWORD, login, make_org, make_user
 
@@ -43,17 +41,29 @@ def _me(client: TestClient, headers: dict[str, str]) -> int:
     return client.get("/api/v1/me", headers=headers).status_code
 
 
+def _phone(client: TestClient, headers: dict[str, str], device: str = "phone-1") -> list[int]:
+    """The statuses of a scan and of a sync batch (which resolve their caller in their own
+    trip to the thread pool), of a label nobody registered."""
+    scan = {
+        "qr_payload": "MW1.nothing.here",
+        "action": "collect",
+        "client_event_id": str(uuid.uuid4()),
+        "scanned_at": "2026-01-05T08:00:00+00:00",
+        "weight_kg": 1.5,
+    }
+    return [
+        client.post("/api/v1/scans", json=scan, headers=headers).status_code,
+        client.post(
+            "/mobile/v1/sync", json={"device_id": device, "scans": [scan]}, headers=headers
+        ).status_code,
+    ]
+
+
 @pytest.fixture
 def other_app(settings: Settings, engine: Engine, session: Session, clock: FakeClock) -> FastAPI:
     """A second server process on the same database (its own caches)."""
     application = create_app(settings, engine=engine, clock=clock)
-
-    def test_session() -> Iterator[Session]:
-        with unit_of_work(session):
-            yield session
-
-    application.dependency_overrides[get_session] = test_session
-    application.dependency_overrides[get_read_session] = test_session
+    application.state.sessions = through(session)
     application.state.audit_writer = lambda entry: None
     return application
 
@@ -70,9 +80,13 @@ def test_the_actor_is_remembered_and_a_deactivation_counts_at_the_next_request(
     assert _me(client, headers) == 200
     assert not _reads_user(seen), "the second request should use the remembered actor"
 
+    scan_status, sync_status = _phone(client, headers)
+    assert scan_status not in (401, 403) and sync_status == 200
+
     assert client.post(f"/api/v1/users/{user.id}/deactivate", headers=admin).status_code == 200
     assert _me(client, headers) == 401
     assert _me(client, headers) == 401
+    assert _phone(client, headers) == [401, 401]
 
 
 def test_a_revoked_phone_is_refused_at_its_next_request(
@@ -90,9 +104,13 @@ def test_a_revoked_phone_is_refused_at_its_next_request(
         pairs[device] = {"Authorization": f"Bearer {response.json()['access_token']}"}
     assert _me(client, pairs["phone-lost"]) == _me(client, pairs["phone-kept"]) == 200
 
+    assert _phone(client, pairs["phone-lost"], "phone-lost")[1] == 200
+
     assert client.post("/api/v1/devices/phone-lost/revoke", headers=admin).status_code == 200
     assert _me(client, pairs["phone-lost"]) == 401
     assert _me(client, pairs["phone-kept"]) == 200
+    assert _phone(client, pairs["phone-lost"], "phone-lost") == [401, 401]
+    assert _phone(client, pairs["phone-kept"], "phone-kept")[1] == 200
 
 
 def test_a_change_made_by_another_process_counts_at_the_next_request(

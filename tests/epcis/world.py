@@ -18,10 +18,8 @@ from service.app import create_app
 from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
-from service.db import unit_of_work
-from service.deps import get_clock, get_read_session, get_session
 from service.organizations.models import Organization, OrgKind, Site
-from tests.conftest import Database, FakeClock
+from tests.conftest import Database, FakeClock, through
 from tests.factories import login, make_org, make_user
 
 
@@ -114,16 +112,9 @@ def second_deployment(
         log_checkpoint_seconds=0,
         public_base_url=base_url,
     )
-    app = create_app(settings, engine=database.engine)
+    app = create_app(settings, engine=database.engine, clock=clock)
     session = Session(database.engine, expire_on_commit=False)
-
-    def test_session() -> Iterator[Session]:
-        with unit_of_work(session):
-            yield session
-
-    app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[get_read_session] = test_session
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.sessions = through(session)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             yield client, session

@@ -1,0 +1,99 @@
+"""A scan and a sync batch are the requests phones send most: each does its whole work (its
+caller, the scan, the commit) in one trip to the thread pool, and a request without a valid
+token is refused before anything else is done for it."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from mobile_api.router import router as mobile_router
+from service.audit.models import AuditEntry
+from service.custody.models import CustodyEvent, ScanRejection
+from service.custody.router import router as custody_router
+from service.scanning.router import router as scanning_router
+from tests.custody.helpers import hospital
+
+PHONE_ROUTES = [("POST", "/api/v1/scans"), ("POST", "/mobile/v1/sync")]
+
+
+def _route(method: str, path: str) -> APIRoute:
+    [route] = [
+        r
+        for router in (scanning_router, mobile_router, custody_router)
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.path == path and method in r.methods
+    ]
+    return route
+
+
+def _runs_on_the_loop(call: Any) -> bool:
+    target = call if inspect.isroutine(call) else type(call).__call__
+    return inspect.iscoroutinefunction(target)
+
+
+def _thread_pool_calls(dependant: Dependant) -> list[str]:
+    """What FastAPI would run in the thread pool for this route (its ``def`` dependencies)."""
+    found = []
+    for sub in dependant.dependencies:
+        if sub.call is not None and not _runs_on_the_loop(sub.call):
+            found.append(getattr(sub.call, "__name__", repr(sub.call)))
+        found += _thread_pool_calls(sub)
+    return found
+
+
+@pytest.mark.parametrize(("method", "path"), PHONE_ROUTES)
+def test_a_phone_route_goes_to_the_thread_pool_once(method: str, path: str) -> None:
+    route = _route(method, path)
+    assert inspect.iscoroutinefunction(route.endpoint)
+    assert _thread_pool_calls(route.dependant) == []
+    # The check sees a route that resolves its session and caller the usual way.
+    usual = _route("GET", "/api/v1/containers/{container_id}")
+    assert {"get_session", "current_actor"} <= set(_thread_pool_calls(usual.dependant))
+
+
+def _counts(session: Session) -> tuple[int, int]:
+    return (
+        session.exec(select(func.count()).select_from(CustodyEvent)).one(),
+        session.exec(select(func.count()).select_from(ScanRejection)).one(),
+    )
+
+
+MALFORMED = {"qr_payload": 7, "action": "teleport"}
+
+
+@pytest.mark.parametrize(("method", "path"), PHONE_ROUTES)
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer "]
+)
+def test_without_a_valid_token_the_body_is_not_judged(
+    client: TestClient, session: Session, method: str, path: str, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    before = _counts(session)
+    response = client.request(method, path, json=MALFORMED, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+    assert _counts(session) == before
+    # The refusal is on the audit log, as every write request is.
+    entry = session.exec(select(AuditEntry).order_by(AuditEntry.id.desc())).first()  # type: ignore[union-attr]
+    assert entry is not None and (entry.path, entry.status_code) == (path, 401)
+
+
+@pytest.mark.parametrize(("method", "path"), PHONE_ROUTES)
+def test_with_a_valid_token_a_malformed_body_is_a_422(
+    client: TestClient, session: Session, method: str, path: str
+) -> None:
+    h = hospital(session, client)
+    before = _counts(session)
+    response = client.request(method, path, json=MALFORMED, headers=h.staff)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert _counts(session) == before
