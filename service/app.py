@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -25,7 +26,7 @@ from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.custody.label_router import router as container_labels_router
 from service.custody.router import router as custody_router
-from service.db import make_engine, session_scope, utcnow
+from service.db import is_sqlite, make_engine, session_scope, utcnow
 from service.deps import Clock, engine_sessions
 from service.epcis.router import router as epcis_router
 from service.errors import install_handlers
@@ -119,7 +120,10 @@ def create_app(
         # full passes, each of which would otherwise hold the GIL for a tenth of a second
         # while requests wait (the tail of the scan latency). Given back at the stop.
         gc.freeze()
+        # See service.deps.in_write_transaction (a limiter belongs to the event loop that runs).
+        app.state.single_writer = CapacityLimiter(1) if is_sqlite(engine) else None
         yield
+        app.state.single_writer = None
         gc.unfreeze()
         worker.stop()
         log_worker.stop()

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -101,14 +101,20 @@ async def in_write_transaction(request: Request, work: Callable[[Session], T]) -
     at the first, is held while the event loop schedules the others. Here the session opens,
     ``work`` runs and the transaction commits in one trip: the lock is held only while the
     thread works. Exceptions propagate as from the route itself; a refusal that must stay on
-    record (``keep_changes``) commits first, as with :data:`SessionDep`."""
+    record (``keep_changes``) commits first, as with :data:`SessionDep`.
+
+    On SQLite, where one transaction writes at a time, a started server hands this work to one
+    thread at a time (``app.state.single_writer``): the requests wait their turn here, in the
+    order they came, instead of in threads blocked on the write lock, which whichever thread
+    the scheduler wakes first would take (the unlucky ones made the latency's tail)."""
     sessions = _sessions(request)
 
     def run() -> T:
         with sessions(write=True) as session:
             return work(session)
 
-    return await to_thread.run_sync(run)
+    limiter: CapacityLimiter | None = getattr(request.app.state, "single_writer", None)
+    return await to_thread.run_sync(run, limiter=limiter)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

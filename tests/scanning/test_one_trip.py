@@ -5,18 +5,26 @@ token is refused before anything else is done for it."""
 from __future__ import annotations
 
 import inspect
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from mobile_api.router import router as mobile_router
 from service.audit.models import AuditEntry
 from service.custody.models import CustodyEvent, ScanRejection
 from service.custody.router import router as custody_router
+from service.db import is_sqlite
 from service.scanning.router import router as scanning_router
 from tests.custody.helpers import hospital
 
@@ -97,3 +105,47 @@ def test_with_a_valid_token_a_malformed_body_is_a_422(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert _counts(session) == before
+
+
+def test_on_sqlite_the_phone_routes_work_one_at_a_time(
+    app: FastAPI, session: Session, engine: Engine
+) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("PostgreSQL writers work side by side (they lock rows)")
+    inner = app.state.sessions
+    guard = threading.Lock()
+    working = 0
+    most = 0
+
+    @contextmanager
+    def counted(*, write: bool = False) -> Iterator[Session]:
+        nonlocal working, most
+        with guard:
+            working += 1
+            most = max(most, working)
+        try:
+            time.sleep(0.02)  # a turn long enough for the other requests to arrive
+            with inner(write=write) as unit:
+                yield unit
+        finally:
+            with guard:
+                working -= 1
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        h = hospital(session, client)
+        app.state.sessions = counted
+        scans = [
+            {
+                "qr_payload": f"MW1.unknown.{n}",
+                "action": "inspect",
+                "client_event_id": f"one-at-a-time-{n:04d}",
+                "scanned_at": "2026-01-05T08:00:00+00:00",
+            }
+            for n in range(8)
+        ]
+        with ThreadPoolExecutor(len(scans)) as pool:
+            answers = list(
+                pool.map(lambda s: client.post("/api/v1/scans", json=s, headers=h.staff), scans)
+            )
+    assert {a.status_code for a in answers} == {422}, {a.text for a in answers}
+    assert most == 1
