@@ -121,9 +121,9 @@ def create_app(
         # while requests wait (the tail of the scan latency). Given back at the stop.
         gc.freeze()
         # See service.deps.in_write_transaction (a limiter belongs to the event loop that runs).
-        app.state.single_writer = CapacityLimiter(1) if is_sqlite(engine) else None
+        app.state.scan_turns = CapacityLimiter(1 if is_sqlite(engine) else settings.scan_threads)
         yield
-        app.state.single_writer = None
+        app.state.scan_turns = None
         gc.unfreeze()
         worker.stop()
         log_worker.stop()

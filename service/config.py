@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # comma-separated). Default: none, and the header is ignored.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     db_pool_size: int = Field(default=10, ge=1)
+    # How many scans or sync batches one server process works on at once on PostgreSQL (each
+    # in a thread of its own, with a connection); the others wait their turn in arrival order.
+    # On SQLite, which writes one transaction at a time, always one.
+    scan_threads: int = Field(default=4, ge=1)
     # Webhook URLs may name loopback, private and link-local addresses (an inside receiver).
     webhook_allow_private_addresses: bool = False
     # Request bodies: every route, and the batch routes (a phone's sync of 1,000 scans).

@@ -103,18 +103,19 @@ async def in_write_transaction(request: Request, work: Callable[[Session], T]) -
     thread works. Exceptions propagate as from the route itself; a refusal that must stay on
     record (``keep_changes``) commits first, as with :data:`SessionDep`.
 
-    On SQLite, where one transaction writes at a time, a started server hands this work to one
-    thread at a time (``app.state.single_writer``): the requests wait their turn here, in the
-    order they came, instead of in threads blocked on the write lock, which whichever thread
-    the scheduler wakes first would take (the unlucky ones made the latency's tail)."""
+    A started server hands this work to a few threads at a time (``app.state.scan_turns``: one
+    on SQLite, which writes one transaction at a time; ``Settings.scan_threads`` on
+    PostgreSQL): the other requests wait their turn here, in the order they came, instead of in
+    threads contending for the GIL and, on SQLite, for the write lock, which whichever thread
+    the scheduler woke first would take (the unlucky ones made the latency's tail)."""
     sessions = _sessions(request)
 
     def run() -> T:
         with sessions(write=True) as session:
             return work(session)
 
-    limiter: CapacityLimiter | None = getattr(request.app.state, "single_writer", None)
-    return await to_thread.run_sync(run, limiter=limiter)
+    turns: CapacityLimiter | None = getattr(request.app.state, "scan_turns", None)
+    return await to_thread.run_sync(run, limiter=turns)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -21,11 +21,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from mobile_api.router import router as mobile_router
+from service.app import create_app
 from service.audit.models import AuditEntry
+from service.config import Settings
 from service.custody.models import CustodyEvent, ScanRejection
 from service.custody.router import router as custody_router
 from service.db import is_sqlite
 from service.scanning.router import router as scanning_router
+from tests.conftest import FakeClock, through
 from tests.custody.helpers import hospital
 
 PHONE_ROUTES = [("POST", "/api/v1/scans"), ("POST", "/mobile/v1/sync")]
@@ -149,3 +152,13 @@ def test_on_sqlite_the_phone_routes_work_one_at_a_time(
             )
     assert {a.status_code for a in answers} == {422}, {a.text for a in answers}
     assert most == 1
+
+
+def test_a_started_server_works_on_as_many_scans_at_once_as_its_database_allows(
+    settings: Settings, engine: Engine, session: Session, clock: FakeClock
+) -> None:
+    app = create_app(settings.model_copy(update={"scan_threads": 3}), engine=engine, clock=clock)
+    app.state.sessions = through(session)
+    with TestClient(app):
+        assert app.state.scan_turns.total_tokens == (1 if is_sqlite(engine) else 3)
+    assert app.state.scan_turns is None
