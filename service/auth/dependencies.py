@@ -49,7 +49,9 @@ def current_actor(request: Request, session: SessionDep, claims: Claims) -> Acto
     return actor_for(request, session, claims)
 
 
-def actor_for(request: Request, session: Session, claims: AccessClaims) -> Actor:
+def actor_for(
+    request: Request, session: Session, claims: AccessClaims, *, epoch: int | None = None
+) -> Actor:
     """The caller whose token ``claims`` verified, checked on every request: an active user
     (deactivation works at once), a device that was not revoked. Regulators are refused write
     routes other than those in :mod:`service.auth.guards`.
@@ -60,9 +62,10 @@ def actor_for(request: Request, session: Session, claims: AccessClaims) -> Actor
     revoked device, in any process, bumps the epoch, so the next request looks again.
 
     A route that runs its whole work in one thread (:func:`service.deps.in_write_transaction`)
-    calls this itself, in that work's transaction, with :data:`Claims` as its dependency."""
+    calls this itself, in that work's transaction, with :data:`Claims` as its dependency;
+    ``epoch`` is the directory epoch when the route read it already in that transaction."""
     state = request.app.state
-    epoch = attach(session, state.directory)
+    epoch = attach(session, state.directory, epoch)
     actors: ActorCache = state.actors
     actor = actors.resolve(session, epoch=epoch, user_id=claims.user_id, device_id=claims.device_id)
     note_who(

@@ -40,6 +40,8 @@ class DirectoryEpoch(SQLModel, table=True):
 
 
 _EPOCH = core_select(col(DirectoryEpoch.value)).where(col(DirectoryEpoch.id) == 1)
+# The epoch as a column of another query (a scan reads it with its container).
+EPOCH_COLUMN = _EPOCH.scalar_subquery().label("directory_epoch")
 
 
 def read_epoch(session: Session) -> int:
@@ -138,10 +140,12 @@ class DirectoryView:
         return sites
 
 
-def attach(session: Session, memory: Directory) -> int:
-    """Read the epoch in the session's transaction and attach the process's directory to it
-    for the rest of that transaction. Returns the epoch."""
-    epoch = read_epoch(session)
+def attach(session: Session, memory: Directory, epoch: int | None = None) -> int:
+    """Read the epoch in the session's transaction (unless ``epoch`` was read in it already,
+    with :data:`EPOCH_COLUMN`) and attach the process's directory to it for the rest of that
+    transaction. Returns the epoch."""
+    if epoch is None:
+        epoch = read_epoch(session)
     session.info[_KEY] = (memory.view(session, epoch), session.get_transaction())
     return epoch
 

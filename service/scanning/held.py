@@ -21,6 +21,7 @@ from service.anomalies.scan import PriorEvent
 from service.custody.models import Container, CustodyEvent, ScanReceipt
 from service.db import as_loaded
 from service.labels.signing import LabelError, ParsedLabel, verify_label
+from service.organizations.directory import EPOCH_COLUMN
 
 _CONTAINER = Container.__table__  # type: ignore[attr-defined]
 _EVENT = CustodyEvent.__table__  # type: ignore[attr-defined]
@@ -47,7 +48,8 @@ _HELD = (
     .with_for_update(of=_CONTAINER)
 )
 # One scan's container, as above, and in the same row the receipt of its client_event_id if
-# there is one: the read a single scan makes before it writes, in one statement.
+# there is one and the directory epoch (what the caller's checks are remembered by): the read a
+# single scan makes before it writes, in one statement.
 _HELD_WITH_RECEIPT = (
     select(
         _CONTAINER,
@@ -55,6 +57,7 @@ _HELD_WITH_RECEIPT = (
         _RECEIPT.c.user_id.label("receipt_user_id"),
         _RECEIPT.c.status_code.label("receipt_status_code"),
         _RECEIPT.c.body.label("receipt_body"),
+        EPOCH_COLUMN,
     )
     .select_from(_WITH_PRIOR.outerjoin(_RECEIPT, _RECEIPT.c.client_event_id == bindparam("key")))
     .where(_CONTAINER.c.id == bindparam("id"))
@@ -165,6 +168,8 @@ class ScanBatch:
     # Receipts kept for one insert at the end (:meth:`write_receipts`) rather than one each;
     # None: each is inserted as its scan is answered.
     unwritten_receipts: list[dict[str, Any]] | None = None
+    # The directory epoch, when :meth:`prepare_one` read it with the container.
+    epoch: int | None = None
 
     @classmethod
     def prepare(
@@ -197,8 +202,9 @@ class ScanBatch:
         client_event_id: str,
         payload: str,
     ) -> ScanBatch:
-        """The same for a single scan: its key locked, then its container (locked) and its
-        receipt read in one statement; the receipt alone when the label names no container."""
+        """The same for a single scan: its key locked, then its container (locked), its receipt
+        and the directory epoch read in one statement; the receipt alone when the label names
+        no container."""
         batch = cls(public_keys)
         lock_keys(session, [client_event_id])
         connection = session.connection()
@@ -216,6 +222,7 @@ class ScanBatch:
         values = row._mapping
         held = _held_of(values)
         batch.held[held.container.id] = held
+        batch.epoch = int(values["directory_epoch"])
         if values["receipt_status_code"] is not None:
             batch.receipts[client_event_id] = Receipt(
                 values["receipt_user_id"], values["receipt_status_code"], values["receipt_body"]

@@ -17,6 +17,7 @@ from service.auth.tokens import AccessClaims
 from service.deps import in_write_transaction
 from service.errors import DomainError
 from service.labels.signing import LabelError, parse_label
+from service.scanning.held import ScanBatch
 from service.scanning.service import submit_scan
 from service.tlog.service import with_log_indexes
 
@@ -47,17 +48,22 @@ def _scan(
     claims: AccessClaims,
     session: Session,
 ) -> JSONResponse:
-    actor = actor_for(request, session, claims)
     state = request.app.state
+    keys = state.key_ring.view(session)
+    # The container is read (and locked) with the epoch the caller's checks go by: one
+    # statement for both. Nothing is written before the caller is checked.
+    batch = ScanBatch.prepare_one(session, keys, body.client_event_id, body.qr_payload)
+    actor = actor_for(request, session, claims, epoch=batch.epoch)
     try:
         answer = submit_scan(
             session=session,
             actor=actor,
             scan=body,
-            public_keys=state.key_ring.view(session),
+            public_keys=keys,
             now=state.clock(),
             profiles=state.profiles,
             custody_on_receipt_scan=state.settings.custody_on_receipt_scan,
+            batch=batch,
         )
     except DomainError as exc:
         if exc.keep_changes:  # a refused scan is recorded: its audit row commits with it

@@ -48,9 +48,9 @@ def submit_scan(
     """Record one scan exactly once. Raises :class:`ScanRefusal` (recorded) for a refusal, and
     :class:`StoredRefusal` (the first answer, recording nothing) for a retry of one.
 
-    ``batch`` (a sync batch's) holds the receipts and containers read once, after the batch's
-    keys were locked; without it, the key is locked and the scan's receipt and container are
-    read here, in one statement."""
+    ``batch`` (a sync batch's, or the scan route's :meth:`ScanBatch.prepare_one`) holds the
+    receipts and containers read once, after the keys were locked; without it, the key is
+    locked and the scan's receipt and container are read here, in one statement."""
     key = scan.client_event_id
     if batch is None:
         batch = ScanBatch.prepare_one(session, public_keys, key, scan.qr_payload)

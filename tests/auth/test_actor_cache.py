@@ -12,12 +12,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, func, select
 
 from service.app import create_app
 from service.auth.models import User
 from service.auth.roles import Role
 from service.config import Settings
+from service.custody.models import Container, CustodyEvent
 from tests.conftest import FakeClock, through
 from tests.custody.helpers import hospital, register, scan
 from tests.factories import PASSWORD, login, make_org, make_user
@@ -164,3 +165,23 @@ def test_organizations_are_judged_as_they_are_now(
     moved = scan(client, regulator, c["qr_payload"], "inspect", clock.now)
     assert moved.status_code == 403, moved.text
     assert moved.json()["type"].endswith("/custody-mismatch")
+
+
+def test_a_scan_of_a_registered_container_checks_the_caller_as_the_database_says_now(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    # Such a scan reads the directory epoch with its container, in one statement.
+    h = hospital(session, client)
+    first, second = register(client, h, count=2)
+    collect = {"weight_kg": 1.0}
+    assert scan(client, h.staff, first["qr_payload"], "collect", clock.now, **collect).status_code
+    assert _phone(client, h.staff)[1] == 200  # the actor is remembered
+    events = session.exec(select(func.count()).select_from(CustodyEvent)).one()
+
+    # Deactivated straight in the database, as by another process or a console.
+    session.execute(update(User).where(col(User.id) == h.user.id).values(is_active=False))
+    session.commit()
+    refused = scan(client, h.staff, second["qr_payload"], "collect", clock.now, **collect)
+    assert refused.status_code == 401, refused.text
+    assert session.exec(select(func.count()).select_from(CustodyEvent)).one() == events
+    assert session.get(Container, second["id"]).state == "labelled"  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, func, select
 
 from mobile_api.router import router as mobile_router
@@ -29,7 +29,7 @@ from service.custody.router import router as custody_router
 from service.db import is_sqlite
 from service.scanning.router import router as scanning_router
 from tests.conftest import FakeClock, through
-from tests.custody.helpers import hospital
+from tests.custody.helpers import hospital, register, scan
 
 PHONE_ROUTES = [("POST", "/api/v1/scans"), ("POST", "/mobile/v1/sync")]
 
@@ -162,3 +162,24 @@ def test_a_started_server_works_on_as_many_scans_at_once_as_its_database_allows(
     with TestClient(app):
         assert app.state.scan_turns.total_tokens == (1 if is_sqlite(engine) else 3)
     assert app.state.scan_turns is None
+
+
+def test_a_scan_reads_its_container_and_the_directory_epoch_in_one_statement(
+    client: TestClient, session: Session, engine: Engine, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        answer = scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=2.0)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert answer.status_code == 201, answer.text
+    reads_epoch = [s for s in seen if "directory_epoch" in s]
+    assert len(reads_epoch) == 1
+    assert "FROM container" in reads_epoch[0]
