@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from service.anomalies.models import Anomaly, AnomalyStatus, WebhookDelivery, WebhookSubscription
 from service.anomalies.rules import Finding
@@ -73,25 +74,35 @@ def _row(subject: Subject, finding: Finding, now: datetime) -> dict[str, Any]:
     }
 
 
+_TABLE = Anomaly.__table__  # type: ignore[attr-defined]
+_STORED_KEYS = select(_TABLE.c.dedupe_key).where(
+    _TABLE.c.dedupe_key.in_(bindparam("keys", expanding=True))
+)
+# Per dialect: INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, built once.
+_INSERTS = {
+    name: module.insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_TABLE.c.id)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
     """Insert the rows that are not there yet; return the ids actually inserted.
 
     Keys already stored are filtered out first with one indexed lookup (a periodic sweep
     finds mostly what it found before); ``ON CONFLICT DO NOTHING`` settles races with a
-    concurrent writer."""
+    concurrent writer. Core statements on the transaction's connection: nothing here needs
+    the ORM's bulk-insert path, which costs more than the rows (a scan that raises an anomaly
+    stores one)."""
+    connection = session.connection()
     keys = [row["dedupe_key"] for row in rows]
-    stored = set(session.exec(select(Anomaly.dedupe_key).where(col(Anomaly.dedupe_key).in_(keys))))
+    stored = set(connection.execute(_STORED_KEYS, {"keys": keys}).scalars())
     fresh = [row for row in rows if row["dedupe_key"] not in stored]
     if not fresh:
         return []
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = (
-        module.insert(Anomaly)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(Anomaly.id))
-    )
-    return [row[0] for row in session.execute(statement, fresh)]
+    statement = _INSERTS[connection.dialect.name]
+    return [row[0] for row in connection.execute(statement, fresh)]
 
 
 def store_findings(
@@ -110,6 +121,8 @@ def store_findings(
         row = _row(subject, finding, now)
         rows.setdefault(row["dedupe_key"], row)
     unique = list(rows.values())
+    # What the session holds unwritten goes first (the event or refused scan the rows name).
+    session.flush()
     new_ids: list[uuid.UUID] = []
     for start in range(0, len(unique), CHUNK):
         new_ids.extend(_insert(session, unique[start : start + CHUNK]))
@@ -118,10 +131,9 @@ def store_findings(
     if named:
         keys = list(rows)
         for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
             loaded.extend(
-                session.exec(
-                    select(Anomaly).where(col(Anomaly.dedupe_key).in_(keys[start : start + CHUNK]))
-                )
+                session.exec(orm_select(Anomaly).where(col(Anomaly.dedupe_key).in_(chunk)))
             )
         inserted = set(new_ids)
         new = [a for a in loaded if a.id in inserted]
@@ -130,7 +142,7 @@ def store_findings(
         for start in range(0, len(new_ids), CHUNK):
             new.extend(
                 session.exec(
-                    select(Anomaly).where(col(Anomaly.id).in_(new_ids[start : start + CHUNK]))
+                    orm_select(Anomaly).where(col(Anomaly.id).in_(new_ids[start : start + CHUNK]))
                 )
             )
     if new:
@@ -139,19 +151,27 @@ def store_findings(
     return loaded, new
 
 
+_SUBSCRIPTIONS = WebhookSubscription.__table__  # type: ignore[attr-defined]
+# Who wants to hear of anomalies of these organizations or jurisdictions (every new anomaly
+# asks: a Core read of the three columns that decide it).
+_SUBSCRIBERS = select(
+    _SUBSCRIPTIONS.c.id, _SUBSCRIPTIONS.c.organization_id, _SUBSCRIPTIONS.c.jurisdiction
+).where(
+    _SUBSCRIPTIONS.c.active.is_(True),
+    or_(
+        _SUBSCRIPTIONS.c.organization_id.in_(bindparam("orgs", expanding=True)),
+        _SUBSCRIPTIONS.c.jurisdiction.in_(bindparam("jurisdictions", expanding=True)),
+    ),
+)
+
+
 def enqueue_notifications(session: Session, anomalies: Sequence[Anomaly], *, now: datetime) -> int:
     """Put one outbox row per (new anomaly, matching subscription). Never sends anything."""
     orgs = {a.organization_id for a in anomalies if a.organization_id is not None}
     jurisdictions = {a.jurisdiction for a in anomalies}
     subscriptions = list(
-        session.exec(
-            select(WebhookSubscription).where(
-                col(WebhookSubscription.active).is_(True),
-                or_(
-                    col(WebhookSubscription.organization_id).in_(orgs),
-                    col(WebhookSubscription.jurisdiction).in_(jurisdictions),
-                ),
-            )
+        session.connection().execute(
+            _SUBSCRIBERS, {"orgs": sorted(orgs, key=str), "jurisdictions": sorted(jurisdictions)}
         )
     )
     if not subscriptions:
