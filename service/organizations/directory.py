@@ -7,10 +7,10 @@ copy must never be stale: a licence that was just withdrawn must count at the ne
 So the database keeps one counter, the *directory epoch* (table ``directory_epoch``), which its
 own triggers bump on every insert, update or delete of an organization, a site, a user or a
 revoked device, whoever makes the change (any server process, a script, a console). A request
-reads the epoch once, at the start of its transaction; while it is the one this process has
-seen, what the process remembers is what the database holds. The auth dependency attaches the
-request's :class:`DirectoryView` to its session; code without one (the sweep, the command line,
-services called directly) reads the database every time, as before.
+reads the epoch once, at the start of its transaction (a scan, with its container); while it is
+the one this process has seen, what the process remembers is what the database holds. The auth
+dependency attaches the request's :class:`DirectoryView` to its session; code without one (the
+sweep, the command line, services called directly) reads the database every time, as before.
 """
 
 from __future__ import annotations
