@@ -1,6 +1,7 @@
 """A scan and a sync batch are the requests phones send most: each does its whole work (its
-caller, the scan, the commit) in one trip to the thread pool, and a request without a valid
-token is refused before anything else is done for it."""
+caller, the scan, the commit) in one trip to the thread pool, taking its turn among the others
+(one at a time on SQLite); a request without a valid token is refused before anything else is
+done for it; a scan reads its container and the directory epoch in one statement."""
 
 from __future__ import annotations
 
