@@ -126,7 +126,6 @@ def store_findings(
     new_ids: list[uuid.UUID] = []
     for start in range(0, len(unique), CHUNK):
         new_ids.extend(_insert(session, unique[start : start + CHUNK]))
-    session.flush()
     loaded: list[Anomaly] = []
     if named:
         keys = list(rows)
