@@ -53,6 +53,21 @@ class Chain:
     def scan(self, user: User, c: dict[str, Any], action: str, at: datetime, **extra: Any) -> Any:
         return scan(self.client, self.headers(user), c["qr_payload"], action, at, **extra)
 
+    def correct_weight(
+        self, c: dict[str, Any], event: dict[str, Any], kg: float, at: datetime
+    ) -> None:
+        """The hospital corrects the weight its ``event`` (a collect) recorded to ``kg``."""
+        fixed = self.scan(
+            self.staff,
+            c,
+            "correct",
+            at,
+            corrects_event_id=event["id"],
+            correction_reason="incorrect_data",
+            correction_data={"weight_kg": kg},
+        )
+        assert fixed.status_code == 201, fixed.text
+
     def manifest(self, state: ManifestState = ManifestState.open, **extra: Any) -> Manifest:
         m = Manifest(
             number=str(uuid.uuid4().int)[:14],

@@ -33,16 +33,7 @@ def _lives(ch: Chain, clock: FakeClock) -> datetime:
     assert c
     ch.scan(ch.staff, a, "collect", clock.now, weight_kg=5.0)
     collected_b = ch.scan(ch.staff, b, "collect", clock.now, weight_kg=3.0).json()["event"]
-    fixed = ch.scan(
-        ch.staff,
-        b,
-        "correct",
-        clock.now,
-        corrects_event_id=collected_b["id"],
-        correction_reason="incorrect_data",
-        correction_data={"weight_kg": 2.5},
-    )
-    assert fixed.status_code == 201, fixed.text
+    ch.correct_weight(b, collected_b, 2.5, clock.now)
     ch.scan(ch.staff, d, "collect", clock.now, weight_kg=2.0)
     m = ch.manifest()
     start = clock.now
