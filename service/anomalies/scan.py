@@ -99,9 +99,8 @@ def on_scan(
     """Evaluate the per-scan rules for an accepted scan; store and return what fired (including
     anomalies this scan names that were already on record, so a replay answers the same)."""
     event, container = outcome.event, outcome.container
-    # Held for the whole evaluation (the identity map keeps only what something references),
-    # so the helpers' own lookups of these organizations cost no round trip.
-    manifest = outcome.manifest or _current_manifest(session, container)
+    # The trip a pickup or a receipt belongs to; no rule reads another scan's manifest.
+    manifest = outcome.manifest
     orgs = {o.id: o for o in _load_organizations(session, event, container, manifest)}
     actor_org = orgs.get(event.actor_organization_id) if event.actor_organization_id else None
     origin = orgs.get(container.origin_organization_id)
@@ -261,12 +260,6 @@ def _late_transit(
             for bag, hit in late_bags(on_trip, now=event.occurred_at, setting=setting)
         ]
     return transit_findings(session, bags, event_id=event.id)
-
-
-def _current_manifest(session: Session, container: Container) -> Manifest | None:
-    if container.current_manifest_id is None:
-        return None
-    return session.get(Manifest, container.current_manifest_id)
 
 
 def _load_organizations(

@@ -3,6 +3,8 @@ meets after the state machine, and the site it names. Each refusal is raised as 
 
 from __future__ import annotations
 
+import uuid
+
 from sqlmodel import Session
 
 from schemas.custody import ScanCreate
@@ -74,21 +76,35 @@ def custody_refusal(
 
 
 def current_manifest(session: Session, container: Container) -> Manifest | None:
-    if container.current_manifest_id is None:
+    return named_manifest(session, container.current_manifest_id)
+
+
+def named_manifest(
+    session: Session, manifest_id: uuid.UUID | None, read: Manifest | None = None
+) -> Manifest | None:
+    """The manifest ``manifest_id``: ``read`` if it is that one, else looked up."""
+    if manifest_id is None:
         return None
-    return session.get(Manifest, container.current_manifest_id)
+    if read is not None and read.id == manifest_id:
+        return read
+    return session.get(Manifest, manifest_id)
 
 
 def check_custody(
-    session: Session, actor: Actor, scan: ScanCreate, container: Container
+    session: Session,
+    actor: Actor,
+    scan: ScanCreate,
+    container: Container,
+    read: Manifest | None = None,
 ) -> Manifest | None:
     """Raise the refusal if the scanning organization may not act on the container now.
-    Returns the manifest the scan belongs to, if any."""
+    Returns the manifest the scan belongs to, if any. ``read``: a manifest read already (the
+    scan's trip, read with the container), used if it is the one the scan needs."""
     manifest: Manifest | None = None
-    if scan.action is Action.pickup and scan.manifest_id is not None:
-        manifest = session.get(Manifest, scan.manifest_id)
+    if scan.action is Action.pickup:
+        manifest = named_manifest(session, scan.manifest_id, read)
     elif scan.action is Action.receive:
-        manifest = current_manifest(session, container)
+        manifest = named_manifest(session, container.current_manifest_id, read)
     refusal = custody_refusal(session, actor, scan.action, container, manifest)
     if refusal is not None:
         raise refusal

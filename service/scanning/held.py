@@ -14,19 +14,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, RowMapping, and_, bindparam, insert, select, text
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, select, text
 from sqlmodel import Session
 
+from schemas.custody import ScanCreate
 from service.anomalies.scan import PriorEvent
+from service.custody.machine import Action
 from service.custody.models import Container, CustodyEvent, ScanReceipt
 from service.db import as_loaded
 from service.labels.signing import LabelError, ParsedLabel, verify_label
+from service.manifests.models import Manifest
 from service.organizations.directory import EPOCH_COLUMN
 
 _CONTAINER = Container.__table__  # type: ignore[attr-defined]
 _EVENT = CustodyEvent.__table__  # type: ignore[attr-defined]
 _RECEIPT = ScanReceipt.__table__  # type: ignore[attr-defined]
+_MANIFEST = Manifest.__table__  # type: ignore[attr-defined]
 _CONTAINER_COLUMNS = tuple(c.name for c in _CONTAINER.columns)
+_MANIFEST_COLUMNS = tuple(c.name for c in _MANIFEST.columns)
 
 # A container and, in the same row, the time and place of its last event (what the rules read
 # of it), locked for the transaction on PostgreSQL (SQLite serializes writers already).
@@ -50,19 +55,42 @@ _HELD = (
 # One scan's container, as above, and in the same row the receipt of its client_event_id if
 # there is one and the directory epoch (what the caller's checks are remembered by): the read a
 # single scan makes before it writes, in one statement.
+_ONE_SCAN = (
+    _RECEIPT.c.user_id.label("receipt_user_id"),
+    _RECEIPT.c.status_code.label("receipt_status_code"),
+    _RECEIPT.c.body.label("receipt_body"),
+    EPOCH_COLUMN,
+)
+_WITH_RECEIPT = _WITH_PRIOR.outerjoin(_RECEIPT, _RECEIPT.c.client_event_id == bindparam("key"))
 _HELD_WITH_RECEIPT = (
-    select(
-        _CONTAINER,
-        *_PRIOR,
-        _RECEIPT.c.user_id.label("receipt_user_id"),
-        _RECEIPT.c.status_code.label("receipt_status_code"),
-        _RECEIPT.c.body.label("receipt_body"),
-        EPOCH_COLUMN,
-    )
-    .select_from(_WITH_PRIOR.outerjoin(_RECEIPT, _RECEIPT.c.client_event_id == bindparam("key")))
+    select(_CONTAINER, *_PRIOR, *_ONE_SCAN)
+    .select_from(_WITH_RECEIPT)
     .where(_CONTAINER.c.id == bindparam("id"))
     .with_for_update(of=_CONTAINER)
 )
+# The same for a pickup or a receipt, with the trip's manifest as well (not locked): the one
+# the pickup names (``manifest_id``), else the one the container travels on.
+_HELD_WITH_TRIP = (
+    select(
+        _CONTAINER,
+        *_PRIOR,
+        *_ONE_SCAN,
+        *(c.label(f"trip_{c.name}") for c in _MANIFEST.columns),
+    )
+    .select_from(
+        _WITH_RECEIPT.outerjoin(
+            _MANIFEST,
+            _MANIFEST.c.id
+            == func.coalesce(
+                bindparam("manifest_id", type_=_MANIFEST.c.id.type),
+                _CONTAINER.c.current_manifest_id,
+            ),
+        )
+    )
+    .where(_CONTAINER.c.id == bindparam("id"))
+    .with_for_update(of=_CONTAINER)
+)
+_TRIP_ACTIONS = frozenset({Action.pickup, Action.receive})
 
 INSERT_RECEIPT = insert(_RECEIPT)
 
@@ -87,6 +115,9 @@ class Held:
 
     container: Container
     previous: PriorEvent | None
+    # For a single pickup or receipt, the manifest it names or the container travels on, read
+    # with the container (outside the session); None when not read.
+    trip: Manifest | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +186,11 @@ def find_receipts(connection: Connection, keys: Iterable[str]) -> dict[str, Rece
     return found
 
 
+def _named_trip(scan: ScanCreate) -> uuid.UUID | None:
+    """The manifest a pickup joins; None for a receipt (which ends its container's trip)."""
+    return scan.manifest_id if scan.action is Action.pickup else None
+
+
 @dataclass
 class ScanBatch:
     """What the scans of one transaction (a sync batch, or one scan) read once: label verdicts,
@@ -199,32 +235,40 @@ class ScanBatch:
         cls,
         session: Session,
         public_keys: Mapping[str, Ed25519PublicKey],
-        client_event_id: str,
-        payload: str,
+        scan: ScanCreate,
     ) -> ScanBatch:
-        """The same for a single scan: its key locked, then its container (locked), its receipt
-        and the directory epoch read in one statement; the receipt alone when the label names
-        no container."""
+        """The same for a single scan: its key locked, then its container (locked), its receipt,
+        the directory epoch and, for a pickup or a receipt, the trip's manifest read in one
+        statement; the receipt alone when the label names no container."""
+        key = scan.client_event_id
         batch = cls(public_keys)
-        lock_keys(session, [client_event_id])
+        lock_keys(session, [key])
         connection = session.connection()
-        label = batch.label(payload)
+        label = batch.label(scan.qr_payload)
+        trip = scan.action in _TRIP_ACTIONS
         row = (
             connection.execute(
-                _HELD_WITH_RECEIPT, {"id": label.container_id, "key": client_event_id}
+                _HELD_WITH_TRIP if trip else _HELD_WITH_RECEIPT,
+                {"id": label.container_id, "key": key, "manifest_id": _named_trip(scan)}
+                if trip
+                else {"id": label.container_id, "key": key},
             ).first()
             if isinstance(label, ParsedLabel)
             else None
         )
         if row is None:
-            batch.receipts = find_receipts(connection, [client_event_id])
+            batch.receipts = find_receipts(connection, [key])
             return batch
         values = row._mapping
         held = _held_of(values)
+        if trip and values["trip_id"] is not None:
+            held.trip = as_loaded(
+                Manifest, {name: values[f"trip_{name}"] for name in _MANIFEST_COLUMNS}
+            )
         batch.held[held.container.id] = held
         batch.epoch = int(values["directory_epoch"])
         if values["receipt_status_code"] is not None:
-            batch.receipts[client_event_id] = Receipt(
+            batch.receipts[key] = Receipt(
                 values["receipt_user_id"], values["receipt_status_code"], values["receipt_body"]
             )
         return batch

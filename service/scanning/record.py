@@ -144,7 +144,7 @@ def _apply_scan(
     except TransitionError as exc:
         raise transition_refusal(exc, state) from None
 
-    manifest = check_custody(session, actor, scan, container)
+    manifest = check_custody(session, actor, scan, container, held.trip)
     site = check_site(session, actor, scan)
 
     custodian_before = container.custodian_organization_id

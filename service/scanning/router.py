@@ -52,7 +52,7 @@ def _scan(
     keys = state.key_ring.view(session)
     # The container is read (and locked) with the epoch the caller's checks go by: one
     # statement for both. Nothing is written before the caller is checked.
-    batch = ScanBatch.prepare_one(session, keys, body.client_event_id, body.qr_payload)
+    batch = ScanBatch.prepare_one(session, keys, body)
     actor = actor_for(request, session, claims, epoch=batch.epoch)
     try:
         answer = submit_scan(

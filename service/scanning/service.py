@@ -53,7 +53,7 @@ def submit_scan(
     locked and the scan's receipt and container are read here, in one statement."""
     key = scan.client_event_id
     if batch is None:
-        batch = ScanBatch.prepare_one(session, public_keys, key, scan.qr_payload)
+        batch = ScanBatch.prepare_one(session, public_keys, scan)
     receipt = batch.receipts.get(key)
     if receipt is not None:
         if receipt.user_id != actor.user_id:

@@ -1,13 +1,15 @@
 """A scan and a sync batch are the requests phones send most: each does its whole work (its
 caller, the scan, the commit) in one trip to the thread pool, taking its turn among the others
 (one at a time on SQLite); a request without a valid token is refused before anything else is
-done for it; a scan reads its container and the directory epoch in one statement."""
+done for it; a scan reads its container, the directory epoch and (for a pickup or a receipt)
+its trip's manifest in one statement."""
 
 from __future__ import annotations
 
 import inspect
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -28,7 +30,10 @@ from service.config import Settings
 from service.custody.models import CustodyEvent, ScanRejection
 from service.custody.router import router as custody_router
 from service.db import is_sqlite
+from service.manifests.models import ManifestState
+from service.scanning.checks import named_manifest
 from service.scanning.router import router as scanning_router
+from tests.anomalies.helpers import chain
 from tests.conftest import FakeClock, through
 from tests.custody.helpers import hospital, register, scan
 
@@ -184,3 +189,83 @@ def test_a_scan_reads_its_container_and_the_directory_epoch_in_one_statement(
     reads_epoch = [s for s in seen if "directory_epoch" in s]
     assert len(reads_epoch) == 1
     assert "FROM container" in reads_epoch[0]
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _manifest_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if "FROM manifest" in s or "JOIN manifest" in s]
+
+
+def test_a_pickup_and_a_receipt_read_their_manifest_with_their_container(
+    client: TestClient, session: Session, engine: Engine, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    trip = ch.manifest()
+    c = ch.register()
+    at = clock.now
+    assert ch.scan(ch.staff, c, "collect", at, weight_kg=3.0).status_code == 201
+    steps = [
+        (ch.driver, "pickup", {"manifest_id": trip.id}),
+        (ch.operator, "receive", {"weight_kg": 3.0, "site_id": ch.plant_site.id}),
+        (ch.operator, "dispose", {"method": "incineration", "site_id": ch.plant_site.id}),
+    ]
+    for user, action, extra in steps:
+        ch.headers(user)  # logged in before the statements are counted
+        session.expunge_all()  # nothing the scan needs is in the test session's identity map
+        with _statements(engine) as seen:
+            answer = ch.scan(user, c, action, at, **extra)
+        assert answer.status_code == 201, answer.text
+        reads = _manifest_reads(seen)
+        if action == "dispose":
+            assert reads == []
+        else:
+            [read] = reads
+            assert "FROM container" in read and "directory_epoch" in read
+    assert answer.json()["container"]["state"] == "disposed"
+
+
+def test_a_pickup_naming_another_manifest_than_it_read_is_judged_by_the_one_it_names(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    ch = chain(session, client)
+    on_board, closed = ch.manifest(), ch.manifest(ManifestState.closed)
+    c = ch.register()
+    at = clock.now
+    assert ch.scan(ch.staff, c, "collect", at, weight_kg=3.0).status_code == 201
+    session.expunge_all()
+    missing = ch.scan(ch.driver, c, "pickup", at, manifest_id=uuid.uuid4())
+    assert missing.status_code == 404, missing.text
+    refused = ch.scan(ch.driver, c, "pickup", at, manifest_id=closed.id)
+    assert refused.status_code == 409, refused.text
+    assert "closed" in refused.json()["detail"]
+    taken = ch.scan(ch.driver, c, "pickup", at, manifest_id=on_board.id)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["event"]["manifest_id"] == str(on_board.id)
+    wrong = ch.scan(ch.operator, c, "receive", at, weight_kg=3.0, manifest_id=closed.id)
+    assert wrong.status_code == 409, wrong.text
+    assert "another manifest" in wrong.json()["detail"]
+
+
+def test_a_manifest_read_before_stands_only_for_itself(
+    client: TestClient, session: Session
+) -> None:
+    ch = chain(session, client)
+    read, other = ch.manifest(), ch.manifest()
+    assert named_manifest(session, read.id, read) is read
+    found = named_manifest(session, other.id, read)
+    assert found is not None and found.id == other.id
+    assert named_manifest(session, None, read) is None
+    assert named_manifest(session, uuid.uuid4(), read) is None
