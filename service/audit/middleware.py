@@ -75,8 +75,15 @@ def record_in_transaction(session: Session, scope: Scope, status: int) -> None:
     middleware writes the row in a transaction of its own, as for any other route."""
     # A Core insert on the transaction's connection: the ORM's bulk-insert path and a model
     # instance cost more than the row itself.
-    session.connection().execute(_INSERT, entry_values(scope, status))
+    session.connection().execute(INSERT_ENTRY, entry_in_transaction(session, scope, status))
+
+
+def entry_in_transaction(session: Session, scope: Scope, status: int) -> dict[str, Any]:
+    """The request's audit row as column values, for the caller to insert into the unit of work
+    of ``session`` (it counts as recorded once that commits, as with
+    :func:`record_in_transaction`)."""
     session.info[_PENDING] = (scope, status)
+    return entry_values(scope, status)
 
 
 @event.listens_for(Session, "after_commit")
@@ -93,7 +100,7 @@ def _not_recorded(session: Session, previous_transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
-_INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
 
 
 def build_entry(scope: Scope, status: int) -> AuditEntry:

@@ -10,16 +10,15 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from schemas.custody import ScanCreate, ScanResult
-from service.audit.middleware import record_in_transaction
 from service.audit_context import note_target
 from service.auth.dependencies import Claims, actor_for
 from service.auth.tokens import AccessClaims
 from service.deps import in_write_transaction
 from service.errors import DomainError
 from service.labels.signing import LabelError, parse_label
+from service.scanning.closing import close_scan
 from service.scanning.held import ScanBatch
 from service.scanning.service import submit_scan
-from service.tlog.service import with_log_indexes
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
 
@@ -53,6 +52,7 @@ def _scan(
     # The container is read (and locked) with the epoch the caller's checks go by: one
     # statement for both. Nothing is written before the caller is checked.
     batch = ScanBatch.prepare_one(session, keys, body)
+    batch.unwritten_receipts = []  # written with the audit row, by close_scan
     actor = actor_for(request, session, claims, epoch=batch.epoch)
     try:
         answer = submit_scan(
@@ -67,9 +67,11 @@ def _scan(
         )
     except DomainError as exc:
         if exc.keep_changes:  # a refused scan is recorded: its audit row commits with it
-            record_in_transaction(session, request.scope, exc.status)
+            close_scan(session, batch, request.scope, exc.status, None)
         raise
-    record_in_transaction(session, request.scope, answer.status)
+    event = answer.body["event"]
     # The event's place in the transparency log (read from the log, never from the receipt).
-    [event] = with_log_indexes(session, [answer.body["event"]])
-    return JSONResponse({**answer.body, "event": event}, status_code=answer.status)
+    index = close_scan(session, batch, request.scope, answer.status, int(event["id"]))
+    return JSONResponse(
+        {**answer.body, "event": {**event, "log_index": index}}, status_code=answer.status
+    )

@@ -269,3 +269,45 @@ def test_a_manifest_read_before_stands_only_for_itself(
     assert found is not None and found.id == other.id
     assert named_manifest(session, None, read) is None
     assert named_manifest(session, uuid.uuid4(), read) is None
+
+
+def test_a_scans_receipt_audit_row_and_log_index_take_one_statement_on_postgresql(
+    client: TestClient, session: Session, engine: Engine, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    with _statements(engine) as seen:
+        answer = scan(
+            client,
+            h.staff,
+            c["qr_payload"],
+            "collect",
+            clock.now,
+            weight_kg=2.0,
+            client_event_id="closing-1",
+        )
+    assert answer.status_code == 201, answer.text
+    writes = [s for s in seen if "scan_receipt (" in s or "audit_entry (" in s or "log_leaf" in s]
+    if is_sqlite(engine):
+        assert len(writes) == 3
+    else:
+        [one] = writes
+        assert "INSERT INTO scan_receipt" in one and "INSERT INTO audit_entry" in one
+        assert one.endswith("WHERE log_leaf.event_id = %(event_id)s")
+    index = answer.json()["event"]["log_index"]
+    assert isinstance(index, int)
+    retry = scan(
+        client,
+        h.staff,
+        c["qr_payload"],
+        "collect",
+        clock.now,
+        weight_kg=2.0,
+        client_event_id="closing-1",
+    )
+    assert retry.status_code == 200
+    assert retry.json()["event"]["log_index"] == index
+    paths = session.exec(
+        select(AuditEntry.status_code).where(AuditEntry.path == "/api/v1/scans")
+    ).all()
+    assert sorted(paths) == [200, 201]
