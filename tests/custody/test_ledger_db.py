@@ -22,13 +22,14 @@ from service.config import Settings
 from service.custody.containers import register_containers, write_current
 from service.custody.errors import ScanRefusal
 from service.custody.ledger import chain_of, verify_container_chain
-from service.custody.machine import State
-from service.custody.models import Container, ScanRejection
+from service.custody.machine import Action, State
+from service.custody.models import Container, ScanReceipt, ScanRejection
 from service.db import make_engine, session_scope
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
-from service.scanning.held import load_held
+from service.scanning.held import load_held, lock_keys
 from service.scanning.service import submit_scan
+from service.scanning.sync import sync_scans
 from tests.conftest import Database, FakeClock
 from tests.custody.helpers import hospital, register, scan
 from tests.factories import make_org, make_site, make_user
@@ -201,6 +202,103 @@ def test_concurrent_scans_make_one_transition_and_one_chain(
             select(ScanRejection).where(ScanRejection.container_id == container_id)
         ).all()
         assert len(refused) == len(actors) - 1
+
+
+def test_concurrent_retries_of_one_scan_record_it_once(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    """A phone's scan sent eight times at once (one client_event_id), each on a connection of
+    its own, four times alone and four times in a sync batch with another scan: one event, one
+    receipt, one "created" and seven replays of it."""
+    database = fresh_database
+    actors, container_id, payload = _committed_setup(database, Settings(data_dir=tmp_path))
+    engine = make_engine(database.url, pool_size=8)
+    scan_body = ScanCreate(
+        qr_payload=payload,
+        action="collect",
+        client_event_id="sent-eight-times",
+        scanned_at=datetime.now(UTC),
+        weight_kg=2.0,
+    )
+    barrier = threading.Barrier(8)
+    answers: list[tuple[str, int | None]] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def alone(s: Session) -> tuple[str, int | None]:
+        answer = submit_scan(
+            profiles=SHIPPED,
+            session=s,
+            actor=actors[0],
+            scan=scan_body,
+            public_keys=public_keys(s),
+            now=datetime.now(UTC),
+        )
+        return "duplicate" if answer.duplicate else "created", answer.body["event"]["id"]
+
+    def in_a_batch(s: Session, n: int) -> tuple[str, int | None]:
+        other = scan_body.model_copy(
+            update={"client_event_id": f"other-{n}", "action": Action.inspect}
+        )
+        [first, _] = sync_scans(
+            session=s,
+            actor=actors[0],
+            device_id="phone-1",
+            scans=[scan_body.model_dump(mode="json"), other.model_dump(mode="json")],
+            public_keys=public_keys(s),
+            now=datetime.now(UTC),
+            profiles=SHIPPED,
+        )
+        return first["status"], (first["event"] or {}).get("id")
+
+    def phone(n: int) -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine, write=True) as s:
+                answer = alone(s) if n % 2 else in_a_batch(s, n)
+        except BaseException as exc:  # any failure is the finding
+            with lock:
+                failures.append(exc)
+            return
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=phone, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    engine.dispose()
+
+    assert failures == []
+    assert sorted(status for status, _ in answers) == ["created"] + ["duplicate"] * 7
+    assert len({event_id for _, event_id in answers}) == 1
+    with Session(database.engine) as s:
+        assert [e.action for e in chain_of(s, container_id)] == ["register", "collect"]
+        receipts = s.exec(
+            select(ScanReceipt).where(ScanReceipt.client_event_id == "sent-eight-times")
+        ).all()
+        assert len(receipts) == 1
+
+
+@pytest.mark.parametrize("first, then", [(["k"], ["j", "k"]), (["j", "k"], ["k"]), (["k"], ["k"])])
+def test_a_scans_key_lock_is_the_same_alone_and_in_a_batch(
+    fresh_database: Database, first: list[str], then: list[str]
+) -> None:
+    """Retries of one scan wait for each other whether each comes alone (one key) or in a sync
+    batch (several): while one transaction holds a key, another cannot take it either way."""
+    if fresh_database.backend != "postgresql":
+        pytest.skip("the key locks are PostgreSQL's (SQLite serializes every writer)")
+    engine = fresh_database.engine
+    with Session(engine) as holder, Session(engine) as waiter:
+        lock_keys(holder, first)
+        waiter.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            lock_keys(waiter, then)
+        waiter.rollback()
+        waiter.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+        lock_keys(waiter, ["free"])  # a key nobody holds is taken at once
+        holder.rollback()
 
 
 def test_the_scan_path_never_writes_over_a_head_that_moved(
