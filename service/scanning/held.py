@@ -104,8 +104,6 @@ _KEY_LOCKS = text(
     "SELECT pg_advisory_xact_lock(k) FROM"
     " (SELECT DISTINCT hashtext(key) AS k FROM unnest(CAST(:keys AS text[])) AS key ORDER BY k) s"
 )
-# The same lock for one key (a single scan): no array to build and unnest.
-_KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 _CHUNK = 500
 
@@ -173,9 +171,7 @@ def lock_keys(session: Session, keys: Iterable[str]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     wanted = sorted(set(keys))
-    if len(wanted) == 1:
-        session.connection().execute(_KEY_LOCK, {"key": wanted[0]})
-    elif wanted:
+    if wanted:
         session.connection().execute(_KEY_LOCKS, {"keys": wanted})
 
 

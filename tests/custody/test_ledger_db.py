@@ -27,7 +27,7 @@ from service.custody.models import Container, ScanReceipt, ScanRejection
 from service.db import make_engine, session_scope
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
-from service.scanning.held import load_held, lock_keys
+from service.scanning.held import load_held
 from service.scanning.service import submit_scan
 from service.scanning.sync import sync_scans
 from tests.conftest import Database, FakeClock
@@ -279,26 +279,6 @@ def test_concurrent_retries_of_one_scan_record_it_once(
             select(ScanReceipt).where(ScanReceipt.client_event_id == "sent-eight-times")
         ).all()
         assert len(receipts) == 1
-
-
-@pytest.mark.parametrize("first, then", [(["k"], ["j", "k"]), (["j", "k"], ["k"]), (["k"], ["k"])])
-def test_a_scans_key_lock_is_the_same_alone_and_in_a_batch(
-    fresh_database: Database, first: list[str], then: list[str]
-) -> None:
-    """Retries of one scan wait for each other whether each comes alone (one key) or in a sync
-    batch (several): while one transaction holds a key, another cannot take it either way."""
-    if fresh_database.backend != "postgresql":
-        pytest.skip("the key locks are PostgreSQL's (SQLite serializes every writer)")
-    engine = fresh_database.engine
-    with Session(engine) as holder, Session(engine) as waiter:
-        lock_keys(holder, first)
-        waiter.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
-        with pytest.raises(DBAPIError, match="lock timeout"):
-            lock_keys(waiter, then)
-        waiter.rollback()
-        waiter.connection().exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
-        lock_keys(waiter, ["free"])  # a key nobody holds is taken at once
-        holder.rollback()
 
 
 def test_the_scan_path_never_writes_over_a_head_that_moved(
