@@ -170,27 +170,6 @@ def test_a_started_server_works_on_as_many_scans_at_once_as_its_database_allows(
     assert app.state.scan_turns is None
 
 
-def test_a_scan_reads_its_container_and_the_directory_epoch_in_one_statement(
-    client: TestClient, session: Session, engine: Engine, clock: FakeClock
-) -> None:
-    h = hospital(session, client)
-    [c] = register(client, h)
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        answer = scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=2.0)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    assert answer.status_code == 201, answer.text
-    reads_epoch = [s for s in seen if "directory_epoch" in s]
-    assert len(reads_epoch) == 1
-    assert "FROM container" in reads_epoch[0]
-
-
 @contextmanager
 def _statements(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
@@ -203,6 +182,19 @@ def _statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_scan_reads_its_container_and_the_directory_epoch_in_one_statement(
+    client: TestClient, session: Session, engine: Engine, clock: FakeClock
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    with _statements(engine) as seen:
+        answer = scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=2.0)
+    assert answer.status_code == 201, answer.text
+    reads_epoch = [s for s in seen if "directory_epoch" in s]
+    assert len(reads_epoch) == 1
+    assert "FROM container" in reads_epoch[0]
 
 
 def _manifest_reads(seen: list[str]) -> list[str]:
@@ -276,16 +268,13 @@ def test_a_scans_receipt_audit_row_and_log_index_take_one_statement_on_postgresq
 ) -> None:
     h = hospital(session, client)
     [c] = register(client, h)
+
+    def collect() -> Any:
+        extra = {"weight_kg": 2.0, "client_event_id": "closing-1"}
+        return scan(client, h.staff, c["qr_payload"], "collect", clock.now, **extra)
+
     with _statements(engine) as seen:
-        answer = scan(
-            client,
-            h.staff,
-            c["qr_payload"],
-            "collect",
-            clock.now,
-            weight_kg=2.0,
-            client_event_id="closing-1",
-        )
+        answer = collect()
     assert answer.status_code == 201, answer.text
     writes = [s for s in seen if "scan_receipt (" in s or "audit_entry (" in s or "log_leaf" in s]
     if is_sqlite(engine):
@@ -296,15 +285,7 @@ def test_a_scans_receipt_audit_row_and_log_index_take_one_statement_on_postgresq
         assert one.endswith("WHERE log_leaf.event_id = %(event_id)s")
     index = answer.json()["event"]["log_index"]
     assert isinstance(index, int)
-    retry = scan(
-        client,
-        h.staff,
-        c["qr_payload"],
-        "collect",
-        clock.now,
-        weight_kg=2.0,
-        client_event_id="closing-1",
-    )
+    retry = collect()
     assert retry.status_code == 200
     assert retry.json()["event"]["log_index"] == index
     paths = session.exec(
