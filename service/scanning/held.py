@@ -249,9 +249,7 @@ class ScanBatch:
         row = (
             connection.execute(
                 _HELD_WITH_TRIP if trip else _HELD_WITH_RECEIPT,
-                {"id": label.container_id, "key": key, "manifest_id": _named_trip(scan)}
-                if trip
-                else {"id": label.container_id, "key": key},
+                {"id": label.container_id, "key": key, "manifest_id": _named_trip(scan)},
             ).first()
             if isinstance(label, ParsedLabel)
             else None
