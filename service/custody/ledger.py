@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, insert
 from sqlmodel import Session, col, select
 
 from service.custody.chain import (
@@ -22,7 +21,6 @@ from service.custody.chain import (
 )
 from service.custody.machine import Action, CorrectionReason
 from service.custody.models import Container, CustodyEvent
-from service.db import as_loaded
 
 # Every column an event's hash may cover (the optional ones only when set).
 _FIELDS = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)
@@ -31,6 +29,9 @@ _FIELDS = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)
 def event_fields(event: CustodyEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _FIELDS}
 
+
+# Every column of a new event but its id (the database's): what :func:`chain_next` gives.
+EVENT_COLUMNS = (*_FIELDS, "hash")
 
 # What a caller may give of a new event (its chain position and hash are the ledger's to set).
 _CONTENT = frozenset(_FIELDS) - {"container_id", "seq", "prev_hash"}
@@ -62,18 +63,6 @@ def append_event(session: Session, container: Container, **fields: Any) -> Custo
     session.add(event)
     session.add(container)
     return event
-
-
-_INSERT_EVENT = insert(CustodyEvent.__table__)  # type: ignore[attr-defined]
-
-
-def insert_event(connection: Connection, container: Container, **fields: Any) -> CustodyEvent:
-    """Chain a new event onto ``container`` (locked by the caller) with one Core insert on the
-    transaction's connection, and return it as an event object outside the session (the scan
-    path: no unit-of-work flush). The caller writes the container's moved head."""
-    row = chain_next(container, fields)
-    [event_id] = connection.execute(_INSERT_EVENT, row).inserted_primary_key or (None,)
-    return as_loaded(CustodyEvent, {**row, "id": event_id})
 
 
 def chain_of(session: Session, container_id: str) -> list[CustodyEvent]:

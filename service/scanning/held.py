@@ -3,7 +3,7 @@ with their previous event's place and time (one query for a whole batch), the re
 earlier answers, and label verdicts, each read once per batch of scans.
 
 Containers are read with Core into objects outside the session: the scan path writes them back
-with one Core update (:func:`service.custody.containers.write_current`), never through a flush.
+with Core (:func:`service.custody.containers.advance`), never through a flush.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from schemas.custody import AnomalyBrief, ScanCreate
 from service.anomalies.refusal import RefusedScan
 from service.anomalies.scan import AcceptedScan, PriorEvent
 from service.auth.actor import Actor
-from service.custody.containers import apply_event, write_current
+from service.custody.containers import advance
 from service.custody.corrections import correct
 from service.custody.errors import (
     EventTimeRefused,
@@ -24,7 +24,6 @@ from service.custody.errors import (
     transition_refusal,
 )
 from service.custody.event_time import event_time_problem
-from service.custody.ledger import insert_event
 from service.custody.machine import Action, ScanFacts, TransitionError, next_state
 from service.custody.models import Container, ScanRejection
 from service.labels.signing import LabelError
@@ -153,13 +152,11 @@ def _apply_scan(
         assert actor.organization_id is not None
         custodian_after = actor.organization_id
 
-    # Two Core statements on the transaction's connection, no flush: the event, then the
-    # container's current columns and chain head, written only if the head is still the one
-    # locked.
-    connection = session.connection()
-    locked_seq = container.last_seq
-    event = insert_event(
-        connection,
+    # The event and the container's moved columns, written with Core, no flush: one statement
+    # on PostgreSQL, guarded by the chain head locked.
+    stage_since_before = container.stage_since
+    event = advance(
+        session.connection(),
         container,
         action=scan.action,
         from_state=state,
@@ -183,9 +180,6 @@ def _apply_scan(
         client_event_id=scan.client_event_id,
         note=scan.note,
     )
-    stage_since_before = container.stage_since
-    apply_event(container, event)
-    write_current(connection, container, locked_seq=locked_seq)
     return AcceptedScan(
         event=event,
         container=container,

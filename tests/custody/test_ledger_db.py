@@ -19,11 +19,11 @@ from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.roles import Role
 from service.config import Settings
-from service.custody.containers import register_containers, write_current
+from service.custody.containers import advance, register_containers
 from service.custody.errors import ScanRefusal
 from service.custody.ledger import chain_of, verify_container_chain
 from service.custody.machine import Action, State
-from service.custody.models import Container, ScanReceipt, ScanRejection
+from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRejection
 from service.db import make_engine, session_scope
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
@@ -284,8 +284,9 @@ def test_concurrent_retries_of_one_scan_record_it_once(
 def test_the_scan_path_never_writes_over_a_head_that_moved(
     client: TestClient, session: Session, clock: FakeClock
 ) -> None:
-    """The scan path writes a container back with a Core update guarded by the chain head it
-    locked: a copy read before another event was chained is refused, not written."""
+    """The scan path writes an event and its container back with Core, guarded by the chain
+    head it locked (one statement on PostgreSQL): a copy read before another event was
+    chained is refused, and neither it nor its event is written."""
     h = hospital(session, client)
     [c] = register(client, h)
     stale = load_held(session.connection(), [c["id"]])[c["id"]].container
@@ -293,12 +294,34 @@ def test_the_scan_path_never_writes_over_a_head_that_moved(
         scan(client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=4.0).status_code
         == 201
     )
-    stale.state = State.lost
+
+    def inspect(copy: Container) -> CustodyEvent:
+        return advance(
+            session.connection(),
+            copy,
+            action=Action.inspect,
+            from_state=copy.state,
+            to_state=copy.state,
+            actor_user_id=h.user.id,
+            actor_organization_id=h.org.id,
+            custodian_before=h.org.id,
+            custodian_after=h.org.id,
+            occurred_at=clock.now,
+            recorded_at=clock.now,
+        )
+
     with pytest.raises(RuntimeError, match="moved on"):
-        write_current(session.connection(), stale, locked_seq=stale.last_seq)
+        inspect(stale)
     stored = session.exec(select(Container).where(Container.id == c["id"])).one()
     session.refresh(stored)
     assert (stored.state, stored.last_seq) == (State.collected, 2)
-    # The current copy at its current head is written.
+    assert [e.action for e in chain_of(session, c["id"])] == ["register", "collect"]
+    # The current copy at its current head is written, event and container together.
     fresh = load_held(session.connection(), [c["id"]])[c["id"]].container
-    write_current(session.connection(), fresh, locked_seq=fresh.last_seq)
+    event = inspect(fresh)
+    assert isinstance(event.id, int)
+    session.refresh(stored)
+    events = chain_of(session, c["id"])
+    assert [(e.id, e.seq, e.action) for e in events][-1] == (event.id, 3, "inspect")
+    assert (stored.last_seq, stored.last_hash) == (3, event.hash)
+    assert verify_container_chain(stored, events).verified
