@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,18 +21,20 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
-from sqlmodel import Session, func, select
+from sqlalchemy import Engine, event, text
+from sqlmodel import Session, col, func, select
 
 from mobile_api.router import router as mobile_router
 from service.app import create_app
 from service.audit.models import AuditEntry
 from service.config import Settings
-from service.custody.models import CustodyEvent, ScanRejection
+from service.custody.models import Container, CustodyEvent, ScanReceipt, ScanRejection
 from service.custody.router import router as custody_router
 from service.db import is_sqlite
 from service.manifests.models import ManifestState
 from service.scanning.checks import named_manifest
+from service.scanning.closing import close_scan
+from service.scanning.held import ScanBatch
 from service.scanning.router import router as scanning_router
 from tests.anomalies.helpers import chain
 from tests.conftest import FakeClock, through
@@ -266,29 +269,149 @@ def test_a_manifest_read_before_stands_only_for_itself(
 def test_a_scans_receipt_audit_row_and_log_index_take_one_statement_on_postgresql(
     client: TestClient, session: Session, engine: Engine, clock: FakeClock
 ) -> None:
+    """On PostgreSQL the statement that writes the receipt and the audit row also puts the
+    event into the transparency log (no early run of the sequencing trigger); the leaf is the
+    next one, holds the event's stored hash, and the trigger adds no second one at commit."""
     h = hospital(session, client)
-    [c] = register(client, h)
+    [c, d] = register(client, h, 2)
 
-    def collect() -> Any:
-        extra = {"weight_kg": 2.0, "client_event_id": "closing-1"}
-        return scan(client, h.staff, c["qr_payload"], "collect", clock.now, **extra)
+    def collect(container: dict[str, Any], key: str) -> Any:
+        extra = {"weight_kg": 2.0, "client_event_id": key}
+        return scan(client, h.staff, container["qr_payload"], "collect", clock.now, **extra)
 
+    size_before = _log_size(session)
     with _statements(engine) as seen:
-        answer = collect()
+        answer = collect(c, "closing-1")
     assert answer.status_code == 201, answer.text
-    writes = [s for s in seen if "scan_receipt (" in s or "audit_entry (" in s or "log_leaf" in s]
+    writes = [s for s in seen if "scan_receipt (" in s or "audit_entry (" in s or "log_" in s]
     if is_sqlite(engine):
         assert len(writes) == 3
     else:
         [one] = writes
+        assert one.startswith("WITH head AS (UPDATE log_head")
+        # The trigger runs only at the commit (which the test's session does by hand).
+        early = [s for s in seen[: seen.index(one)] if s.startswith("SET CONSTRAINTS")]
+        assert early == []
+        assert "INSERT INTO log_leaf" in one
         assert "INSERT INTO scan_receipt" in one and "INSERT INTO audit_entry" in one
-        assert one.endswith("WHERE log_leaf.event_id = %(event_id)s")
-    index = answer.json()["event"]["log_index"]
-    assert isinstance(index, int)
-    retry = collect()
+    event = answer.json()["event"]
+    index = event["log_index"]
+    assert index == size_before
+    assert _leaves(session, size_before) == [(index, event["id"], event["hash"])]
+    retry = collect(c, "closing-1")
     assert retry.status_code == 200
     assert retry.json()["event"]["log_index"] == index
+    assert _log_size(session) == size_before + 1
+    other = collect(d, "closing-2").json()["event"]
+    assert other["log_index"] == index + 1
+    assert _leaves(session, size_before) == [
+        (index, event["id"], event["hash"]),
+        (index + 1, other["id"], other["hash"]),
+    ]
+    assert _log_size(session) == size_before + 2
     paths = session.exec(
         select(AuditEntry.status_code).where(AuditEntry.path == "/api/v1/scans")
     ).all()
-    assert sorted(paths) == [200, 201]
+    assert sorted(paths) == [200, 201, 201]
+
+
+def _log_size(session: Session) -> int:
+    size = session.connection().execute(text("SELECT size FROM log_head WHERE id = 1")).scalar()
+    count = session.connection().execute(text("SELECT count(*) FROM log_leaf")).scalar()
+    assert size == count
+    return int(size)
+
+
+def _leaves(session: Session, start: int) -> list[tuple[int, int, str]]:
+    rows = session.connection().execute(
+        text(
+            "SELECT log_index, event_id, event_hash FROM log_leaf"
+            " WHERE log_index >= :start ORDER BY log_index"
+        ),
+        {"start": start},
+    )
+    return [(int(i), int(e), h) for i, e, h in rows]
+
+
+@pytest.mark.parametrize(
+    "where", [{}, {"latitude": 40.8, "longitude": 111.7, "accuracy_m": 12.0}], ids=["no-fix", "gps"]
+)
+def test_a_scans_event_and_its_container_are_written_in_one_statement_on_postgresql(
+    client: TestClient, session: Session, engine: Engine, clock: FakeClock, where: dict[str, Any]
+) -> None:
+    h = hospital(session, client)
+    [c] = register(client, h)
+    with _statements(engine) as seen:
+        answer = scan(
+            client, h.staff, c["qr_payload"], "collect", clock.now, weight_kg=2.5, **where
+        )
+    assert answer.status_code == 201, answer.text
+    writes = [s for s in seen if "UPDATE container" in s or "INSERT INTO custody_event" in s]
+    if is_sqlite(engine):
+        assert len(writes) == 2
+    else:
+        [one] = writes
+        assert one.startswith("WITH moved AS (UPDATE container")
+    event = answer.json()["event"]
+    stored = session.get(CustodyEvent, event["id"])
+    assert stored is not None
+    assert (stored.seq, stored.action, stored.weight_kg) == (2, "collect", 2.5)
+    assert (stored.latitude, stored.longitude, stored.accuracy_m) == (
+        where.get("latitude"),
+        where.get("longitude"),
+        where.get("accuracy_m"),
+    )
+    assert stored.hash == event["hash"]
+    session.expire_all()
+    container = session.get(Container, c["id"])
+    assert container is not None
+    assert (container.state, container.last_seq, container.last_hash) == (
+        "collected",
+        2,
+        stored.hash,
+    )
+    assert container.collect_kg == 2.5
+
+
+def test_the_closing_statement_takes_no_leaf_for_an_event_in_the_log_or_one_not_stored(
+    client: TestClient, session: Session, clock: FakeClock
+) -> None:
+    """close_scan puts only a stored event not in the log yet into it: an event already there
+    keeps its leaf (and its index is answered), an unknown one moves nothing (no gap)."""
+    h = hospital(session, client)
+    [c] = register(client, h)
+    registered = session.exec(
+        select(CustodyEvent).where(CustodyEvent.container_id == c["id"], CustodyEvent.seq == 1)
+    ).one()
+    size = _log_size(session)
+    [(index, _, _)] = [leaf for leaf in _leaves(session, 0) if leaf[1] == registered.id]
+    scope: dict[str, Any] = {
+        "method": "POST",
+        "path": "/api/v1/scans",
+        "client": None,
+        "app": SimpleNamespace(state=SimpleNamespace(clock=lambda: clock.now)),
+    }
+
+    def close(key: str, event_id: int) -> int | None:
+        batch = ScanBatch({}, unwritten_receipts=[_receipt(key, h.user.id, clock)])
+        return close_scan(session, batch, scope, 201, event_id)
+
+    assert close("closing-logged", registered.id) == index
+    assert close("closing-unknown", 10**12) is None
+    assert _log_size(session) == size
+    keys = session.exec(
+        select(ScanReceipt.client_event_id).where(
+            col(ScanReceipt.client_event_id).startswith("closing-")
+        )
+    ).all()
+    assert sorted(keys) == ["closing-logged", "closing-unknown"]
+
+
+def _receipt(key: str, user_id: uuid.UUID, clock: FakeClock) -> dict[str, Any]:
+    return {
+        "client_event_id": key,
+        "user_id": user_id,
+        "status_code": 201,
+        "body": {},
+        "created_at": clock.now,
+    }

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ from service.custody.containers import register_containers
 from service.db import make_engine, session_scope, utcnow
 from service.labels.keys import load_signer, public_keys
 from service.organizations.models import OrgKind
+from service.scanning.closing import close_scan
+from service.scanning.held import ScanBatch
 from service.scanning.service import submit_scan
 from service.scanning.sync import sync_scans
 from service.tlog import service as log
@@ -70,6 +73,31 @@ def _scan(payload: str, action: str, **extra: Any) -> ScanCreate:
     )
 
 
+def _scan_named(session: Session, actor: Actor, scan: ScanCreate) -> dict[str, Any]:
+    """A scan recorded as the scan route records it: its receipt, its audit row and its event's
+    place in the log written by one closing statement (on PostgreSQL); the event, with the
+    index its answer names."""
+    keys = public_keys(session)
+    batch = ScanBatch.prepare_one(session, keys, scan)
+    batch.unwritten_receipts = []
+    answer = submit_scan(
+        profiles=SHIPPED,
+        session=session,
+        actor=actor,
+        scan=scan,
+        public_keys=keys,
+        now=utcnow(),
+        batch=batch,
+    )
+    event = answer.body["event"]
+    scope = {"method": "POST", "path": "/api/v1/scans", "client": None, "app": _APP}
+    index = close_scan(session, batch, scope, answer.status, int(event["id"]))
+    return {**event, "log_index": index}
+
+
+_APP = SimpleNamespace(state=SimpleNamespace(clock=utcnow))
+
+
 def _in_threads(work: list[Callable[[], None]]) -> list[BaseException]:
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(work))
@@ -109,16 +137,7 @@ def test_concurrent_scans_syncs_and_checkpoints_lose_and_reorder_nothing(
             for action, extra in (("collect", {"weight_kg": 2.0}), ("store", {})):
                 for payload in mine:
                     with session_scope(engines[i], write=True) as s:
-                        answer = submit_scan(
-                            profiles=SHIPPED,
-                            session=s,
-                            actor=actor,
-                            scan=_scan(payload, action, **extra),
-                            public_keys=public_keys(s),
-                            now=utcnow(),
-                        )
-                        # as the scan route does: the answer names the event's index
-                        [event] = log.with_log_indexes(s, [answer.body["event"]])
+                        event = _scan_named(s, actor, _scan(payload, action, **extra))
                         assert isinstance(event["log_index"], int)
 
         return job
@@ -237,8 +256,28 @@ def test_a_lower_id_that_commits_later_gets_the_later_index(
         fast.dispose()
 
 
+def _scan_then_sequenced(session: Session, actor: Actor, scan: ScanCreate) -> dict[str, Any]:
+    """A scan whose event is put into the log by the sequencing trigger run early (the way a
+    sync batch names its events' indexes)."""
+    body = submit_scan(
+        profiles=SHIPPED,
+        session=session,
+        actor=actor,
+        scan=scan,
+        public_keys=public_keys(session),
+        now=utcnow(),
+    ).body
+    [event] = log.with_log_indexes(session, [body["event"]])
+    return event
+
+
+@pytest.mark.parametrize(
+    "named", [_scan_named, _scan_then_sequenced], ids=["closing-statement", "trigger"]
+)
 def test_an_answer_that_names_its_index_holds_the_log_until_it_commits(
-    fresh_database: Database, tmp_path: Path
+    fresh_database: Database,
+    tmp_path: Path,
+    named: Callable[[Session, Actor, ScanCreate], dict[str, Any]],
 ) -> None:
     """A scan whose answer names its log index has taken the next leaf: another scan's
     sequencing waits for its commit, and gets the leaf after it."""
@@ -250,28 +289,12 @@ def test_an_answer_that_names_its_index_holds_the_log_until_it_commits(
 
     def other() -> None:
         with session_scope(engine_b, write=True) as s:
-            body = submit_scan(
-                profiles=SHIPPED,
-                session=s,
-                actor=actor,
-                scan=_scan(two, "collect", weight_kg=1.0),
-                public_keys=public_keys(s),
-                now=utcnow(),
-            ).body
-            [event] = log.with_log_indexes(s, [body["event"]])
+            event = named(s, actor, _scan(two, "collect", weight_kg=1.0))
             result["b"] = event["log_index"]
 
     try:
         with Session(engine_a) as held:
-            body = submit_scan(
-                profiles=SHIPPED,
-                session=held,
-                actor=actor,
-                scan=_scan(one, "collect", weight_kg=1.0),
-                public_keys=public_keys(held),
-                now=utcnow(),
-            ).body
-            [event] = log.with_log_indexes(held, [body["event"]])
+            event = named(held, actor, _scan(one, "collect", weight_kg=1.0))
             thread = threading.Thread(target=other)
             thread.start()
             time.sleep(1.0)
