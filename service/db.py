@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, String, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import class_mapper
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -36,6 +37,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 E = TypeVar("E", bound=StrEnum)
 M = TypeVar("M", bound=SQLModel)
+T = TypeVar("T")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -92,6 +94,31 @@ def as_loaded(model: type[M], values: Mapping[str, Any]) -> M:
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+# The keys that make a scan's client_event_id once-only: its stored answer and its event.
+_ONCE_ONLY = frozenset({"pk_scan_receipt", "uq_custody_event_client_event_id"})
+
+
+def write_scans(
+    open_unit: Callable[[], AbstractContextManager[Session]], work: Callable[[Session], T]
+) -> T:
+    """``work`` (recording scans) in a write unit of work from ``open_unit``, committed; once
+    more in a new one if a concurrent transaction recorded one of its scans (the same
+    ``client_event_id``) first. A single scan locks only its container's row: a concurrent
+    retry of it that waited there read the scan's receipt before the first committed, and
+    fails on the receipt's or the event's unique key. Nothing of that attempt is kept; the next
+    finds the stored answer. (PostgreSQL names the key; SQLite writes one transaction at a
+    time and never races there.)"""
+    try:
+        with open_unit() as session:
+            return work(session)
+    except IntegrityError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        if getattr(diag, "constraint_name", None) not in _ONCE_ONLY:
+            raise
+    with open_unit() as session:
+        return work(session)
 
 
 def is_sqlite(engine: Engine) -> bool:

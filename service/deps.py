@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.config import Settings
-from service.db import WRITE_METHODS, session_scope
+from service.db import WRITE_METHODS, session_scope, write_scans
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -107,12 +107,14 @@ async def in_write_transaction(request: Request, work: Callable[[Session], T]) -
     on SQLite, which writes one transaction at a time; ``Settings.scan_threads`` on
     PostgreSQL): the other requests wait their turn here, in the order they came, instead of in
     threads contending for the GIL and, on SQLite, for the write lock, which whichever thread
-    the scheduler woke first would take (the unlucky ones made the latency's tail)."""
+    the scheduler woke first would take (the unlucky ones made the latency's tail).
+
+    ``work`` runs once more, in a new unit of work, if a concurrent request recorded one of its
+    scans first (:func:`service.db.write_scans`)."""
     sessions = _sessions(request)
 
     def run() -> T:
-        with sessions(write=True) as session:
-            return work(session)
+        return write_scans(functools.partial(sessions, write=True), work)
 
     turns: CapacityLimiter | None = getattr(request.app.state, "scan_turns", None)
     return await to_thread.run_sync(run, limiter=turns)

@@ -98,8 +98,9 @@ _RECEIPTS = select(
     _RECEIPT.c.client_event_id, _RECEIPT.c.user_id, _RECEIPT.c.status_code, _RECEIPT.c.body
 ).where(_RECEIPT.c.client_event_id.in_(bindparam("keys", expanding=True)))
 
-# Concurrent retries of one scan wait for each other (PostgreSQL; SQLite serializes writers).
-# A batch takes all its keys' locks at once, in one order, so that two batches never deadlock.
+# Concurrent retries of one sync batch's scans wait for each other (PostgreSQL; SQLite serializes
+# writers). A batch takes all its keys' locks at once, in one order, so that two batches never
+# deadlock.
 _KEY_LOCKS = text(
     "SELECT pg_advisory_xact_lock(k) FROM"
     " (SELECT DISTINCT hashtext(key) AS k FROM unnest(CAST(:keys AS text[])) AS key ORDER BY k) s"
@@ -237,12 +238,17 @@ class ScanBatch:
         public_keys: Mapping[str, Ed25519PublicKey],
         scan: ScanCreate,
     ) -> ScanBatch:
-        """The same for a single scan: its key locked, then its container (locked), its receipt,
-        the directory epoch and, for a pickup or a receipt, the trip's manifest read in one
-        statement; the receipt alone when the label names no container."""
+        """The same for a single scan: its container (locked), its receipt, the directory epoch
+        and, for a pickup or a receipt, the trip's manifest read in one statement; the receipt
+        alone when the label names no container.
+
+        Its key is not locked (a round trip saved on every scan). Concurrent retries of one
+        scan queue on their container's row lock, but the one that waited read the receipt
+        before the first committed: it fails on the receipt's or the event's unique key, and
+        its request runs once more and answers the stored answer
+        (:func:`service.deps.in_write_transaction`)."""
         key = scan.client_event_id
         batch = cls(public_keys)
-        lock_keys(session, [key])
         connection = session.connection()
         label = batch.label(scan.qr_payload)
         trip = scan.action in _TRIP_ACTIONS

@@ -49,8 +49,8 @@ def submit_scan(
     :class:`StoredRefusal` (the first answer, recording nothing) for a retry of one.
 
     ``batch`` (a sync batch's, or the scan route's :meth:`ScanBatch.prepare_one`) holds the
-    receipts and containers read once, after the keys were locked; without it, the key is
-    locked and the scan's receipt and container are read here, in one statement."""
+    receipts and containers read once; without it, the scan's receipt and container are read
+    here, in one statement."""
     key = scan.client_event_id
     if batch is None:
         batch = ScanBatch.prepare_one(session, public_keys, scan)

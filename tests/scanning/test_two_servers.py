@@ -245,6 +245,30 @@ def test_concurrent_scans_through_two_servers_form_one_chain_per_container(
     assert again.status_code == 200, again.text
     assert again.json()["event"]["id"] == first_body["event"]["id"]
 
+    # A new scan sent eight times at once, four times to each server: recorded once, and every
+    # answer names that one event (the ones that waited answer it as a retry).
+    retried = str(uuid.uuid4())
+    together = threading.Barrier(8)
+    answers: list[httpx.Response] = []
+
+    def resend(server: Server) -> None:
+        headers = {"Authorization": f"Bearer {tokens[server.name]}"}
+        with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
+            assert client.get("/health").status_code == 200  # connected before the race
+            together.wait()
+            answer = client.post("/api/v1/scans", json=_inspect(payload, retried))
+        with lock:
+            answers.append(answer)
+
+    senders = [threading.Thread(target=resend, args=(s,)) for s in servers for _ in range(4)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join(timeout=120)
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201], [a.text for a in answers]
+    assert len({a.json()["event"]["id"] for a in answers}) == 1
+    acknowledged.append((first_server, retried, answers[0].json()))
+
     by_container: dict[str, set[int]] = {cid: set() for cid in region.payloads}
     for _, _, body in acknowledged:
         by_container[body["container"]["id"]].add(body["event"]["id"])
