@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import Engine
-from sqlmodel import select
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
 
 from bench.app import create_bench_table
 from bench.common import bench_server, cpu_seconds, fresh_database
@@ -51,6 +51,7 @@ from bench.history import count_events, load_history
 from bench.region import Place, Region, build_region
 from schemas.custody import ContainersCreate, ScanCreate
 from schemas.manifests import ManifestCreate
+from service.anomalies.models import Anomaly
 from service.anomalies.profile import SHIPPED
 from service.auth.actor import Actor
 from service.auth.models import User
@@ -68,6 +69,9 @@ from service.tlog.service import integrate
 LUA = Path(__file__).resolve().parent / "lua"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REGISTER_CHUNK = 500
+# How long before a run its lives' containers were registered; lives.lua dates their scans
+# within it (the last, the disposal, four hours after the registration).
+LIFE_SPAN = timedelta(hours=6)
 
 # Targets (benchmark figures, not timed tests).
 TARGET_RATIO = 0.5
@@ -244,8 +248,9 @@ class Target:
         target.events = count_events(engine)
         return target
 
-    def register(self, hospital: int, count: int) -> list[str]:
-        """``count`` labelled containers at a hospital (in-process, before a run)."""
+    def register(self, hospital: int, count: int, at: datetime | None = None) -> list[str]:
+        """``count`` labelled containers at a hospital (in-process, before a run), registered
+        ``at`` (now by default)."""
         place = self.region.hospitals[hospital]
         actor = self.actors[place.users[0]]
         payloads: list[str] = []
@@ -259,7 +264,7 @@ class Target:
                     request=ContainersCreate(
                         count=size, category="infectious", site_id=place.site_id
                     ),
-                    now=utcnow(),
+                    now=at or utcnow(),
                 )
                 payloads += [payload for _, payload in made]
         return payloads
@@ -322,6 +327,11 @@ class Target:
         token = response.json()["access_token"]
         self.tokens[username] = (token, time.monotonic())
         return token
+
+
+def count_anomalies(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.execute(select(func.count()).select_from(Anomaly)).scalar_one())
 
 
 def _place(place: Place, token: str, manifest: str | None = None) -> list[Any]:
@@ -410,7 +420,12 @@ class Bench:
         need = int(self.args.lives_rate * self.args.seconds / 5) + 200
         per_hospital = need // hospitals + 1
         containers: list[list[Any]] = []
-        stock = [target.register(h, per_hospital) for h in range(hospitals)]
+        # Lives dated as a day's would be (bench/lua/lives.lua): registered hours ago, each
+        # scan of a life some time after the one before. Scans seconds apart would have the
+        # waste cross tens of kilometres in seconds, and the rules store an impossible_travel
+        # anomaly, work a real day's scans rarely do.
+        born = utcnow().replace(microsecond=0) - LIFE_SPAN
+        stock = [target.register(h, per_hospital, at=born) for h in range(hospitals)]
         for n in range(per_hospital):
             for h in range(hospitals):
                 containers.append([stock[h][n], h + 1])
@@ -419,6 +434,7 @@ class Bench:
             {
                 "tag": uuid.uuid4().hex[:10],
                 "threads": self.args.threads,
+                "born": int(born.timestamp()),
                 "hospitals": [
                     _place(p, target.token(base, p.users[0]), target.manifests[h])
                     for h, p in enumerate(r.hospitals)
@@ -428,7 +444,11 @@ class Bench:
                 "containers": containers,
             },
         )
+        anomalies = count_anomalies(target.engine)
         run = self.drive("lives", base, label, data, count_statements=count)
+        raised = count_anomalies(target.engine) - anomalies
+        if raised:
+            self.log(f"   the lives raised {raised} anomalies (stored: the rules' work)")
         if run.statuses.get(200):
             self.log(f"   ran out of fresh containers ({run.statuses[200]} idle requests)")
         return run

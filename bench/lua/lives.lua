@@ -1,8 +1,12 @@
 -- Whole lives: each container is collected, stored, picked up, received and disposed of, in
 -- that order, by the organization whose turn it is. A container's next scan is sent only
 -- after the previous one was answered 201, so lives interleave across connections.
+-- Each scan is dated as a day's would be, some time after its container's registration
+-- (data.born, hours before the run): collected after 10 minutes, stored after 20, picked up
+-- after 2 hours, received at the plant after 3 1/2, disposed of after 4. Dated by wrk's clock,
+-- seconds apart, the waste would cross tens of kilometres in seconds: impossible travel.
 -- args: <data.lua>
--- data = {tag, now, hospitals = {{token, site, lat, lon, manifest}}, driver, plant = {token,
+-- data = {tag, born, hospitals = {{token, site, lat, lon, manifest}}, driver, plant = {token,
 --         site, lat, lon}, containers = {{qr, hospital}}}
 function setup(thread)
    bench_setup(thread)
@@ -19,6 +23,7 @@ function init(args)
 end
 
 local STEPS = {"collect", "store", "pickup", "receive", "dispose"}
+local AFTER = {600, 1200, 7200, 12600, 14400}  -- seconds after the registration
 
 local function headers(token)
    return {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
@@ -30,7 +35,7 @@ local function scan(index, step)
    local p = data.plant
    local action = STEPS[step]
    local ceid = string.format("%s-%d-%d", data.tag, index, step)
-   local at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+   local at = os.date("!%Y-%m-%dT%H:%M:%SZ", data.born + AFTER[step])
    local fields, token
    if step == 1 then
       token = h[1]
