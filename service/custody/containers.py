@@ -22,6 +22,7 @@ from service.custody.machine import Action, Incident, State
 from service.custody.models import COURSE_COLUMNS, Container, CustodyEvent
 from service.custody.stages import STAGE_STARTS
 from service.db import as_loaded
+from service.direct_sql import DirectStatement
 from service.errors import Forbidden, NotFound
 from service.labels.keys import LabelSigner
 from service.labels.signing import short_code
@@ -194,17 +195,21 @@ _MOVED = (
 )
 _TABLE = Container.__table__  # type: ignore[attr-defined]
 _EVENT = CustodyEvent.__table__  # type: ignore[attr-defined]
-_ADVANCE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("locked_id"), _TABLE.c.last_seq == bindparam("locked_seq"))
-    .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in _MOVED})
+_GUARDED = update(_TABLE).where(
+    _TABLE.c.id == bindparam("locked_id"), _TABLE.c.last_seq == bindparam("locked_seq")
 )
-_INSERT_EVENT = insert(_EVENT)
+_NEW_STATE = {name: bindparam(name, type_=_TABLE.c[name].type) for name in _MOVED}
+_ADVANCE = DirectStatement(_GUARDED.values(_NEW_STATE))
+_INSERT_EVENT = DirectStatement(
+    insert(_EVENT).values(
+        {name: bindparam(name, type_=_EVENT.c[name].type) for name in EVENT_COLUMNS}
+    )
+)
 # PostgreSQL, one round trip for both writes of a scan: WITH moved AS (UPDATE container …
 # WHERE the head is still the one locked RETURNING id) INSERT INTO custody_event … SELECT …
 # FROM moved RETURNING id. The event is inserted only if the container moved.
-_MOVED_ROW = _ADVANCE.returning(_TABLE.c.id).cte("moved")
-_ADVANCE_AND_CHAIN = (
+_MOVED_ROW = _GUARDED.values(_NEW_STATE).returning(_TABLE.c.id).cte("moved")
+_ADVANCE_AND_CHAIN = DirectStatement(
     insert(_EVENT)
     .from_select(
         EVENT_COLUMNS,
@@ -219,10 +224,10 @@ _ADVANCE_AND_CHAIN = (
 
 def advance(connection: Connection, container: Container, **fields: Any) -> CustodyEvent:
     """Chain a new event onto ``container`` (locked by the caller, outside the session), move
-    the container's current columns along with it, and write both with Core: the container
-    only if its stored head is still the one it was locked at, the event only then. One
-    statement on PostgreSQL (a round trip saved on every scan); two on SQLite. Returns the
-    event, outside the session."""
+    the container's current columns along with it, and write both straight on the driver
+    (:mod:`service.direct_sql`): the container only if its stored head is still the one it was
+    locked at, the event only then. One statement on PostgreSQL (a round trip saved on every
+    scan); two on SQLite. Returns the event, outside the session."""
     locked_seq = container.last_seq
     row = chain_next(container, fields)
     event = as_loaded(CustodyEvent, {**row, "id": None})
@@ -230,13 +235,14 @@ def advance(connection: Connection, container: Container, **fields: Any) -> Cust
     params = _advance_params(container, locked_seq)
     if connection.dialect.name == "postgresql":
         params.update((f"event_{name}", value) for name, value in row.items())
-        event.id = connection.execute(_ADVANCE_AND_CHAIN, params).scalar()
-        if event.id is None:
+        written = _ADVANCE_AND_CHAIN.execute(connection, params).fetchone()
+        if written is None:
             raise _moved_on(container)
+        event.id = written[0]
         return event
-    if connection.execute(_ADVANCE, params).rowcount != 1:
+    if _ADVANCE.execute(connection, params).rowcount != 1:
         raise _moved_on(container)
-    [event.id] = connection.execute(_INSERT_EVENT, row).inserted_primary_key or (None,)
+    event.id = _INSERT_EVENT.execute(connection, row).lastrowid
     return event
 
 

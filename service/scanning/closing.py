@@ -21,6 +21,7 @@ from starlette.types import Scope
 from service.audit.middleware import INSERT_ENTRY, entry_in_transaction
 from service.audit.models import AuditEntry
 from service.custody.models import CustodyEvent, ScanReceipt
+from service.direct_sql import DirectStatement
 from service.scanning.held import INSERT_RECEIPT, ScanBatch
 from service.tlog.service import log_indexes
 
@@ -70,13 +71,17 @@ _ENTERED = (
 # WITH head AS (UPDATE log_head …), entered AS (INSERT INTO log_leaf …), receipt AS (INSERT …),
 # audit AS (INSERT …) SELECT the event's index: PostgreSQL runs every insert whether or not the
 # query reads it.
-_ALL_IN_ONE = (
+_ALL_IN_ONE = DirectStatement(
     select(func.coalesce(select(_ENTERED.c.log_index).scalar_subquery(), _LOGGED))
     .add_cte(_HEAD_MOVED)
     .add_cte(_ENTERED)
     .add_cte(insert(_RECEIPT).values(_binds(_RECEIPT, "receipt_")).cte("receipt"))
     .add_cte(insert(_AUDIT).values(_binds(_AUDIT, "audit_")).cte("audit"))
 )
+# SQLite: the same three, one statement each (the event entered the log as it was inserted).
+_RECEIPT_ROW = DirectStatement(insert(_RECEIPT).values(_binds(_RECEIPT, "")))
+_AUDIT_ROW = DirectStatement(insert(_AUDIT).values(_binds(_AUDIT, "")))
+_INDEX_OF = DirectStatement(select(_LEAF.c.log_index).where(_LEAF.c.event_id == _EVENT_ID))
 
 
 def close_scan(
@@ -88,12 +93,18 @@ def close_scan(
     entry = entry_in_transaction(session, scope, status)
     receipts, batch.unwritten_receipts = batch.unwritten_receipts or [], []
     connection = session.connection()
-    if event_id is not None and len(receipts) == 1 and connection.dialect.name == "postgresql":
-        params: dict[str, Any] = {"event_id": event_id}
-        params.update((f"receipt_{k}", v) for k, v in receipts[0].items())
-        params.update((f"audit_{k}", v) for k, v in entry.items())
-        index = connection.execute(_ALL_IN_ONE, params).scalar()
-        return int(index) if index is not None else None
+    if event_id is not None and len(receipts) == 1:
+        # A recorded scan's answer: the statements run straight on the driver.
+        if connection.dialect.name == "postgresql":
+            params: dict[str, Any] = {"event_id": event_id}
+            params.update((f"receipt_{k}", v) for k, v in receipts[0].items())
+            params.update((f"audit_{k}", v) for k, v in entry.items())
+            found = _ALL_IN_ONE.execute(connection, params).fetchone()
+        else:
+            _RECEIPT_ROW.execute(connection, receipts[0])
+            _AUDIT_ROW.execute(connection, entry)
+            found = _INDEX_OF.execute(connection, {"event_id": event_id}).fetchone()
+        return int(found[0]) if found is not None and found[0] is not None else None
     if receipts:
         connection.execute(INSERT_RECEIPT, receipts)
     connection.execute(INSERT_ENTRY, entry)

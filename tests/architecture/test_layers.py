@@ -25,6 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
         "schemas",
         "service.config",
         "service.db",
+        # Statements the scan path runs straight on the driver.
+        "service.direct_sql",
         "service.errors",
         # Body limits and security headers: ASGI middlewares below every route.
         "service.http",

@@ -1,0 +1,104 @@
+"""Core statements run straight on the DBAPI cursor, for the few the scan path runs on every scan.
+
+``connection.execute(statement, params)`` spends more Python on each statement than the
+statement costs a local database: it looks the compiled form up in its cache, builds the
+parameters through the compiled form, runs each value through its type's bind processor and
+builds a result object. For a statement the scan path runs every time with the same columns,
+all of that but the bind processors can be done once: :class:`DirectStatement` compiles the
+statement once per dialect (the SQL text, the parameters in the order the driver wants them and
+each one's bind processor) and then runs it on the connection's DBAPI cursor.
+
+What SQLAlchemy would have done besides is kept: values go through the same bind processors
+(the stored values are the same), ``before_cursor_execute`` listeners see each statement (the
+statement counts stay honest), and a driver error is raised as SQLAlchemy's own
+(:class:`sqlalchemy.exc.IntegrityError` with the driver's error as ``orig``). Statements whose
+compiled form needs more (values computed by Python-side column defaults, expanding ``IN``
+lists) are refused when compiled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter
+
+Processor = Callable[[Any], Any]
+# A parameter the caller gives (not one the statement holds a value for, like ``size + 1``).
+_GIVEN = object()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # (parameter name, bind processor or None, the value the statement itself gives it or
+    # _GIVEN), in the driver's order for a positional style
+    binds: tuple[tuple[str, Processor | None, Any], ...]
+    positional: bool
+
+
+class DirectStatement:
+    """``statement``, compiled once per dialect, run on the DBAPI cursor (module docstring)."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _compile(self.statement, dialect)
+        return found
+
+    def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """Run with ``params`` (a value for every parameter the statement names) in the
+        connection's transaction; returns the DBAPI cursor, to fetch from (the caller closes
+        it, or lets it go)."""
+        dialect = connection.dialect
+        compiled = self.compiled(dialect)
+        values = []
+        for name, process, own in compiled.binds:
+            value = params[name] if own is _GIVEN else own
+            values.append(process(value) if process is not None else value)
+        driver_params: Any = (
+            tuple(values)
+            if compiled.positional
+            else {bind[0]: value for bind, value in zip(compiled.binds, values, strict=True)}
+        )
+        cursor = connection.connection.cursor()
+        listeners = connection.dispatch.before_cursor_execute
+        if listeners:
+            listeners(connection, cursor, compiled.sql, driver_params, None, False)
+        try:
+            cursor.execute(compiled.sql, driver_params)
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.DBAPIError.instance(
+                compiled.sql, driver_params, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+        return cursor
+
+
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled: Any = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        raise ValueError("a statement with Python-side column defaults cannot run directly")
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("a statement with expanding or literal parameters cannot run directly")
+    if compiled.escaped_bind_names:
+        raise ValueError("a statement with escaped parameter names cannot run directly")
+    positional = bool(compiled.positional)
+    names = list(compiled.positiontup) if positional else list(compiled.binds)
+    binds = tuple(_bind(name, compiled.binds[name], dialect) for name in names)
+    return _Compiled(sql=compiled.string, binds=binds, positional=positional)
+
+
+def _bind(
+    name: str, param: BindParameter[Any], dialect: Dialect
+) -> tuple[str, Processor | None, Any]:
+    processor = param.type.dialect_impl(dialect).bind_processor(dialect)
+    own = _GIVEN if param.required else param.effective_value
+    return name, processor, own

@@ -1,0 +1,188 @@
+"""Statements run straight on the driver store what SQLAlchemy's own execution stores, are seen
+by cursor listeners, and fail as SQLAlchemy's errors, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from service.custody.machine import State
+from service.db import EnumText, UTCDateTime
+from service.direct_sql import DirectStatement
+
+_META = MetaData()
+_ROWS = Table(
+    "direct_sql_probe",
+    _META,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(20), nullable=False, unique=True),
+    Column("at", UTCDateTime, nullable=True),
+    Column("state", EnumText(State, 20), nullable=True),
+    Column("who", Uuid, nullable=True),
+    Column("body", JSON, nullable=True),
+    Column("weight", Float, nullable=True),
+    Column("hits", Integer, nullable=False, default=0),
+)
+_GIVEN = ("key", "at", "state", "who", "body", "weight", "hits")
+_INSERT = insert(_ROWS).values({name: bindparam(name, type_=_ROWS.c[name].type) for name in _GIVEN})
+_BUMP = (
+    update(_ROWS)
+    .where(_ROWS.c.key == bindparam("wanted"))
+    .values(hits=_ROWS.c.hits + 1)  # a value the statement holds itself
+)
+
+
+@pytest.fixture
+def connection(session: Session) -> Iterator[Connection]:
+    """The test's rolled-back transaction, with the probe table in it."""
+    connection = session.connection()
+    _ROWS.create(connection)
+    yield connection
+
+
+def _stored(connection: Connection) -> dict[str, tuple[Any, ...]]:
+    """Each row's columns as read back (through SQLAlchemy's types), by key."""
+    rows = connection.execute(select(_ROWS).order_by(_ROWS.c.key)).all()
+    return {row.key: tuple(row)[2:] for row in rows}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {
+            "at": datetime(2026, 11, 2, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=7))),
+            "state": State.collected,
+            "who": uuid.UUID("5b2a0c4e-1f3d-4a8b-9c6d-7e0f1a2b3c4d"),
+            "body": {"detail": "kept", "list": [1, 2.5, None], "nested": {"ü": True}},
+            "weight": 3.25,
+            "hits": 4,
+        },
+        # absent values: every nullable column NULL, a plain string for the enum
+        {"at": None, "state": "stored", "who": None, "body": None, "weight": None, "hits": 0},
+    ],
+    ids=["every-type", "nulls"],
+)
+def test_a_direct_insert_stores_what_sqlalchemy_stores(
+    connection: Connection, values: dict[str, Any]
+) -> None:
+    direct = DirectStatement(_INSERT)
+
+    cursor = direct.execute(connection, {"key": "direct", **values})
+    connection.execute(_INSERT, {"key": "core", **values})
+
+    stored = _stored(connection)
+    assert stored["direct"] == stored["core"]
+    at, state, who, body, weight, hits = stored["direct"]
+    assert at == values["at"] and (at is None or at.tzinfo == UTC)
+    assert state == (State(values["state"]) if values["state"] else None)
+    assert (who, body, weight, hits) == (
+        values["who"],
+        values["body"],
+        values["weight"],
+        values["hits"],
+    )
+    # the new row's key, as an autoincrement insert gives it (SQLite's lastrowid; PostgreSQL
+    # has no lastrowid, and its callers use RETURNING)
+    if connection.dialect.name == "sqlite":
+        [direct_id] = connection.execute(select(_ROWS.c.id).where(_ROWS.c.key == "direct")).one()
+        assert cursor.lastrowid == direct_id
+
+
+def test_a_value_the_statement_holds_is_sent_with_the_callers(connection: Connection) -> None:
+    connection.execute(_INSERT, [{"key": k, "hits": 5} | dict.fromkeys(_GIVEN[1:6]) for k in "ab"])
+    bump = DirectStatement(_BUMP)
+
+    assert bump.execute(connection, {"wanted": "a"}).rowcount == 1
+    assert bump.execute(connection, {"wanted": "a"}).rowcount == 1
+    assert bump.execute(connection, {"wanted": "nobody"}).rowcount == 0
+
+    hits = {key: row[-1] for key, row in _stored(connection).items()}
+    assert hits == {"a": 7, "b": 5}
+
+
+def test_cursor_listeners_see_each_direct_statement(connection: Connection) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append((statement, params))
+
+    engine = connection.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        DirectStatement(_BUMP).execute(connection, {"wanted": "x"})
+        DirectStatement(_BUMP).execute(connection, {"wanted": "y"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+    assert len(seen) == 2
+    statement, params = seen[1]
+    assert statement.startswith("UPDATE direct_sql_probe SET hits=")
+    assert "y" in (params.values() if isinstance(params, dict) else params)
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_and_names_the_key(
+    connection: Connection,
+) -> None:
+    direct = DirectStatement(_INSERT)
+    row = {"key": "once", "hits": 0} | dict.fromkeys(_GIVEN[1:6])
+    direct.execute(connection, row)
+
+    nested = connection.begin_nested()
+    with pytest.raises(IntegrityError) as raised:
+        direct.execute(connection, row)
+    nested.rollback()
+
+    assert "once" in str(raised.value.params)
+    if connection.dialect.name == "postgresql":
+        assert raised.value.orig.diag.constraint_name == "direct_sql_probe_key_key"  # type: ignore[union-attr]
+    assert list(_stored(connection)) == ["once"]
+
+
+def test_a_missing_parameter_is_refused_before_anything_is_sent(connection: Connection) -> None:
+    with pytest.raises(KeyError, match="weight"):
+        DirectStatement(_INSERT).execute(
+            connection, {"key": "k", "hits": 1} | dict.fromkeys(_GIVEN[1:5])
+        )
+    assert _stored(connection) == {}
+
+
+@pytest.mark.parametrize(
+    ("statement", "why"),
+    [
+        # hits has a Python-side default: SQLAlchemy computes it at execution
+        (insert(_ROWS).values(key=bindparam("key")), "Python-side column defaults"),
+        (
+            select(_ROWS.c.id).where(_ROWS.c.key.in_(bindparam("keys", expanding=True))),
+            "expanding",
+        ),
+    ],
+    ids=["column-default", "expanding-in"],
+)
+def test_statements_that_need_sqlalchemys_execution_are_refused(
+    connection: Connection, statement: Any, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        DirectStatement(statement).execute(connection, {"key": "k", "keys": ["k"]})
+    assert _stored(connection) == {}
