@@ -18,7 +18,7 @@ lists) are refused when compiled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,12 +47,30 @@ class DirectStatement:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        self._readers: dict[str, tuple[tuple[str, Processor | None], ...]] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             found = self._compiled[dialect.name] = _compile(self.statement, dialect)
         return found
+
+    def first(self, connection: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of a query, by column key, each value through its type's result
+        processor as SQLAlchemy's own results would give it; None when there is none."""
+        cursor = self.execute(connection, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        readers = self._readers.get(connection.dialect.name)
+        if readers is None:
+            readers = self._readers[connection.dialect.name] = _readers(
+                self.statement, connection.dialect, cursor.description
+            )
+        return {
+            key: (read(value) if read is not None else value)
+            for (key, read), value in zip(readers, row, strict=True)
+        }
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """Run with ``params`` (a value for every parameter the statement names) in the
@@ -102,3 +120,17 @@ def _bind(
     processor = param.type.dialect_impl(dialect).bind_processor(dialect)
     own = _GIVEN if param.required else param.effective_value
     return name, processor, own
+
+
+def _readers(
+    statement: Any, dialect: Dialect, description: Sequence[Any]
+) -> tuple[tuple[str, Processor | None], ...]:
+    """Each selected column's key and result processor (for the driver's column type)."""
+    columns = list(statement.selected_columns)
+    keys = list(statement.selected_columns.keys())
+    if len(columns) != len(description) or len(set(keys)) != len(keys):
+        raise ValueError("a query's columns must have distinct keys to be read directly")
+    return tuple(
+        (key, column.type.dialect_impl(dialect).result_processor(dialect, described[1]))
+        for key, column, described in zip(keys, columns, description, strict=True)
+    )

@@ -68,22 +68,21 @@ def _stored(connection: Connection) -> dict[str, tuple[Any, ...]]:
     return {row.key: tuple(row)[2:] for row in rows}
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        {
-            "at": datetime(2026, 11, 2, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=7))),
-            "state": State.collected,
-            "who": uuid.UUID("5b2a0c4e-1f3d-4a8b-9c6d-7e0f1a2b3c4d"),
-            "body": {"detail": "kept", "list": [1, 2.5, None], "nested": {"ü": True}},
-            "weight": 3.25,
-            "hits": 4,
-        },
-        # absent values: every nullable column NULL, a plain string for the enum
-        {"at": None, "state": "stored", "who": None, "body": None, "weight": None, "hits": 0},
-    ],
-    ids=["every-type", "nulls"],
-)
+_ROW_SHAPES = [
+    {
+        "at": datetime(2026, 11, 2, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=7))),
+        "state": State.collected,
+        "who": uuid.UUID("5b2a0c4e-1f3d-4a8b-9c6d-7e0f1a2b3c4d"),
+        "body": {"detail": "kept", "list": [1, 2.5, None], "nested": {"ü": True}},
+        "weight": 3.25,
+        "hits": 4,
+    },
+    # absent values: every nullable column NULL, a plain string for the enum
+    {"at": None, "state": "stored", "who": None, "body": None, "weight": None, "hits": 0},
+]
+
+
+@pytest.mark.parametrize("values", _ROW_SHAPES, ids=["every-type", "nulls"])
 def test_a_direct_insert_stores_what_sqlalchemy_stores(
     connection: Connection, values: dict[str, Any]
 ) -> None:
@@ -108,6 +107,30 @@ def test_a_direct_insert_stores_what_sqlalchemy_stores(
     if connection.dialect.name == "sqlite":
         [direct_id] = connection.execute(select(_ROWS.c.id).where(_ROWS.c.key == "direct")).one()
         assert cursor.lastrowid == direct_id
+
+
+@pytest.mark.parametrize("row", _ROW_SHAPES, ids=["every-type", "nulls"])
+def test_a_direct_read_gives_what_sqlalchemys_result_gives(
+    connection: Connection, row: dict[str, Any]
+) -> None:
+    connection.execute(_INSERT, {"key": "k", **row})
+    joined = (
+        select(_ROWS, (_ROWS.c.hits * 2).label("double"), _ROWS.c.key.label("again"))
+        .where(_ROWS.c.key == bindparam("wanted"))
+        .with_for_update()
+    )
+    direct = DirectStatement(joined)
+
+    got = direct.first(connection, {"wanted": "k"})
+
+    assert got == dict(connection.execute(joined, {"wanted": "k"}).one()._mapping)
+    assert got is not None
+    assert got["at"] == row["at"] and got["double"] == 2 * row["hits"]
+    assert got["state"] == State(row["state"]) and isinstance(got["state"], State)
+    assert (got["who"], got["body"], got["again"]) == (row["who"], row["body"], "k")
+    # the same statement again, and with no row
+    assert direct.first(connection, {"wanted": "k"}) == got
+    assert direct.first(connection, {"wanted": "nobody"}) is None
 
 
 def test_a_value_the_statement_holds_is_sent_with_the_callers(connection: Connection) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, select, text
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text
 from sqlmodel import Session
 
 from schemas.custody import ScanCreate
@@ -22,6 +22,7 @@ from service.anomalies.scan import PriorEvent
 from service.custody.machine import Action
 from service.custody.models import Container, CustodyEvent, ScanReceipt
 from service.db import as_loaded
+from service.direct_sql import DirectStatement
 from service.labels.signing import LabelError, ParsedLabel, verify_label
 from service.manifests.models import Manifest
 from service.organizations.directory import EPOCH_COLUMN
@@ -62,7 +63,7 @@ _ONE_SCAN = (
     EPOCH_COLUMN,
 )
 _WITH_RECEIPT = _WITH_PRIOR.outerjoin(_RECEIPT, _RECEIPT.c.client_event_id == bindparam("key"))
-_HELD_WITH_RECEIPT = (
+_HELD_WITH_RECEIPT = DirectStatement(
     select(_CONTAINER, *_PRIOR, *_ONE_SCAN)
     .select_from(_WITH_RECEIPT)
     .where(_CONTAINER.c.id == bindparam("id"))
@@ -70,7 +71,7 @@ _HELD_WITH_RECEIPT = (
 )
 # The same for a pickup or a receipt, with the trip's manifest as well (not locked): the one
 # the pickup names (``manifest_id``), else the one the container travels on.
-_HELD_WITH_TRIP = (
+_HELD_WITH_TRIP = DirectStatement(
     select(
         _CONTAINER,
         *_PRIOR,
@@ -151,7 +152,7 @@ def load_held(connection: Connection, ids: Iterable[str]) -> dict[str, Held]:
     return found
 
 
-def _held_of(values: RowMapping) -> Held:
+def _held_of(values: Mapping[Any, Any]) -> Held:
     container = as_loaded(Container, {name: values[name] for name in _CONTAINER_COLUMNS})
     previous = (
         PriorEvent(
@@ -252,18 +253,18 @@ class ScanBatch:
         connection = session.connection()
         label = batch.label(scan.qr_payload)
         trip = scan.action in _TRIP_ACTIONS
-        row = (
-            connection.execute(
-                _HELD_WITH_TRIP if trip else _HELD_WITH_RECEIPT,
+        # Read straight on the driver (service.direct_sql): it runs before every scan.
+        values = (
+            (_HELD_WITH_TRIP if trip else _HELD_WITH_RECEIPT).first(
+                connection,
                 {"id": label.container_id, "key": key, "manifest_id": _named_trip(scan)},
-            ).first()
+            )
             if isinstance(label, ParsedLabel)
             else None
         )
-        if row is None:
+        if values is None:
             batch.receipts = find_receipts(connection, [key])
             return batch
-        values = row._mapping
         held = _held_of(values)
         if trip and values["trip_id"] is not None:
             held.trip = as_loaded(
