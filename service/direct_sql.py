@@ -11,7 +11,8 @@ each one's bind processor) and then runs it on the connection's DBAPI cursor.
 What SQLAlchemy would have done besides is kept: values go through the same bind processors
 (the stored values are the same), ``before_cursor_execute`` listeners see each statement (the
 statement counts stay honest), and a driver error is raised as SQLAlchemy's own
-(:class:`sqlalchemy.exc.IntegrityError` with the driver's error as ``orig``). Statements whose
+(:class:`sqlalchemy.exc.IntegrityError` with the driver's error as ``orig``; a lost connection
+is invalidated). Statements whose
 compiled form needs more (values computed by Python-side column defaults, expanding ``IN``
 lists) are refused when compiled.
 """
@@ -60,12 +61,14 @@ class DirectStatement:
         processor as SQLAlchemy's own results would give it; None when there is none."""
         cursor = self.execute(connection, params)
         row = cursor.fetchone()
+        description = cursor.description
+        cursor.close()
         if row is None:
             return None
         readers = self._readers.get(connection.dialect.name)
         if readers is None:
             readers = self._readers[connection.dialect.name] = _readers(
-                self.statement, connection.dialect, cursor.description
+                self.statement, connection.dialect, description
             )
         return {
             key: (read(value) if read is not None else value)
@@ -74,8 +77,8 @@ class DirectStatement:
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """Run with ``params`` (a value for every parameter the statement names) in the
-        connection's transaction; returns the DBAPI cursor, to fetch from (the caller closes
-        it, or lets it go)."""
+        connection's transaction; returns the DBAPI cursor, for its row count, new row id or
+        rows."""
         dialect = connection.dialect
         compiled = self.compiled(dialect)
         values = []
@@ -94,8 +97,18 @@ class DirectStatement:
         try:
             cursor.execute(compiled.sql, driver_params)
         except dialect.loaded_dbapi.Error as error:
+            # A lost connection is given up, as SQLAlchemy gives it up: the pool never hands
+            # it out again.
+            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
             raise exc.DBAPIError.instance(
-                compiled.sql, driver_params, error, dialect.loaded_dbapi.Error, dialect=dialect
+                compiled.sql,
+                driver_params,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
             ) from error
         return cursor
 

@@ -25,12 +25,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from service.custody.machine import State
 from service.db import EnumText, UTCDateTime
 from service.direct_sql import DirectStatement
+from tests.conftest import Database
 
 _META = MetaData()
 _ROWS = Table(
@@ -209,3 +210,24 @@ def test_statements_that_need_sqlalchemys_execution_are_refused(
     with pytest.raises(ValueError, match=why):
         DirectStatement(statement).execute(connection, {"key": "k", "keys": ["k"]})
     assert _stored(connection) == {}
+
+
+def test_a_lost_connection_is_given_up_as_sqlalchemy_gives_it_up(
+    fresh_database: Database,
+) -> None:
+    if fresh_database.backend != "postgresql":
+        pytest.skip("a SQLite connection is a file: there is no server to lose it")
+    engine = fresh_database.engine
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+
+        with pytest.raises(DBAPIError) as raised:
+            DirectStatement(_BUMP).execute(connection, {"wanted": "x"})
+
+        assert raised.value.connection_invalidated
+        assert connection.invalidated
+    # the pool gives out a working connection next
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
