@@ -61,15 +61,16 @@ class DirectStatement:
         processor as SQLAlchemy's own results would give it; None when there is none."""
         cursor = self.execute(connection, params)
         row = cursor.fetchone()
-        description = cursor.description
-        cursor.close()
-        if row is None:
-            return None
         readers = self._readers.get(connection.dialect.name)
-        if readers is None:
+        if readers is None and row is not None:
+            # The driver's column types, read once: psycopg builds the description anew at
+            # each reading, some sixty columns here.
             readers = self._readers[connection.dialect.name] = _readers(
-                self.statement, connection.dialect, description
+                self.statement, connection.dialect, cursor.description
             )
+        cursor.close()
+        if row is None or readers is None:
+            return None
         return {
             key: (read(value) if read is not None else value)
             for (key, read), value in zip(readers, row, strict=True)

@@ -132,6 +132,10 @@ def test_a_direct_read_gives_what_sqlalchemys_result_gives(
     # the same statement again, and with no row
     assert direct.first(connection, {"wanted": "k"}) == got
     assert direct.first(connection, {"wanted": "nobody"}) is None
+    # a statement whose first reading finds no row reads its columns' types at the next
+    fresh = DirectStatement(joined)
+    assert fresh.first(connection, {"wanted": "nobody"}) is None
+    assert fresh.first(connection, {"wanted": "k"}) == got
 
 
 def test_a_value_the_statement_holds_is_sent_with_the_callers(connection: Connection) -> None:
