@@ -12,16 +12,15 @@ What SQLAlchemy would have done besides is kept: values go through the same bind
 (the stored values are the same), ``before_cursor_execute`` listeners see each statement (the
 statement counts stay honest), and a driver error is raised as SQLAlchemy's own
 (:class:`sqlalchemy.exc.IntegrityError` with the driver's error as ``orig``; a lost connection
-is invalidated). Statements whose
-compiled form needs more (values computed by Python-side column defaults, expanding ``IN``
-lists) are refused when compiled.
+is invalidated). Statements whose compiled form needs more (values computed by Python-side
+column defaults, expanding ``IN`` lists) are refused when compiled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
@@ -31,6 +30,13 @@ from sqlalchemy.sql.elements import BindParameter
 Processor = Callable[[Any], Any]
 # A parameter the caller gives (not one the statement holds a value for, like ``size + 1``).
 _GIVEN = object()
+
+
+class Written(NamedTuple):
+    """What a write did: the rows it changed, and the key SQLite gave a row it inserted."""
+
+    rowcount: int
+    lastrowid: int | None
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,27 @@ class DirectStatement:
             found = self._compiled[dialect.name] = _compile(self.statement, dialect)
         return found
 
+    def write(self, connection: Connection, params: Mapping[str, Any]) -> Written:
+        """Run an insert or an update (``params``: a value for every parameter the statement
+        names) in the connection's transaction."""
+        cursor = self._run(connection, params)
+        # lastrowid is optional in the DBAPI: psycopg has none (PostgreSQL callers use RETURNING)
+        written = Written(cursor.rowcount, getattr(cursor, "lastrowid", None))
+        cursor.close()
+        return written
+
+    def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row (a key, a count: as the driver gives it), or None
+        when there is no row."""
+        cursor = self._run(connection, params)
+        row = cursor.fetchone()
+        cursor.close()
+        return None if row is None else row[0]
+
     def first(self, connection: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a query, by column key, each value through its type's result
         processor as SQLAlchemy's own results would give it; None when there is none."""
-        cursor = self.execute(connection, params)
+        cursor = self._run(connection, params)
         row = cursor.fetchone()
         readers = self._readers.get(connection.dialect.name)
         if readers is None and row is not None:
@@ -76,10 +99,8 @@ class DirectStatement:
             for (key, read), value in zip(readers, row, strict=True)
         }
 
-    def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
-        """Run with ``params`` (a value for every parameter the statement names) in the
-        connection's transaction; returns the DBAPI cursor, for its row count, new row id or
-        rows."""
+    def _run(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """The DBAPI cursor that ran the statement with ``params``."""
         dialect = connection.dialect
         compiled = self.compiled(dialect)
         values = []

@@ -89,7 +89,7 @@ def test_a_direct_insert_stores_what_sqlalchemy_stores(
 ) -> None:
     direct = DirectStatement(_INSERT)
 
-    cursor = direct.execute(connection, {"key": "direct", **values})
+    written = direct.write(connection, {"key": "direct", **values})
     connection.execute(_INSERT, {"key": "core", **values})
 
     stored = _stored(connection)
@@ -107,7 +107,7 @@ def test_a_direct_insert_stores_what_sqlalchemy_stores(
     # has no lastrowid, and its callers use RETURNING)
     if connection.dialect.name == "sqlite":
         [direct_id] = connection.execute(select(_ROWS.c.id).where(_ROWS.c.key == "direct")).one()
-        assert cursor.lastrowid == direct_id
+        assert written.lastrowid == direct_id
 
 
 @pytest.mark.parametrize("row", _ROW_SHAPES, ids=["every-type", "nulls"])
@@ -138,13 +138,26 @@ def test_a_direct_read_gives_what_sqlalchemys_result_gives(
     assert fresh.first(connection, {"wanted": "k"}) == got
 
 
+def test_a_scalar_is_the_first_column_of_the_first_row_or_none(connection: Connection) -> None:
+    returning = DirectStatement(_INSERT.returning(_ROWS.c.id, _ROWS.c.key))
+    key_of = DirectStatement(select(_ROWS.c.id).where(_ROWS.c.key == bindparam("wanted")))
+    row = {"hits": 1} | dict.fromkeys(_GIVEN[1:6])
+
+    first = returning.scalar(connection, {"key": "a", **row})
+    second = returning.scalar(connection, {"key": "b", **row})
+
+    assert isinstance(first, int) and second != first
+    assert key_of.scalar(connection, {"wanted": "b"}) == second
+    assert key_of.scalar(connection, {"wanted": "nobody"}) is None
+
+
 def test_a_value_the_statement_holds_is_sent_with_the_callers(connection: Connection) -> None:
     connection.execute(_INSERT, [{"key": k, "hits": 5} | dict.fromkeys(_GIVEN[1:6]) for k in "ab"])
     bump = DirectStatement(_BUMP)
 
-    assert bump.execute(connection, {"wanted": "a"}).rowcount == 1
-    assert bump.execute(connection, {"wanted": "a"}).rowcount == 1
-    assert bump.execute(connection, {"wanted": "nobody"}).rowcount == 0
+    assert bump.write(connection, {"wanted": "a"}).rowcount == 1
+    assert bump.write(connection, {"wanted": "a"}).rowcount == 1
+    assert bump.write(connection, {"wanted": "nobody"}).rowcount == 0
 
     hits = {key: row[-1] for key, row in _stored(connection).items()}
     assert hits == {"a": 7, "b": 5}
@@ -159,8 +172,8 @@ def test_cursor_listeners_see_each_direct_statement(connection: Connection) -> N
     engine = connection.engine
     event.listen(engine, "before_cursor_execute", note)
     try:
-        DirectStatement(_BUMP).execute(connection, {"wanted": "x"})
-        DirectStatement(_BUMP).execute(connection, {"wanted": "y"})
+        DirectStatement(_BUMP).write(connection, {"wanted": "x"})
+        DirectStatement(_BUMP).write(connection, {"wanted": "y"})
     finally:
         event.remove(engine, "before_cursor_execute", note)
 
@@ -175,11 +188,11 @@ def test_a_driver_error_is_raised_as_sqlalchemys_and_names_the_key(
 ) -> None:
     direct = DirectStatement(_INSERT)
     row = {"key": "once", "hits": 0} | dict.fromkeys(_GIVEN[1:6])
-    direct.execute(connection, row)
+    direct.write(connection, row)
 
     nested = connection.begin_nested()
     with pytest.raises(IntegrityError) as raised:
-        direct.execute(connection, row)
+        direct.write(connection, row)
     nested.rollback()
 
     assert "once" in str(raised.value.params)
@@ -190,7 +203,7 @@ def test_a_driver_error_is_raised_as_sqlalchemys_and_names_the_key(
 
 def test_a_missing_parameter_is_refused_before_anything_is_sent(connection: Connection) -> None:
     with pytest.raises(KeyError, match="weight"):
-        DirectStatement(_INSERT).execute(
+        DirectStatement(_INSERT).write(
             connection, {"key": "k", "hits": 1} | dict.fromkeys(_GIVEN[1:5])
         )
     assert _stored(connection) == {}
@@ -212,7 +225,7 @@ def test_statements_that_need_sqlalchemys_execution_are_refused(
     connection: Connection, statement: Any, why: str
 ) -> None:
     with pytest.raises(ValueError, match=why):
-        DirectStatement(statement).execute(connection, {"key": "k", "keys": ["k"]})
+        DirectStatement(statement).write(connection, {"key": "k", "keys": ["k"]})
     assert _stored(connection) == {}
 
 
@@ -228,7 +241,7 @@ def test_a_lost_connection_is_given_up_as_sqlalchemy_gives_it_up(
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
 
         with pytest.raises(DBAPIError) as raised:
-            DirectStatement(_BUMP).execute(connection, {"wanted": "x"})
+            DirectStatement(_BUMP).write(connection, {"wanted": "x"})
 
         assert raised.value.connection_invalidated
         assert connection.invalidated

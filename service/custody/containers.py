@@ -235,14 +235,13 @@ def advance(connection: Connection, container: Container, **fields: Any) -> Cust
     params = _advance_params(container, locked_seq)
     if connection.dialect.name == "postgresql":
         params.update((f"event_{name}", value) for name, value in row.items())
-        written = _ADVANCE_AND_CHAIN.execute(connection, params).fetchone()
-        if written is None:
+        event.id = _ADVANCE_AND_CHAIN.scalar(connection, params)
+        if event.id is None:
             raise _moved_on(container)
-        event.id = written[0]
         return event
-    if _ADVANCE.execute(connection, params).rowcount != 1:
+    if _ADVANCE.write(connection, params).rowcount != 1:
         raise _moved_on(container)
-    event.id = _INSERT_EVENT.execute(connection, row).lastrowid
+    event.id = _INSERT_EVENT.write(connection, row).lastrowid
     return event
 
 

@@ -99,12 +99,12 @@ def close_scan(
             params: dict[str, Any] = {"event_id": event_id}
             params.update((f"receipt_{k}", v) for k, v in receipts[0].items())
             params.update((f"audit_{k}", v) for k, v in entry.items())
-            found = _ALL_IN_ONE.execute(connection, params).fetchone()
+            index = _ALL_IN_ONE.scalar(connection, params)
         else:
-            _RECEIPT_ROW.execute(connection, receipts[0])
-            _AUDIT_ROW.execute(connection, entry)
-            found = _INDEX_OF.execute(connection, {"event_id": event_id}).fetchone()
-        return int(found[0]) if found is not None and found[0] is not None else None
+            _RECEIPT_ROW.write(connection, receipts[0])
+            _AUDIT_ROW.write(connection, entry)
+            index = _INDEX_OF.scalar(connection, {"event_id": event_id})
+        return int(index) if index is not None else None
     if receipts:
         connection.execute(INSERT_RECEIPT, receipts)
     connection.execute(INSERT_ENTRY, entry)
