@@ -56,7 +56,7 @@ class DirectStatement:
         self._compiled: dict[str, _Compiled] = {}
         self._readers: dict[str, tuple[tuple[str, Processor | None], ...]] = {}
 
-    def compiled(self, dialect: Dialect) -> _Compiled:
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             found = self._compiled[dialect.name] = _compile(self.statement, dialect)
@@ -84,16 +84,17 @@ class DirectStatement:
         processor as SQLAlchemy's own results would give it; None when there is none."""
         cursor = self._run(connection, params)
         row = cursor.fetchone()
+        if row is None:
+            cursor.close()
+            return None
         readers = self._readers.get(connection.dialect.name)
-        if readers is None and row is not None:
+        if readers is None:
             # The driver's column types, read once: psycopg builds the description anew at
             # each reading, some sixty columns here.
             readers = self._readers[connection.dialect.name] = _readers(
                 self.statement, connection.dialect, cursor.description
             )
         cursor.close()
-        if row is None or readers is None:
-            return None
         return {
             key: (read(value) if read is not None else value)
             for (key, read), value in zip(readers, row, strict=True)
@@ -102,7 +103,7 @@ class DirectStatement:
     def _run(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """The DBAPI cursor that ran the statement with ``params``."""
         dialect = connection.dialect
-        compiled = self.compiled(dialect)
+        compiled = self._compiled_for(dialect)
         values = []
         for name, process, own in compiled.binds:
             value = params[name] if own is _GIVEN else own

@@ -195,11 +195,13 @@ _MOVED = (
 )
 _TABLE = Container.__table__  # type: ignore[attr-defined]
 _EVENT = CustodyEvent.__table__  # type: ignore[attr-defined]
-_GUARDED = update(_TABLE).where(
-    _TABLE.c.id == bindparam("locked_id"), _TABLE.c.last_seq == bindparam("locked_seq")
+# The container's moved columns, only where its chain head is still the one locked.
+_MOVE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("locked_id"), _TABLE.c.last_seq == bindparam("locked_seq"))
+    .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in _MOVED})
 )
-_NEW_STATE = {name: bindparam(name, type_=_TABLE.c[name].type) for name in _MOVED}
-_ADVANCE = DirectStatement(_GUARDED.values(_NEW_STATE))
+_ADVANCE = DirectStatement(_MOVE)
 _INSERT_EVENT = DirectStatement(
     insert(_EVENT).values(
         {name: bindparam(name, type_=_EVENT.c[name].type) for name in EVENT_COLUMNS}
@@ -208,7 +210,7 @@ _INSERT_EVENT = DirectStatement(
 # PostgreSQL, one round trip for both writes of a scan: WITH moved AS (UPDATE container …
 # WHERE the head is still the one locked RETURNING id) INSERT INTO custody_event … SELECT …
 # FROM moved RETURNING id. The event is inserted only if the container moved.
-_MOVED_ROW = _GUARDED.values(_NEW_STATE).returning(_TABLE.c.id).cte("moved")
+_MOVED_ROW = _MOVE.returning(_TABLE.c.id).cte("moved")
 _ADVANCE_AND_CHAIN = DirectStatement(
     insert(_EVENT)
     .from_select(
